@@ -1,0 +1,1 @@
+"""deepslate: durable execution for Python."""

@@ -1,0 +1,73 @@
+"""Values with a meaning of their own inside flows.
+
+``DSError`` is the error *value* of deepslate: flows have no exceptions; a
+durable operation or an ``@impure`` function declared ``-> T | DSError``
+returns one, and the flow narrows it with ``isinstance``.
+
+The handles name shared durable objects by the id the store gave them. They
+are immutable, so copying one between isolates (a queue passed to a child)
+still names the same queue.
+"""
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class DSError:
+    """An error value: ``DSError("card declined")`` or ``DSError(msg, kind="timeout")``."""
+    __slots__ = ("message", "kind")
+    __match_args__ = ("message",)
+
+    def __init__(self, message: str = "", kind: str = "error") -> None:
+        self.message = str(message)
+        self.kind = str(kind)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is DSError and other.message == self.message and other.kind == self.kind
+
+    def __hash__(self) -> int:
+        return hash((self.message, self.kind))
+
+    def __repr__(self) -> str:
+        if self.kind == "error":
+            return f"DSError({self.message!r})"
+        return f"DSError({self.message!r}, kind={self.kind!r})"
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class _Handle:
+    __slots__ = ("id",)
+
+    def __init__(self, id: int) -> None:
+        self.id = int(id)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.id == self.id  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self.id))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.id})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.id,))
+
+
+class Queue(_Handle, Generic[T]):
+    """A durable FIFO channel between isolates: ``dpslio.Queue[int]()`` in a flow."""
+    __slots__ = ()
+
+
+class Lock(_Handle):
+    """A durable mutex: ``dpslio.Lock()`` in a flow."""
+    __slots__ = ()
+
+
+class WaitGroup(_Handle):
+    """A durable wait group: ``dpslio.WaitGroup()`` in a flow."""
+    __slots__ = ()

@@ -1,0 +1,68 @@
+"""Typing stubs for the ``deepslate._vm`` extension (the interpreter core).
+
+State tuples (what ``VM.export_state`` returns and the snapshot codec stores):
+
+    state  = (frames, pending, steps)
+    frames = [frame, ...]                  # outermost first
+    frame  = (code_index, pc, O, I, F)     # O: list[object], I: list[int], F: list[float]
+    pending: bool                          # the top frame is suspended at the EFFECT at its pc
+    steps:  int                            # instructions executed so far in this isolate
+
+A frame below the top one is suspended at its CALLFLOW instruction (its pc).
+Unused registers hold None in O, 0 in I and 0.0 in F.
+"""
+from typing import Any
+
+from ._program import EffectSpec, Program
+
+FORMAT_VERSION: int
+MAGIC: bytes
+
+class SnapshotError(ValueError):
+    """A snapshot could not be decoded."""
+
+class SnapshotFormatError(SnapshotError):
+    """The bytes are not a well-formed snapshot (truncated, corrupted, bad tag)."""
+
+class SnapshotVersionError(SnapshotError):
+    """The snapshot was written by an unknown format version."""
+
+class SnapshotProgramError(SnapshotError):
+    """The snapshot belongs to another program than the one given."""
+
+class TrailingDataError(SnapshotFormatError):
+    """Bytes were left over after a complete snapshot."""
+
+class VM:
+    steps: int
+    program: Program
+
+    def __init__(self, program: Program, code_index: int, args: tuple[Any, ...]) -> None: ...
+    @staticmethod
+    def from_state(program: Program, state: tuple[Any, ...]) -> VM: ...
+    def run(self, budget: int = ...) -> tuple[EffectSpec, tuple[Any, ...]]:
+        """Run until a durable point, the end of the flow, a fault or the budget.
+
+        Returns (spec, args): an EFFECT's spec with its arguments (the VM is then
+        pending until ``resume``), (RETURN, (value,)), (FAULT, (Fault,)) or
+        (YIELD, ()) when ``budget`` instructions ran without reaching one."""
+    def resume(self, value: Any) -> None:
+        """Deliver the result of the pending effect; does not run."""
+    def pending(self) -> tuple[EffectSpec, tuple[Any, ...]] | None:
+        """The effect the VM is suspended at, or None (used after a restore)."""
+    def export_state(self) -> tuple[Any, ...]: ...
+    def take_log(self) -> list[str]:
+        """Lines ``print``ed since the last call (committed with the next snapshot)."""
+    def frames_view(self) -> list[dict[str, Any]]:
+        """[{'function', 'filename', 'line', 'col', 'locals': {name: value}}], outermost first."""
+
+def encode_snapshot(program_hash: bytes, state: tuple[Any, ...]) -> bytes: ...
+def decode_snapshot(data: bytes, program: Program) -> tuple[Any, ...]:
+    """Decode against a program: checks its hash, rebuilds dataclass instances."""
+def inspect_snapshot(data: bytes) -> dict[str, Any]:
+    """Decode for display without a program: {'format_version', 'program_hash',
+    'frames': [{'code_index', 'pc', 'O', 'I', 'F'}], 'pending', 'steps'} with
+    values as plain data (dataclasses as {'__dataclass__': name, fields...})."""
+def encode_value(value: Any) -> bytes:
+    """Copy codec for values crossing isolates (queue items, child arguments)."""
+def decode_value(data: bytes, program: Program | None = ...) -> Any: ...

@@ -1,0 +1,33 @@
+"""The ``deepslate`` command."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# subcommand -> "module:function"; each module adds its own arguments
+COMMANDS = {
+    "check": ("deepslate.compiler.cli:add_check", "compile a module's flows and print every error"),
+    "dis": ("deepslate.compiler.cli:add_dis", "disassemble a flow (MODULE_OR_FILE:FLOW)"),
+    "demo": ("deepslate.runtime.cli:add_demo", "run the README counter example on SQLite"),
+    "ls": ("deepslate.runtime.cli:add_ls", "list the isolates in a store"),
+    "show": ("deepslate.runtime.cli:add_show", "show one isolate of a store"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="deepslate", description="durable execution for Python")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (target, help_text) in COMMANDS.items():
+        mod_name, fn_name = target.split(":")
+        try:
+            add = getattr(importlib.import_module(mod_name), fn_name)
+        except (ImportError, AttributeError):
+            continue
+        add(sub.add_parser(name, help=help_text, description=help_text))
+    args = parser.parse_args(argv)
+    return int(args.run(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
