@@ -1,0 +1,160 @@
+"""The storage interface the runtime talks to.
+
+One ``Store`` per process. Its methods are blocking and called from a single
+database thread of the engine (SQLite's connection is not shared between
+threads; a PostgreSQL store would hold a pool instead and may run them
+concurrently). Everything a durable step changes is described by one
+``Commit``; ``commit_batch`` writes many of them in one transaction, all or
+nothing (DESIGN §2.2 and the group commit of §3).
+
+Ownership (DESIGN §2.7, §4): every isolate row carries ``owner`` and
+``epoch``. ``claim`` gives this node a fresh epoch and takes the isolates it
+may run; every later write to an isolate row is fenced on (owner, epoch), so a
+node that lost its lease cannot overwrite a newer snapshot: the whole batch is
+rolled back with ``LeaseLost``. SQLite has one node; a second process opening
+the same file takes everything over and fences the first one out.
+"""
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from typing import Any
+
+TERMINAL = ("done", "failed", "cancelled")
+
+
+class StoreError(Exception):
+    """The store cannot be opened or written; the message says which file and why."""
+
+
+class NotADeepslateStore(StoreError):
+    """The file exists but is not a deepslate database."""
+
+
+class StoreReadOnly(StoreError):
+    """The store cannot be written (file permissions or a read-only medium)."""
+
+
+class StoreFull(StoreError):
+    """The disk (or the configured size limit) is full; nothing of the batch was written."""
+
+
+class LeaseLost(StoreError):
+    """Another node took over an isolate this node was writing."""
+
+
+@dataclass
+class IsolateRow:
+    id: int
+    name: str
+    flow: str
+    program_hash: bytes
+    status: str = "running"           # running sleeping waiting done failed cancelled
+    parent_id: int | None = None
+    snapshot: bytes | None = None
+    wake_at: float | None = None      # unix time of the pending sleep's end
+    waiting_on: str = ""
+    result: bytes | None = None       # encode_value of the flow's return value
+    error: str | None = None          # JSON: {"message", "frames": [[fn, file, line, col]]}
+    steps: int = 0                    # durable steps committed
+    children: int = 0                 # child isolates created so far (names parent/1, parent/2...)
+    log_seq: int = 0                  # lines printed so far
+    owner: str | None = None
+    epoch: int = 0
+    created_at: float = 0.0
+    updated_at: float = 0.0
+
+
+# Shared effects a step may carry (``Commit.ops``), applied in order:
+#   ("program", hash, body)               store a program if new
+#   ("isolate_new", IsolateRow)           a child isolate (or a spawned one)
+#   ("queue_new", qid, capacity, elem)    ("queue_put", qid, seq, data)   ("queue_take", qid, seq)
+#   ("lock_new", lid)                     ("lock_set", lid, holder_isolate_id | None)
+#   ("wg_new", wid)                       ("wg_set", wid, count)
+#   ("inbox_take", message_id)
+@dataclass
+class Commit:
+    isolate_id: int
+    status: str
+    snapshot: bytes | None
+    steps: int
+    wake_at: float | None = None
+    waiting_on: str = ""
+    result: bytes | None = None
+    error: str | None = None
+    children: int = 0
+    log: list[str] = field(default_factory=list)
+    log_seq: int = 0                  # log_seq after these lines
+    ops: list[tuple[Any, ...]] = field(default_factory=list)
+    create: IsolateRow | None = None  # insert this row instead of updating (spawn)
+
+
+@dataclass
+class SharedState:
+    """Queues, locks and wait groups as committed, loaded once at start-up."""
+    queues: dict[int, tuple[int, str, list[tuple[int, bytes]]]]   # qid -> (capacity, elem, [(seq, data)])
+    locks: dict[int, int | None]                                  # lid -> holder
+    waitgroups: dict[int, int]                                    # wid -> count
+    next_ids: dict[str, int]                                      # "isolate"/"queue"/"lock"/"wg"/"seq" -> next
+
+
+class Store(abc.ABC):
+    path: str
+
+    @abc.abstractmethod
+    def claim(self, node_id: str) -> int:
+        """Take the unfinished isolates this node may run under a new lease epoch; returns it."""
+
+    @abc.abstractmethod
+    def heartbeat(self, node_id: str, epoch: int) -> None:
+        """Extend this node's lease; raise LeaseLost if another node took over."""
+
+    @abc.abstractmethod
+    def load_unfinished(self, node_id: str, epoch: int) -> list[IsolateRow]: ...
+
+    @abc.abstractmethod
+    def load_shared(self) -> SharedState: ...
+
+    @abc.abstractmethod
+    def commit_batch(self, node_id: str, epoch: int, commits: list[Commit]) -> None:
+        """Write every commit in one transaction, fenced on (node_id, epoch); all or nothing."""
+
+    @abc.abstractmethod
+    def get_program(self, hash: bytes) -> bytes | None: ...
+
+    @abc.abstractmethod
+    def get_isolate(self, name: str) -> IsolateRow | None: ...
+
+    @abc.abstractmethod
+    def get_isolate_by_id(self, id: int) -> IsolateRow | None: ...
+
+    @abc.abstractmethod
+    def list_isolates(self, status: str | None = None, flow: str | None = None, q: str | None = None,
+                      limit: int = 100, offset: int = 0) -> list[IsolateRow]: ...
+
+    @abc.abstractmethod
+    def count_isolates(self) -> dict[str, int]: ...
+
+    @abc.abstractmethod
+    def children_of(self, id: int) -> list[str]: ...
+
+    @abc.abstractmethod
+    def read_log(self, isolate_id: int, limit: int = 100) -> list[str]: ...
+
+    @abc.abstractmethod
+    def mark_failed(self, node_id: str, epoch: int, isolate_id: int, error: str) -> None:
+        """Mark one isolate failed outside a step (a snapshot that cannot be loaded)."""
+
+    @abc.abstractmethod
+    def inbox_put(self, isolate_id: int, method: str, route: str, body: bytes) -> int:
+        """Commit an inbound message (http_listen); returns its id."""
+
+    @abc.abstractmethod
+    def inbox_peek(self, isolate_id: int, method: str, route: str) -> tuple[int, bytes] | None: ...
+
+    @abc.abstractmethod
+    def storage_bytes(self, isolate_id: int) -> int:
+        """Bytes this isolate occupies (snapshot, result, log), for the benchmarks."""
+
+    @abc.abstractmethod
+    def close(self) -> None: ...

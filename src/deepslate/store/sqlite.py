@@ -1,0 +1,397 @@
+"""The embedded store: one SQLite file in WAL mode.
+
+Durability: ``journal_mode=WAL`` with ``synchronous=FULL`` fsyncs the WAL on
+every commit, so a batch acknowledged by ``commit_batch`` survives a power
+cut; ``synchronous="NORMAL"`` may be chosen (it survives a process crash, not
+a power cut) and is what the crash tests exercise either way.
+
+The connection is used by one thread at a time (the engine's database
+thread); ``check_same_thread`` is off only so that thread can be a pool's.
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from typing import Any, Iterator
+
+from . import migrations as _migrations
+from .base import (TERMINAL, Commit, IsolateRow, LeaseLost, NotADeepslateStore, SharedState, Store,
+                   StoreError, StoreFull, StoreReadOnly)
+
+APPLICATION_ID = 0x64736C74          # "dslt" in the SQLite header: marks a deepslate file
+
+_COLS = ("id name flow program_hash parent_id status snapshot wake_at waiting_on result error steps "
+         "children log_seq owner epoch created_at updated_at").split()
+_SELECT = "SELECT " + ", ".join(_COLS) + " FROM isolates"
+
+
+def _row(r: tuple[Any, ...]) -> IsolateRow:
+    return IsolateRow(**dict(zip(_COLS, r)))
+
+
+def translate(e: sqlite3.Error, path: str, doing: str) -> StoreError:
+    """Turn an sqlite3 error into a StoreError that names the file and the cause."""
+    code = getattr(e, "sqlite_errorname", "")
+    if code.startswith("SQLITE_READONLY"):
+        return StoreReadOnly(f"store {path!r} is read-only ({doing}): {e}")
+    if code.startswith("SQLITE_FULL"):
+        return StoreFull(f"store {path!r} is full ({doing}): {e}; nothing of this write was kept")
+    if code.startswith("SQLITE_NOTADB"):
+        return NotADeepslateStore(f"{path!r} is not a deepslate store: {e}")
+    if code.startswith("SQLITE_CORRUPT"):
+        return StoreError(f"store {path!r} is corrupt ({doing}): {e}")
+    if code.startswith("SQLITE_CANTOPEN"):
+        return StoreError(f"cannot open store {path!r} ({doing}): {e}")
+    if code.startswith("SQLITE_BUSY"):
+        return StoreError(f"store {path!r} is locked by another process ({doing}): {e}")
+    return StoreError(f"store {path!r}: {doing} failed: {e}")
+
+
+class SQLiteStore(Store):
+    def __init__(self, path: str, *, readonly: bool = False, synchronous: str = "FULL",
+                 log_keep: int = 200, max_page_count: int | None = None, busy_timeout: float = 5.0):
+        self.path = str(path)
+        self.readonly = readonly
+        self.log_keep = log_keep
+        if synchronous.upper() not in ("FULL", "NORMAL", "EXTRA"):
+            raise ValueError(f"synchronous must be FULL, NORMAL or EXTRA, not {synchronous!r}")
+        d = os.path.dirname(os.path.abspath(self.path))
+        if not os.path.isdir(d):
+            raise StoreError(f"cannot open store {self.path!r}: directory {d!r} does not exist")
+        if readonly and not os.path.exists(self.path):
+            raise StoreError(f"cannot open store {self.path!r}: no such file")
+        try:
+            uri = f"file:{os.path.abspath(self.path)}" + ("?mode=ro" if readonly else "")
+            self.db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False,
+                                      timeout=busy_timeout)
+        except sqlite3.Error as e:
+            raise translate(e, self.path, "open") from None
+        try:
+            self._check_kind()
+            if not readonly:
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute(f"PRAGMA synchronous={synchronous.upper()}")
+                if max_page_count is not None:
+                    self.db.execute(f"PRAGMA max_page_count={int(max_page_count)}")
+                self._migrate()
+                self._probe_write()
+            elif self._version() == 0:
+                raise StoreError(f"store {self.path!r} has no deepslate schema yet")
+        except StoreError:
+            self.db.close()
+            raise
+        except sqlite3.Error as e:
+            self.db.close()
+            raise translate(e, self.path, "open") from None
+
+    # -- opening -----------------------------------------------------------
+
+    def _check_kind(self) -> None:
+        app_id = self.db.execute("PRAGMA application_id").fetchone()[0]
+        tables = [r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        if app_id == APPLICATION_ID:
+            return
+        if app_id != 0 or tables:
+            raise NotADeepslateStore(
+                f"{self.path!r} is an SQLite database but not a deepslate store "
+                f"(application_id {app_id:#x}, tables: {', '.join(tables[:5]) or 'none'})")
+
+    def _version(self) -> int:
+        has = self.db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='deepslate_schema'").fetchone()
+        if not has:
+            return 0
+        return int(self.db.execute("SELECT version FROM deepslate_schema").fetchone()[0])
+
+    def _migrate(self) -> None:
+        scripts = _migrations.migrations("sqlite")
+        while True:
+            self.db.execute("BEGIN IMMEDIATE")   # one runner at a time across processes
+            try:
+                v = self._version()
+                if v > len(scripts):
+                    raise StoreError(f"store {self.path!r} has schema version {v}, newer than this "
+                                     f"deepslate knows ({len(scripts)}); upgrade deepslate")
+                if v == len(scripts):
+                    self.db.execute("COMMIT")
+                    return
+                if v == 0:
+                    self.db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+                    self.db.execute("CREATE TABLE deepslate_schema (version INTEGER NOT NULL)")
+                    self.db.execute("INSERT INTO deepslate_schema VALUES (0)")
+                for stmt in _statements(scripts[v]):
+                    self.db.execute(stmt)
+                self.db.execute("UPDATE deepslate_schema SET version = ?", (v + 1,))
+                self.db.execute("COMMIT")
+            except BaseException:
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
+                raise
+
+    def _probe_write(self) -> None:
+        # A read-only file opens fine and only fails on the first write: find out now.
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.execute("UPDATE deepslate_schema SET version = version")
+        finally:
+            self.db.execute("ROLLBACK")
+
+    def schema_version(self) -> int:
+        return self._version()
+
+    # -- ownership ---------------------------------------------------------
+
+    def _write(self, doing: str, fn: Any) -> Any:
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                out = fn()
+                self.db.execute("COMMIT")
+                return out
+            except BaseException:
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as e:
+            raise translate(e, self.path, doing) from None
+
+    def claim(self, node_id: str, lease_seconds: float = 30.0) -> int:
+        def do() -> int:
+            row = self.db.execute("SELECT max(epoch) FROM nodes").fetchone()
+            epoch = int(row[0] or 0) + 1
+            self.db.execute("INSERT INTO nodes VALUES (?, ?, ?) ON CONFLICT(node_id) DO UPDATE SET "
+                            "epoch = excluded.epoch, lease_until = excluded.lease_until",
+                            (node_id, epoch, time.time() + lease_seconds))
+            # one node per SQLite file: every other node's lease ends now
+            self.db.execute("UPDATE nodes SET lease_until = 0 WHERE node_id != ?", (node_id,))
+            self.db.execute(f"UPDATE isolates SET owner = ?, epoch = ? WHERE status NOT IN {TERMINAL}",
+                            (node_id, epoch))
+            return epoch
+        return self._write("claim", do)
+
+    def heartbeat(self, node_id: str, epoch: int, lease_seconds: float = 30.0) -> None:
+        def do() -> None:
+            cur = self.db.execute("UPDATE nodes SET lease_until = ? WHERE node_id = ? AND epoch = ?",
+                                  (time.time() + lease_seconds, node_id, epoch))
+            if cur.rowcount != 1:
+                raise LeaseLost(f"store {self.path!r}: node {node_id!r} lost its lease "
+                                f"(epoch {epoch}); another process opened this store")
+        self._write("heartbeat", do)
+
+    # -- loading -------------------------------------------------------------
+
+    def load_unfinished(self, node_id: str, epoch: int) -> list[IsolateRow]:
+        try:
+            cur = self.db.execute(_SELECT + f" WHERE status NOT IN {TERMINAL} AND owner = ? AND epoch = ?"
+                                  " ORDER BY id", (node_id, epoch))
+            return [_row(r) for r in cur]
+        except sqlite3.Error as e:
+            raise translate(e, self.path, "load isolates") from None
+
+    def load_shared(self) -> SharedState:
+        try:
+            db = self.db
+            queues: dict[int, tuple[int, str, list[tuple[int, bytes]]]] = {
+                qid: (cap, elem, []) for qid, cap, elem in db.execute("SELECT id, capacity, elem FROM queues")}
+            for qid, seq, value in db.execute("SELECT queue_id, seq, value FROM queue_items ORDER BY seq"):
+                if qid in queues:
+                    queues[qid][2].append((seq, value))
+            locks = dict(db.execute("SELECT id, holder FROM locks").fetchall())
+            wgs = dict(db.execute("SELECT id, count FROM waitgroups").fetchall())
+
+            def nxt(sql: str) -> int:
+                return int(db.execute(sql).fetchone()[0] or 0) + 1
+            next_ids = {"isolate": nxt("SELECT max(id) FROM isolates"),
+                        "queue": nxt("SELECT max(id) FROM queues"),
+                        "lock": nxt("SELECT max(id) FROM locks"),
+                        "wg": nxt("SELECT max(id) FROM waitgroups"),
+                        "seq": nxt("SELECT max(seq) FROM queue_items")}
+            return SharedState(queues, locks, wgs, next_ids)
+        except sqlite3.Error as e:
+            raise translate(e, self.path, "load shared state") from None
+
+    # -- the step transaction ----------------------------------------------
+
+    def commit_batch(self, node_id: str, epoch: int, commits: list[Commit]) -> None:
+        db = self.db
+        now = time.time()
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for c in commits:
+                    for op in c.ops:
+                        self._apply(op, node_id, epoch, now)
+                    if c.create is not None:
+                        self._insert(c.create, node_id, epoch, now)
+                    cur = db.execute(
+                        "UPDATE isolates SET status=?, snapshot=?, wake_at=?, waiting_on=?, result=?, "
+                        "error=?, steps=?, children=?, log_seq=?, updated_at=? "
+                        "WHERE id=? AND owner=? AND epoch=?",
+                        (c.status, c.snapshot, c.wake_at, c.waiting_on, c.result, c.error, c.steps,
+                         c.children, c.log_seq, now, c.isolate_id, node_id, epoch))
+                    if cur.rowcount != 1:
+                        raise LeaseLost(f"store {self.path!r}: isolate {c.isolate_id} is not owned by "
+                                        f"node {node_id!r} at epoch {epoch}; another process took over")
+                    if c.log:
+                        first = c.log_seq - len(c.log) + 1
+                        db.executemany("INSERT OR REPLACE INTO isolate_log VALUES (?, ?, ?)",
+                                       [(c.isolate_id, first + i, line) for i, line in enumerate(c.log)])
+                        db.execute("DELETE FROM isolate_log WHERE isolate_id = ? AND seq <= ?",
+                                   (c.isolate_id, c.log_seq - self.log_keep))
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as e:
+            raise translate(e, self.path, f"commit of {len(commits)} steps") from None
+
+    def _insert(self, r: IsolateRow, node_id: str, epoch: int, now: float) -> None:
+        self.db.execute(
+            "INSERT INTO isolates (id, name, flow, program_hash, parent_id, status, snapshot, wake_at, "
+            "waiting_on, result, error, steps, children, log_seq, owner, epoch, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (r.id, r.name, r.flow, r.program_hash, r.parent_id, r.status, r.snapshot, r.wake_at,
+             r.waiting_on, r.result, r.error, r.steps, r.children, r.log_seq, node_id, epoch, now, now))
+
+    def _apply(self, op: tuple[Any, ...], node_id: str, epoch: int, now: float) -> None:
+        kind = op[0]
+        db = self.db
+        if kind == "queue_put":
+            db.execute("INSERT INTO queue_items VALUES (?, ?, ?)", op[1:])
+        elif kind == "queue_take":
+            cur = db.execute("DELETE FROM queue_items WHERE queue_id = ? AND seq = ?", op[1:])
+            if cur.rowcount != 1:
+                raise StoreError(f"queue {op[1]}: item {op[2]} taken but not stored (engine bug)")
+        elif kind == "lock_set":
+            db.execute("UPDATE locks SET holder = ? WHERE id = ?", (op[2], op[1]))
+        elif kind == "wg_set":
+            db.execute("UPDATE waitgroups SET count = ? WHERE id = ?", (op[2], op[1]))
+        elif kind == "isolate_new":
+            self._insert(op[1], node_id, epoch, now)
+        elif kind == "program":
+            db.execute("INSERT OR IGNORE INTO programs VALUES (?, ?, ?)", (op[1], op[2], now))
+        elif kind == "queue_new":
+            db.execute("INSERT INTO queues VALUES (?, ?, ?)", op[1:])
+        elif kind == "lock_new":
+            db.execute("INSERT INTO locks VALUES (?, NULL)", (op[1],))
+        elif kind == "wg_new":
+            db.execute("INSERT INTO waitgroups VALUES (?, 0)", (op[1],))
+        elif kind == "inbox_take":
+            db.execute("DELETE FROM inbox WHERE id = ?", (op[1],))
+        else:
+            raise ValueError(f"unknown store operation {kind!r}")
+
+    def mark_failed(self, node_id: str, epoch: int, isolate_id: int, error: str) -> None:
+        def do() -> None:
+            self.db.execute("UPDATE isolates SET status='failed', error=?, updated_at=? "
+                            "WHERE id=? AND owner=? AND epoch=?", (error, time.time(), isolate_id, node_id, epoch))
+        self._write("mark failed", do)
+
+    def set_status(self, node_id: str, epoch: int, isolate_id: int, status: str) -> None:
+        def do() -> None:
+            self.db.execute("UPDATE isolates SET status=?, error=NULL, updated_at=? WHERE id=? AND owner=? "
+                            "AND epoch=?", (status, time.time(), isolate_id, node_id, epoch))
+        self._write("set status", do)
+
+    # -- reads -----------------------------------------------------------------
+
+    def _one(self, sql: str, args: tuple[Any, ...]) -> Any:
+        try:
+            return self.db.execute(sql, args).fetchone()
+        except sqlite3.Error as e:
+            raise translate(e, self.path, "read") from None
+
+    def get_program(self, hash: bytes) -> bytes | None:
+        r = self._one("SELECT body FROM programs WHERE hash = ?", (hash,))
+        return r[0] if r else None
+
+    def get_isolate(self, name: str) -> IsolateRow | None:
+        r = self._one(_SELECT + " WHERE name = ?", (name,))
+        return _row(r) if r else None
+
+    def get_isolate_by_id(self, id: int) -> IsolateRow | None:
+        r = self._one(_SELECT + " WHERE id = ?", (id,))
+        return _row(r) if r else None
+
+    def list_isolates(self, status: str | None = None, flow: str | None = None, q: str | None = None,
+                      limit: int = 100, offset: int = 0) -> list[IsolateRow]:
+        where, args = [], []
+        if status:
+            where.append("status = ?")
+            args.append(status)
+        if flow:
+            where.append("flow = ?")
+            args.append(flow)
+        if q:
+            where.append("instr(name, ?) > 0")
+            args.append(q)
+        sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id LIMIT ? OFFSET ?"
+        try:
+            return [_row(r) for r in self.db.execute(sql, (*args, limit, offset))]
+        except sqlite3.Error as e:
+            raise translate(e, self.path, "list isolates") from None
+
+    def count_isolates(self) -> dict[str, int]:
+        try:
+            return dict(self.db.execute("SELECT status, count(*) FROM isolates GROUP BY status").fetchall())
+        except sqlite3.Error as e:
+            raise translate(e, self.path, "count isolates") from None
+
+    def children_of(self, id: int) -> list[str]:
+        try:
+            return [r[0] for r in self.db.execute("SELECT name FROM isolates WHERE parent_id = ? ORDER BY id",
+                                                  (id,))]
+        except sqlite3.Error as e:
+            raise translate(e, self.path, "list children") from None
+
+    def read_log(self, isolate_id: int, limit: int = 100) -> list[str]:
+        try:
+            rows = self.db.execute("SELECT line FROM isolate_log WHERE isolate_id = ? ORDER BY seq DESC LIMIT ?",
+                                   (isolate_id, limit)).fetchall()
+        except sqlite3.Error as e:
+            raise translate(e, self.path, "read log") from None
+        return [r[0] for r in reversed(rows)]
+
+    def inbox_put(self, isolate_id: int, method: str, route: str, body: bytes) -> int:
+        def do() -> int:
+            cur = self.db.execute("INSERT INTO inbox (isolate_id, method, route, body, created_at) "
+                                  "VALUES (?, ?, ?, ?, ?)", (isolate_id, method, route, body, time.time()))
+            return int(cur.lastrowid or 0)
+        return self._write("inbox put", do)
+
+    def inbox_peek(self, isolate_id: int, method: str, route: str) -> tuple[int, bytes] | None:
+        r = self._one("SELECT id, body FROM inbox WHERE isolate_id = ? AND method = ? AND route = ? "
+                      "ORDER BY id LIMIT 1", (isolate_id, method, route))
+        return (r[0], r[1]) if r else None
+
+    def storage_bytes(self, isolate_id: int) -> int:
+        r = self._one("SELECT coalesce(length(snapshot), 0) + coalesce(length(result), 0) + "
+                      "coalesce(length(error), 0) + length(name) + length(waiting_on) + 64 "
+                      "FROM isolates WHERE id = ?", (isolate_id,))
+        logs = self._one("SELECT coalesce(sum(length(line) + 16), 0) FROM isolate_log WHERE isolate_id = ?",
+                         (isolate_id,))
+        return int(r[0]) + int(logs[0]) if r else 0
+
+    def close(self) -> None:
+        try:
+            self.db.close()
+        except sqlite3.Error:
+            pass
+
+
+def _statements(script: str) -> Iterator[str]:
+    """Split a migration into statements (they hold no semicolons inside strings)."""
+    buf: list[str] = []
+    for line in script.splitlines():
+        stripped = line.split("--", 1)[0]
+        buf.append(stripped)
+        if stripped.rstrip().endswith(";"):
+            stmt = "\n".join(buf).strip()
+            if stmt.strip(";").strip():
+                yield stmt
+            buf = []
+    rest = "\n".join(buf).strip()
+    if rest:
+        yield rest

@@ -1,0 +1,261 @@
+"""The SQLite store against real files: schema, the step transaction, fencing, bad files."""
+import os
+import sqlite3
+import threading
+
+import pytest
+
+from deepslate.store import (Commit, IsolateRow, LeaseLost, NotADeepslateStore, SQLiteStore, StoreError,
+                             StoreFull, StoreReadOnly)
+from deepslate.store.migrations import migrations
+
+NODE = "local"
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = SQLiteStore(str(tmp_path / "s.db"))
+    yield s
+    s.close()
+
+
+def spawn_commit(id, name, snapshot=b"snap", ops=()):
+    row = IsolateRow(id=id, name=name, flow="f", program_hash=b"h" * 32, snapshot=snapshot)
+    return Commit(isolate_id=id, status="running", snapshot=snapshot, steps=0, create=row,
+                  ops=[("program", b"h" * 32, b"program-body"), *ops])
+
+
+def test_fresh_file_gets_schema_and_wal(store):
+    assert store.schema_version() == len(migrations("sqlite"))
+    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.db.execute("PRAGMA synchronous").fetchone()[0] == 2   # FULL
+
+
+def test_reopen_is_idempotent(tmp_path):
+    p = str(tmp_path / "s.db")
+    SQLiteStore(p).close()
+    s = SQLiteStore(p)
+    assert s.schema_version() == len(migrations("sqlite"))
+    s.close()
+
+
+def test_concurrent_migration_runners(tmp_path):
+    p = str(tmp_path / "s.db")
+    errors, stores = [], []
+
+    def open_it():
+        try:
+            stores.append(SQLiteStore(p))
+        except Exception as e:   # pragma: no cover - the assertion below reports it
+            errors.append(e)
+    ts = [threading.Thread(target=open_it) for _ in range(4)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert not errors
+    assert {s.schema_version() for s in stores} == {len(migrations("sqlite"))}
+    for s in stores:
+        s.close()
+
+
+def test_newer_schema_is_refused(tmp_path):
+    p = str(tmp_path / "s.db")
+    SQLiteStore(p).close()
+    db = sqlite3.connect(p)
+    db.execute("UPDATE deepslate_schema SET version = 99")
+    db.commit()
+    db.close()
+    with pytest.raises(StoreError, match="schema version 99, newer"):
+        SQLiteStore(p)
+
+
+def test_step_commit_roundtrip(store):
+    epoch = store.claim(NODE)
+    store.commit_batch(NODE, epoch, [spawn_commit(1, "a")])
+    store.commit_batch(NODE, epoch, [Commit(1, "sleeping", b"snap2", 1, wake_at=123.0, waiting_on="sleep",
+                                            log=["hello", "world"], log_seq=2)])
+    r = store.get_isolate("a")
+    assert (r.status, r.snapshot, r.steps, r.wake_at, r.owner, r.epoch) == ("sleeping", b"snap2", 1, 123.0, NODE, epoch)
+    assert store.read_log(1) == ["hello", "world"]
+    assert store.get_program(b"h" * 32) == b"program-body"
+    assert [x.name for x in store.load_unfinished(NODE, epoch)] == ["a"]
+
+
+def test_shared_ops_commit_with_the_step(store):
+    epoch = store.claim(NODE)
+    store.commit_batch(NODE, epoch, [spawn_commit(1, "a", ops=[("queue_new", 1, 0, "int"), ("lock_new", 1),
+                                                              ("wg_new", 1)])])
+    store.commit_batch(NODE, epoch, [Commit(1, "running", b"s", 1, ops=[
+        ("queue_put", 1, 1, b"x"), ("queue_put", 1, 2, b"y"), ("lock_set", 1, 1), ("wg_set", 1, 3)])])
+    store.commit_batch(NODE, epoch, [Commit(1, "running", b"s", 2, ops=[("queue_take", 1, 1)])])
+    sh = store.load_shared()
+    assert sh.queues == {1: (0, "int", [(2, b"y")])}
+    assert sh.locks == {1: 1} and sh.waitgroups == {1: 3}
+    assert sh.next_ids == {"isolate": 2, "queue": 2, "lock": 2, "wg": 2, "seq": 3}
+
+
+def test_batch_is_all_or_nothing(store):
+    epoch = store.claim(NODE)
+    store.commit_batch(NODE, epoch, [spawn_commit(1, "a")])
+    bad = Commit(1, "running", b"s", 2, ops=[("queue_take", 7, 7)])   # no such item
+    with pytest.raises(StoreError, match="taken but not stored"):
+        store.commit_batch(NODE, epoch, [spawn_commit(2, "b"), Commit(1, "running", b"new", 1), bad])
+    assert store.get_isolate("b") is None
+    assert store.get_isolate("a").snapshot == b"snap"
+
+
+def test_fencing_a_second_opener_wins(tmp_path):
+    p = str(tmp_path / "s.db")
+    first = SQLiteStore(p)
+    e1 = first.claim(NODE)
+    first.commit_batch(NODE, e1, [spawn_commit(1, "a")])
+    second = SQLiteStore(p)
+    e2 = second.claim(NODE)
+    assert e2 > e1
+    with pytest.raises(LeaseLost, match="another process took over"):
+        first.commit_batch(NODE, e1, [Commit(1, "running", b"stale", 5)])
+    with pytest.raises(LeaseLost):
+        first.heartbeat(NODE, e1)
+    second.heartbeat(NODE, e2)
+    assert second.get_isolate("a").snapshot == b"snap"
+    first.close()
+    second.close()
+
+
+def test_log_is_bounded(tmp_path):
+    s = SQLiteStore(str(tmp_path / "s.db"), log_keep=5)
+    epoch = s.claim(NODE)
+    s.commit_batch(NODE, epoch, [spawn_commit(1, "a")])
+    for i in range(1, 21):
+        s.commit_batch(NODE, epoch, [Commit(1, "running", b"s", i, log=[f"line {i}"], log_seq=i)])
+    assert s.read_log(1) == [f"line {i}" for i in range(16, 21)]
+    assert s.db.execute("SELECT count(*) FROM isolate_log").fetchone()[0] == 5
+    s.close()
+
+
+def test_storage_does_not_grow_with_steps(store):
+    epoch = store.claim(NODE)
+    store.commit_batch(NODE, epoch, [spawn_commit(1, "a")])
+    sizes = []
+    for n in range(1, 301):
+        store.commit_batch(NODE, epoch, [Commit(1, "running", b"x" * 100, n)])
+        if n in (100, 300):
+            sizes.append(store.storage_bytes(1))
+    assert sizes[0] == sizes[1]
+
+
+def test_inbox_in_arrival_order(store):
+    epoch = store.claim(NODE)
+    store.commit_batch(NODE, epoch, [spawn_commit(1, "a")])
+    m1 = store.inbox_put(1, "POST", "/n", b"1")
+    store.inbox_put(1, "POST", "/n", b"2")
+    assert store.inbox_peek(1, "POST", "/n") == (m1, b"1")
+    store.commit_batch(NODE, epoch, [Commit(1, "running", b"s", 1, ops=[("inbox_take", m1)])])
+    assert store.inbox_peek(1, "POST", "/n")[1] == b"2"
+    assert store.inbox_peek(1, "GET", "/n") is None
+
+
+def test_listing(store):
+    epoch = store.claim(NODE)
+    store.commit_batch(NODE, epoch, [spawn_commit(i, f"n{i}") for i in range(1, 6)])
+    store.commit_batch(NODE, epoch, [Commit(2, "done", None, 1, result=b"r")])
+    assert [r.name for r in store.list_isolates(status="done")] == ["n2"]
+    assert [r.name for r in store.list_isolates(q="n", limit=2, offset=1)] == ["n2", "n3"]
+    assert store.count_isolates() == {"running": 4, "done": 1}
+    assert store.load_unfinished(NODE, epoch)[0].name == "n1"
+
+
+# -- bad files --------------------------------------------------------------
+
+def test_not_a_database(tmp_path):
+    p = tmp_path / "notes.txt"
+    p.write_bytes(b"these are my notes, not a database\n" * 100)
+    with pytest.raises(NotADeepslateStore, match="notes.txt.*not a deepslate store"):
+        SQLiteStore(str(p))
+
+
+def test_foreign_sqlite_database(tmp_path):
+    p = str(tmp_path / "other.db")
+    db = sqlite3.connect(p)
+    db.execute("CREATE TABLE customers (id INTEGER)")
+    db.commit()
+    db.close()
+    with pytest.raises(NotADeepslateStore, match="SQLite database but not a deepslate store.*customers"):
+        SQLiteStore(p)
+    db = sqlite3.connect(p)   # untouched
+    assert [r[0] for r in db.execute("SELECT name FROM sqlite_master")] == ["customers"]
+    db.close()
+
+
+def test_missing_directory(tmp_path):
+    with pytest.raises(StoreError, match="directory .*nope.* does not exist"):
+        SQLiteStore(str(tmp_path / "nope" / "s.db"))
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores file permissions")
+def test_read_only_file_by_permissions(tmp_path):  # pragma: no cover - CI runs as root here
+    p = tmp_path / "s.db"
+    SQLiteStore(str(p)).close()
+    p.chmod(0o444)
+    with pytest.raises(StoreReadOnly, match="read-only"):
+        SQLiteStore(str(p))
+
+
+def test_read_only_open_mode(tmp_path):
+    p = str(tmp_path / "s.db")
+    s = SQLiteStore(p)
+    e = s.claim(NODE)
+    s.commit_batch(NODE, e, [spawn_commit(1, "a")])
+    s.close()
+    ro = SQLiteStore(p, readonly=True)
+    assert ro.get_isolate("a").name == "a"
+    with pytest.raises(StoreReadOnly, match="read-only"):
+        ro.claim(NODE)
+    ro.close()
+
+
+def test_disk_full_loses_nothing(tmp_path):
+    p = str(tmp_path / "s.db")
+    s = SQLiteStore(p)
+    pages = s.db.execute("PRAGMA page_count").fetchone()[0]
+    s.close()
+    s = SQLiteStore(p, max_page_count=pages + 3)
+    e = s.claim(NODE)
+    s.commit_batch(NODE, e, [spawn_commit(1, "a")])
+    with pytest.raises(StoreFull, match="is full"):
+        for i in range(2, 1000):
+            s.commit_batch(NODE, e, [spawn_commit(i, f"n{i}", snapshot=b"z" * 4000)])
+    written = s.count_isolates()["running"]
+    assert s.get_isolate("a").snapshot == b"snap"
+    s.close()
+    s = SQLiteStore(p)      # no limit: everything committed is there and writes work again
+    e = s.claim(NODE)
+    assert s.count_isolates()["running"] == written
+    s.commit_batch(NODE, e, [Commit(1, "done", None, 1, result=b"ok")])
+    s.close()
+
+
+def test_bad_synchronous_value(tmp_path):
+    with pytest.raises(ValueError, match="synchronous must be"):
+        SQLiteStore(str(tmp_path / "s.db"), synchronous="sometimes")
+
+
+def test_failed_migration_does_not_bump_version(tmp_path, monkeypatch):
+    from deepslate.store import sqlite as sq
+    p = str(tmp_path / "s.db")
+    SQLiteStore(p).close()
+    real = migrations("sqlite")
+    monkeypatch.setattr(sq._migrations, "migrations",
+                        lambda backend: real + ["CREATE TABLE extra (x INTEGER);\nCREATE TABLE broken (;"])
+    with pytest.raises(StoreError, match="syntax error"):
+        SQLiteStore(p)
+    monkeypatch.undo()
+    s = SQLiteStore(p)
+    assert s.schema_version() == len(real)
+    assert s.db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'extra'").fetchone()[0] == 0
+    s.close()
+
+
+def test_unknown_backend_has_no_migrations():
+    assert migrations("nosuchbackend") == []
