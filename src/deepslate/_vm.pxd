@@ -1,0 +1,46 @@
+# The header of the interpreter core: the machine's state, one block per
+# class. Behaviour lives in _vm.pyx; its module docstring describes the machine.
+from cpython.ref cimport PyObject
+from libc.stdint cimport int64_t
+
+
+cdef enum VMStatus:
+    ST_READY = 0        # may run: fresh, resumed, or yielded on the budget
+    ST_PENDING = 1      # suspended at the EFFECT at the top frame's pc
+    ST_DONE = 2         # the entry flow returned
+    ST_FAULTED = 3      # a fault ended the isolate; run() refuses
+
+
+cdef class CodeInfo:
+    # decoded once per Code and shared by every frame and VM running it
+    cdef object code            # the _program.Code
+    cdef int index              # its index in Program.codes
+    cdef int* insns             # a private copy of code.insns: op a b c per instruction
+    cdef int n_insns
+    cdef tuple consts
+    cdef int n_o, n_i, n_f      # register counts per file
+    cdef int n_params           # boxed arguments arriving in O[0..n_params-1]
+
+
+cdef class Frame:
+    # one activation of a flow; all slots allocated once, at the push
+    cdef CodeInfo ci
+    cdef int pc                 # next instruction; the CALLFLOW/EFFECT it waits at when suspended
+    cdef PyObject** O           # n_o owned references, None when unused
+    cdef int64_t* I             # n_i unboxed ints; INT_BIG marks a Python int kept in ibig
+    cdef double* F              # n_f unboxed doubles
+    cdef list ibig              # I values that do not fit int64, by register; None until needed
+
+
+cdef class VM:
+    cdef readonly object program
+    cdef readonly long long steps   # instructions executed in this isolate, over all runs
+    cdef list infos             # CodeInfo per Program.codes entry
+    cdef list frames            # Frame, outermost first
+    cdef int status             # a VMStatus
+    cdef list log               # print() lines not yet taken
+    cdef object fault           # the Fault that ended the isolate, if any
+
+    cdef object _run(self, long long budget)
+    cdef object _make_fault(self, object exc, int pc)
+    cdef int _push(self, CodeInfo ci) except -1
