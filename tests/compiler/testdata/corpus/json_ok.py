@@ -1,0 +1,70 @@
+# json_marshal and json_unmarshal[T] on the success path: lists, dicts, nested dataclasses, round trips.
+# run: marshal()
+# expect: [b'[1,2,3]', b'{"a":1,"b":[true,false]}', b'{"name":"ada","tags":["x"],"at":{"x":1,"y":2}}', b'"h\xc3\xa9"']
+# run: unmarshal(data=b'[1, 2, 3, 40]')
+# expect: 46
+# run: record(data=b'{"name": "bo", "tags": ["a", "b"], "at": {"x": 3, "y": 4}}')
+# expect: 'bo a,b 7'
+# run: roundtrip()
+# expect: {'k': [1.5, 2.0], 'j': []}
+from dataclasses import dataclass
+
+from deepslate import DSError, flow, json_marshal, json_unmarshal
+
+
+@dataclass
+class At:
+    x: int
+    y: int
+
+
+@dataclass
+class Person:
+    name: str
+    tags: list[str]
+    at: At
+
+
+@flow
+async def marshal() -> list[bytes]:
+    a: bytes = json_marshal([1, 2, 3])
+    flags: dict[str, list[bool]] = {"b": [True, False]}
+    b: bytes = json_marshal({"a": 1}) + b""
+    c: bytes = json_marshal(Person("ada", ["x"], At(1, 2)))
+    d: bytes = json_marshal("h\u00e9")
+    both: bytes = b"{" + b'"a":1,"b":' + json_marshal(flags["b"]) + b"}"
+    return [a, both, c, d]
+
+
+@flow
+async def unmarshal(data: bytes) -> int:
+    nums: list[int] | DSError = json_unmarshal[list[int]](data)
+    if isinstance(nums, DSError):
+        return -1
+    total: int = 0
+    for n in nums:
+        total = total + n
+    return total
+
+
+@flow
+async def record(data: bytes) -> str:
+    p: Person | DSError = json_unmarshal[Person](data)
+    if not isinstance(p, Person):
+        return "bad"
+    tags: str = ""
+    for t in p.tags:
+        if tags:
+            tags = tags + ","
+        tags = tags + t
+    return p.name + " " + tags + " " + str(p.at.x + p.at.y)
+
+
+@flow
+async def roundtrip() -> dict[str, list[float]]:
+    d: dict[str, list[float]] = {"k": [1.5, 2.0], "j": []}
+    raw: bytes = json_marshal(d)
+    back: dict[str, list[float]] | DSError = json_unmarshal[dict[str, list[float]]](raw)
+    if isinstance(back, DSError):
+        return {}
+    return back
