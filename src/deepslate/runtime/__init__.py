@@ -1,0 +1,6 @@
+"""The durable runtime: Engine, scheduler, effect handlers, group commit, the README doors."""
+from .doors import Platform, new_sqlite, spawn_workers
+from .engine import Engine
+from .errors import FlowCancelled, FlowFailed, idempotency_key
+
+__all__ = ["Engine", "FlowCancelled", "FlowFailed", "Platform", "idempotency_key", "new_sqlite", "spawn_workers"]

@@ -1,0 +1,66 @@
+"""What ``wait`` raises, and the idempotency key of the running @impure call."""
+from __future__ import annotations
+
+import contextvars
+import json
+from typing import Any
+
+_KEY: contextvars.ContextVar[str] = contextvars.ContextVar("deepslate_idempotency_key")
+
+
+def idempotency_key() -> str:
+    """A key that is the same on every run of the current @impure call (after a crash too).
+
+    Pass it to a payment provider or any API that deduplicates requests, and the call
+    takes effect once however often deepslate has to run it."""
+    try:
+        return _KEY.get()
+    except LookupError:
+        raise RuntimeError("idempotency_key() is only available inside an @impure function "
+                           "called by a running flow") from None
+
+
+class FlowFailed(Exception):
+    """The isolate failed: a runtime fault in the flow, or an @impure function that kept raising."""
+
+    def __init__(self, name: str, message: str, frames: list[tuple[str, str, int, int]] | None = None,
+                 kind: str = "fault"):
+        self.name = name
+        self.message = message
+        self.frames = [tuple(f) for f in frames or ()]
+        self.kind = kind
+        super().__init__(f"isolate {name!r} failed: {message}"
+                         + (f" (at {self.where})" if self.frames else ""))
+
+    @property
+    def where(self) -> str:
+        """``file:line`` of the innermost flow frame."""
+        fn, filename, line, col = self.frames[-1]
+        return f"{filename}:{line}"
+
+    def backtrace(self) -> str:
+        lines = ["Traceback (most recent call last):"]
+        for fn, filename, line, col in self.frames:
+            lines.append(f'  File "{filename}", line {line}, col {col}, in {fn}')
+        lines.append(self.message)
+        return "\n".join(lines)
+
+    @classmethod
+    def from_stored(cls, name: str, error: str | None) -> "FlowFailed":
+        try:
+            d = json.loads(error or "{}")
+            return cls(name, d.get("message", "unknown error"), d.get("frames"), d.get("kind", "fault"))
+        except (ValueError, AttributeError):
+            return cls(name, str(error))
+
+
+class FlowCancelled(Exception):
+    """The isolate was cancelled before it finished."""
+
+    def __init__(self, name: str):
+        self.name = name
+        super().__init__(f"isolate {name!r} was cancelled")
+
+
+def error_json(message: str, frames: list[Any] | None = None, kind: str = "fault") -> str:
+    return json.dumps({"message": message, "frames": [list(f) for f in frames or ()], "kind": kind})

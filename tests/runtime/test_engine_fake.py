@@ -1,0 +1,369 @@
+"""The scheduler on a stand-in VM (tests/runtime/fakevm.py): effects, ordering, restarts.
+
+These pin the engine's own logic without the compiler; test_e2e.py runs real flows."""
+import asyncio
+import sqlite3
+
+import pytest
+
+import deepslate.runtime.engine as engine_mod
+from deepslate._types import INT, STR, HandleT
+from deepslate._values import DSError
+from deepslate.runtime import Engine, FlowFailed, idempotency_key
+from deepslate.store import SQLiteStore
+
+import fakevm
+from fakevm import Code, Flow, Program
+
+pytestmark = pytest.mark.timeout(30)
+QT, QS, WT, LT = HandleT("Queue", INT), HandleT("Queue", STR), HandleT("WaitGroup"), HandleT("Lock")
+
+
+@pytest.fixture(autouse=True)
+def fake_vm(monkeypatch):
+    monkeypatch.setattr(engine_mod, "_vm_api", lambda: fakevm)
+    monkeypatch.setattr(engine_mod, "_serial", lambda: fakevm.Serial)
+
+
+def K(v):
+    return ("k", v)
+
+
+def loop_sleeps(name="sleeper"):
+    # i = 0; while i < n: sleep(0); i += 1; return i
+    return Program([Code(name, (("n", INT),), [
+        ("py", "i", lambda: 0, []),
+        ("py", "c", lambda i, n: i < n, ["i", "n"]),
+        ("jz", "c", 6),
+        ("eff", None, "sleep", [K(0.0)], ()),
+        ("py", "i", lambda i: i + 1, ["i"]),
+        ("jmp", 1),
+        ("print", "i"),
+        ("ret", "i"),
+    ])])
+
+
+async def start(path, flows, **kw):
+    return await Engine(SQLiteStore(str(path)), flows, 2, **kw).start()
+
+
+async def test_spawn_wait_and_idempotent_spawn(tmp_path):
+    eng = await start(tmp_path / "s.db", [Flow(loop_sleeps())])
+    assert await eng.spawn("a", "sleeper", {"n": 5}) == (1, False)
+    assert await eng.spawn("a", "sleeper", {"n": 99}) == (1, True)
+    assert await eng.wait("a") == 5
+    assert await eng.spawn("a", "sleeper", {"n": 5}) == (1, True)   # finished: still exists
+    row = eng.store.get_isolate("a")
+    assert (row.status, row.steps, row.snapshot) == ("done", 6, None)   # 5 sleeps + the return
+    assert eng.store.read_log(1) == ["5"]
+    await eng.stop()
+
+
+async def test_restart_resumes_from_snapshot(tmp_path):
+    flows = [Flow(Program([Code("slow", (), [
+        ("eff", None, "sleep", [K(0.3)], ()),
+        ("py", "x", lambda: 42, []),
+        ("ret", "x")])]))]
+    eng = await start(tmp_path / "s.db", flows)
+    await eng.spawn("a", "slow", {})
+    await asyncio.sleep(0.05)
+    assert eng.store.get_isolate("a").status == "sleeping"
+    await eng.stop()
+    eng = await start(tmp_path / "s.db", flows)
+    assert await eng.wait("a", timeout=5) == 42
+    await eng.stop()
+
+
+async def test_overdue_timer_fires_at_once(tmp_path):
+    flows = [Flow(Program([Code("slow", (), [("eff", None, "sleep", [K(3600.0)], ()), ("ret", K(1))])]))]
+    eng = await start(tmp_path / "s.db", flows)
+    await eng.spawn("a", "slow", {})
+    await asyncio.sleep(0.05)
+    await eng.stop()
+    db = sqlite3.connect(str(tmp_path / "s.db"))
+    db.execute("UPDATE isolates SET wake_at = 0")
+    db.commit()
+    db.close()
+    eng = await start(tmp_path / "s.db", flows)
+    assert await eng.wait("a", timeout=2) == 1
+    await eng.stop()
+
+
+calls = []
+
+
+def flaky(x):
+    calls.append(idempotency_key())
+    if len(calls) < 3:
+        raise ConnectionError("try again")
+    return x * 2
+
+
+async def test_impure_retries_with_a_stable_key(tmp_path):
+    calls.clear()
+    p = Program([Code("pay", (), [("eff", "r", "impure", [K(21)], ("m:flaky", 5, 0.001, 5.0, False), flaky),
+                                  ("ret", "r")])])
+    eng = await start(tmp_path / "s.db", [Flow(p)])
+    await eng.spawn("a", "pay", {})
+    assert await eng.wait("a", timeout=5) == 42
+    assert len(calls) == 3 and len(set(calls)) == 1
+    await eng.stop()
+
+
+def always_fails():
+    raise ValueError("card declined")
+
+
+async def test_impure_final_error_as_value_or_failure(tmp_path):
+    as_value = Program([Code("v", (), [("eff", "r", "impure", [], ("m:f", 1, 0.0, None, True), always_fails),
+                                       ("ret", "r")])])
+    as_fail = Program([Code("f", (), [("eff", "r", "impure", [], ("m:f", 0, 0.0, None, False), always_fails),
+                                      ("ret", "r")])])
+    eng = await start(tmp_path / "s.db", [Flow(as_value), Flow(as_fail)])
+    await eng.spawn("a", "v", {})
+    await eng.spawn("b", "f", {})
+    assert await eng.wait("a", timeout=5) == DSError("ValueError: card declined", kind="impure")
+    with pytest.raises(FlowFailed, match="card declined") as ei:
+        await eng.wait("b", timeout=5)
+    assert ei.value.kind == "impure"
+    assert eng.store.get_isolate("b").snapshot is not None   # kept for retry
+    await eng.stop()
+
+
+async def test_async_impure_is_awaited(tmp_path):
+    async def fetch(x):
+        await asyncio.sleep(0)
+        return f"{x}:{idempotency_key()}"
+    p = Program([Code("a", (), [("eff", "r", "impure", [K("v")], ("m:fetch", 0, 0, None, False), fetch),
+                                ("ret", "r")])])
+    eng = await start(tmp_path / "s.db", [Flow(p)])
+    await eng.spawn("x", "a", {})
+    assert (await eng.wait("x", timeout=5)).startswith("v:1-")
+    await eng.stop()
+
+
+def producer_consumer(n_items=20, capacity=2):
+    # main: q = Queue(cap); wg = WaitGroup(); wg.add(1); create_task(consumer(q, wg, n)); put 0..n-1; wg.wait()
+    consumer = Code("consumer", (("q", QT), ("wg", WT), ("n", INT)), [
+        ("py", "i", lambda: 0, []),
+        ("py", "s", lambda: 0, []),
+        ("py", "c", lambda i, n: i < n, ["i", "n"]),          # 2
+        ("jz", "c", 8),
+        ("eff", "v", "queue_get", ["q"], ()),
+        ("py", "s", lambda s, v: s + v, ["s", "v"]),
+        ("py", "i", lambda i: i + 1, ["i"]),
+        ("jmp", 2),
+        ("eff", None, "wg_done", ["wg"], ()),                  # 8
+        ("print", "s"),
+        ("ret", "s"),
+    ])
+    main = Code("main", (), [
+        ("eff", "q", "new_queue", [K(capacity)], ("int",)),
+        ("eff", "wg", "new_waitgroup", [], ()),
+        ("eff", None, "wg_add", ["wg", K(1)], ()),
+        ("eff", None, "create_task", ["q", "wg", K(n_items)], (1,)),
+        ("py", "i", lambda: 0, []),
+        ("py", "c", lambda i: i < n_items, ["i"]),             # 5
+        ("jz", "c", 10),
+        ("eff", None, "queue_put", ["q", "i"], ()),
+        ("py", "i", lambda i: i + 1, ["i"]),
+        ("jmp", 5),
+        ("eff", None, "wg_wait", ["wg"], ()),                  # 10
+        ("ret", "i"),
+    ])
+    return Program([main, consumer])
+
+
+async def test_queue_with_capacity_child_and_waitgroup(tmp_path):
+    eng = await start(tmp_path / "s.db", [Flow(producer_consumer())])
+    await eng.spawn("p", "main", {})
+    assert await eng.wait("p", timeout=10) == 20
+    assert await eng.wait("p/1", timeout=10) == sum(range(20))
+    assert eng.store.get_isolate("p/1").parent_id == 1
+    assert eng.store.children_of(1) == ["p/1"]
+    sh = eng.store.load_shared()
+    assert sh.queues[1][2] == [] and sh.waitgroups == {1: 0}
+    await eng.stop()
+
+
+async def test_queue_survives_restarts_midway(tmp_path):
+    for _ in range(6):
+        eng = await start(tmp_path / "s.db", [Flow(producer_consumer(200, 3))])
+        await eng.spawn("p", "main", {})
+        await asyncio.sleep(0.02)
+        await eng.stop()
+    eng = await start(tmp_path / "s.db", [Flow(producer_consumer(200, 3))])
+    assert await eng.wait("p", timeout=20) == 200
+    assert await eng.wait("p/1", timeout=20) == sum(range(200))
+    await eng.stop()
+
+
+async def test_lock_release_of_unheld_lock_fails_isolate(tmp_path):
+    p = Program([Code("bad", (), [("eff", "lk", "new_lock", [], ()),
+                                  ("eff", None, "lock_release", ["lk"], ()), ("ret", K(0))])])
+    eng = await start(tmp_path / "s.db", [Flow(p)])
+    await eng.spawn("a", "bad", {})
+    with pytest.raises(FlowFailed, match="does not hold"):
+        await eng.wait("a", timeout=5)
+    await eng.stop()
+
+
+async def test_lock_contention(tmp_path):
+    # main: lk = Lock(); start 5 children that each hold the lock across a sleep; count overlaps
+    inside = []
+    overlaps = []
+
+    def enter(i):
+        if inside:
+            overlaps.append(i)
+        inside.append(i)
+        return i
+
+    def leave(i):
+        inside.remove(i)
+        return i
+    child = Code("crit", (("lk", LT), ("i", INT)), [
+        ("eff", None, "lock_acquire", ["lk"], ()),
+        ("eff", None, "impure", ["i"], ("m:enter", 0, 0, None, False), enter),
+        ("eff", None, "sleep", [K(0.01)], ()),
+        ("eff", None, "impure", ["i"], ("m:leave", 0, 0, None, False), leave),
+        ("eff", None, "lock_release", ["lk"], ()),
+        ("ret", "i"),
+    ])
+    main = Code("main", (), [("eff", "lk", "new_lock", [], ())]
+                + [("eff", None, "create_task", ["lk", K(i)], (1,)) for i in range(5)] + [("ret", K(0))])
+    eng = await start(tmp_path / "s.db", [Flow(Program([main, child]))])
+    await eng.spawn("m", "main", {})
+    await eng.wait("m", timeout=5)
+    for i in range(1, 6):
+        assert await eng.wait(f"m/{i}", timeout=5) == i - 1
+    assert overlaps == []
+    assert eng.store.load_shared().locks == {1: None}
+    await eng.stop()
+
+
+async def test_select_takes_whichever_queue_has_an_item(tmp_path):
+    main = Code("main", (), [
+        ("eff", "a", "new_queue", [K(0)], ("int",)),
+        ("eff", "b", "new_queue", [K(0)], ("str",)),
+        ("eff", None, "create_task", ["b"], (1,)),
+        ("eff", "r", "select", ["a", "b"], ()),
+        ("ret", "r"),
+    ])
+    sender = Code("send", (("b", QS),), [("eff", None, "sleep", [K(0.02)], ()),
+                                          ("eff", None, "queue_put", ["b", K("hi")], ()), ("ret", K(None))])
+    eng = await start(tmp_path / "s.db", [Flow(Program([main, sender]))])
+    await eng.spawn("m", "main", {})
+    assert await eng.wait("m", timeout=5) == [1, "hi"]
+    await eng.stop()
+
+
+async def test_fault_fails_only_that_isolate(tmp_path):
+    bad = Program([Code("bad", (), [("py", "x", lambda: 1 // 0, []), ("ret", "x")])])
+    eng = await start(tmp_path / "s.db", [Flow(bad), Flow(loop_sleeps())])
+    await eng.spawn("b", "bad", {})
+    await eng.spawn("g", "sleeper", {"n": 50})
+    with pytest.raises(FlowFailed, match="ZeroDivisionError") as ei:
+        await eng.wait("b", timeout=5)
+    assert ei.value.where == "fake.py:1"
+    assert "line 1" in ei.value.backtrace()
+    assert await eng.wait("g", timeout=5) == 50
+    await eng.stop()
+
+
+async def test_corrupt_snapshot_fails_that_isolate_only(tmp_path):
+    flows = [Flow(Program([Code("slow", (), [("eff", None, "sleep", [K(0.2)], ()), ("ret", K(7))])]))]
+    eng = await start(tmp_path / "s.db", flows)
+    await eng.spawn("a", "slow", {})
+    await eng.spawn("b", "slow", {})
+    await asyncio.sleep(0.05)
+    await eng.stop()
+    db = sqlite3.connect(str(tmp_path / "s.db"))
+    db.execute("UPDATE isolates SET snapshot = x'00112233' WHERE name = 'a'")
+    db.commit()
+    db.close()
+    eng = await start(tmp_path / "s.db", flows)
+    with pytest.raises(FlowFailed, match="cannot resume from the stored snapshot.*bad magic"):
+        await eng.wait("a", timeout=5)
+    assert await eng.wait("b", timeout=5) == 7
+    await eng.stop()
+
+
+async def test_cancel(tmp_path):
+    from deepslate.runtime import FlowCancelled
+    flows = [Flow(Program([Code("slow", (), [("eff", None, "sleep", [K(30.0)], ()), ("ret", K(7))])]))]
+    eng = await start(tmp_path / "s.db", flows)
+    await eng.spawn("a", "slow", {})
+    await asyncio.sleep(0.02)
+    assert await eng.cancel("a") is True
+    with pytest.raises(FlowCancelled):
+        await eng.wait("a")
+    assert await eng.cancel("a") is False
+    with pytest.raises(KeyError, match="no isolate named 'zz'"):
+        await eng.cancel("zz")
+    await eng.stop()
+
+
+async def test_wait_timeout_and_unknown(tmp_path):
+    flows = [Flow(Program([Code("slow", (), [("eff", None, "sleep", [K(30.0)], ()), ("ret", K(7))])]))]
+    eng = await start(tmp_path / "s.db", flows)
+    await eng.spawn("a", "slow", {})
+    with pytest.raises(TimeoutError, match="did not finish within 0.05"):
+        await eng.wait("a", timeout=0.05)
+    with pytest.raises(KeyError):
+        await eng.wait("nobody")
+    await eng.stop()
+
+
+async def test_yield_commits_progress_of_a_long_computation(tmp_path):
+    p = Program([Code("spin", (), [
+        ("py", "i", lambda: 0, []),
+        ("py", "i", lambda i: i + 1, ["i"]),
+        ("py", "c", lambda i: i < 5000, ["i"]),
+        ("jz", "c", 5),
+        ("jmp", 1),
+        ("ret", "i")])])
+    eng = await start(tmp_path / "s.db", [Flow(p)], budget=100)
+    await eng.spawn("a", "spin", {})
+    assert await eng.wait("a", timeout=5) == 5000
+    await eng.stop()
+
+
+async def test_spawn_bad_input(tmp_path):
+    p = loop_sleeps()
+    eng = await start(tmp_path / "s.db", [Flow(p)])
+    with pytest.raises(ValueError, match="unknown flow 'nope'.*sleeper"):
+        await eng.spawn("a", "nope", {})
+    with pytest.raises(TypeError, match="parameter n: expected int, got str"):
+        await eng.spawn("a", "sleeper", {"n": "5"})
+    with pytest.raises(TypeError, match="missing argument for parameter 'n'"):
+        await eng.spawn("a", "sleeper", {})
+    with pytest.raises(TypeError, match="no parameter 'm'"):
+        await eng.spawn("a", "sleeper", {"n": 1, "m": 2})
+    with pytest.raises(TypeError, match="must be a dict"):
+        await eng.spawn("a", "sleeper", [1])
+    with pytest.raises(ValueError, match="must not contain '/'"):
+        await eng.spawn("a/1", "sleeper", {"n": 1})
+    assert eng.store.count_isolates() == {}
+    await eng.stop()
+
+
+async def test_disk_full_halts_and_loses_nothing(tmp_path):
+    path = str(tmp_path / "s.db")
+    store = SQLiteStore(path)
+    pages = store.db.execute("PRAGMA page_count").fetchone()[0]
+    store.close()
+    eng = await Engine(SQLiteStore(path, max_page_count=pages + 8), [Flow(loop_sleeps())], 2).start()
+    from deepslate.store import StoreError
+    with pytest.raises(StoreError, match="full"):
+        for i in range(2000):
+            await eng.spawn(f"i{i}" + "x" * 500, "sleeper", {"n": 3})
+    with pytest.raises(StoreError, match="engine stopped after a store failure"):
+        await eng.spawn("more", "sleeper", {"n": 1})
+    await eng.stop()
+    eng = await start(tmp_path / "s.db", [Flow(loop_sleeps())])
+    names = [r.name for r in eng.store.list_isolates(limit=10000)]
+    assert names
+    for n in names:
+        assert await eng.wait(n, timeout=10) == 3
+    await eng.stop()
