@@ -1,0 +1,142 @@
+"""Every corpus flow runs on the VM with its declared result, and CPython agrees with every
+declaration that has a plain-Python meaning (so no expectation is invented)."""
+from __future__ import annotations
+
+import copy
+import importlib.util
+import pathlib
+import sys
+
+import pytest
+
+import driver
+
+FILES = driver.corpus_files()
+CASES = driver.all_cases()
+
+
+def _ids(cases: list[driver.Case]) -> list[str]:
+    return [c.id for c in cases]
+
+
+def _compiler_ready() -> None:
+    try:
+        from deepslate import flow  # noqa: F401
+    except ImportError as e:
+        pytest.skip(f"the compiler's @flow is not importable yet: {e}")
+
+
+# -- the corpus itself ----------------------------------------------------------------
+
+
+def test_corpus_size() -> None:
+    assert len(FILES) >= 35
+    assert len(CASES) >= 100
+
+
+def test_module_names_are_free() -> None:
+    # corpus modules are imported by file name, so none may hide a real module
+    for path in FILES:
+        assert path.stem not in sys.stdlib_module_names, path.name
+        spec = importlib.util.find_spec(path.stem)
+        assert spec is None or pathlib.Path(spec.origin).parent == driver.CORPUS, (path.name, spec.origin)
+
+
+def test_header_errors_are_reported(tmp_path: pathlib.Path) -> None:
+    cases = {
+        "no_run.py": ("x = 1\n", "no '# run:' header"),
+        "bad_run.py": ("# run: main(1)\n# expect: 1\n", "wants flow(name=literal"),
+        "orphan.py": ("# expect: 1\n# run: main()\n", "before any '# run:'"),
+        "both.py": ("# run: main()\n# expect: 1\n# expect fault: X @m\nx = 1  #@m\n", "exactly one of"),
+        "nomark.py": ("# run: main()\n# expect fault: X @nowhere\n", "no line carries the marker #@nowhere"),
+        "twice.py": ("# run: main()\n# expect: 1\nx = 1  #@m\ny = 2  #@m\n", "appears twice"),
+        "arrow.py": ("# run: main()\n# expect: 1\n# effect: sleep None\n", "KIND -> EXPR"),
+        "flag.py": ("# cpython: maybe\n# run: main()\n# expect: 1\n", "yes or no"),
+    }
+    for name, (text, message) in cases.items():
+        p = tmp_path / name
+        p.write_text(text)
+        with pytest.raises(driver.HeaderError, match=message.replace("(", r"\(").replace("*", r"\*")):
+            driver.parse_cases(p)
+
+
+def test_header_parsing() -> None:
+    path = driver.CORPUS / "http_effects.py"
+    cases = driver.parse_cases(path)
+    assert all(not c.cpython for c in cases)
+    first = cases[0]
+    assert (first.flow, first.args, first.expect, first.trace) == ("handle", {}, "6", ["http_listen"])
+    assert first.effects == [("http_listen", "b'[1, 2, 3]'")]
+    faults = [c for c in driver.parse_cases(driver.CORPUS / "faults.py") if c.fault]
+    assert faults[0].fault[0] == "ZeroDivisionError"
+    assert "#@intdiv" in path.with_name("faults.py").read_text().splitlines()[faults[0].fault[1] - 1]
+
+
+# -- CPython agrees with the declarations -------------------------------------------------
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.cpython], ids=_ids([c for c in CASES if c.cpython]))
+def test_cpython_agrees(case: driver.Case) -> None:
+    out = driver.run_cpython(copy.deepcopy(case))
+    if case.fault:
+        assert (out.exc_type, out.line) == case.fault, f"CPython gave {out.value!r}"
+    else:
+        assert out.exc_type is None, f"CPython raised {out.exc_type} at line {out.line}"
+        assert repr(out.value) == case.expect
+    if case.log is not None:
+        assert out.log == case.log
+
+
+def test_differential_catches_a_wrong_expectation(tmp_path: pathlib.Path) -> None:
+    p = tmp_path / "wrong.py"
+    p.write_text("# run: f(n=2)\n# expect: 5\nfrom deepslate import flow\n\n\n@flow\n"
+                 "async def f(n: int) -> int:\n    return n + 2\n")
+    (case,) = driver.parse_cases(p)
+    assert repr(driver.run_cpython(case).value) == "4"
+
+
+# -- the VM ----------------------------------------------------------------------------------
+
+
+def run_case(case: driver.Case, **options):
+    """Run one corpus case on the VM; returns (value or FlowFault, driver, root)."""
+    mod = driver.load_module(case.path)
+    flow = getattr(mod, case.flow)
+    drv = None
+    try:
+        value, drv, root = driver.drive(flow, copy.deepcopy(case.args), driver.eval_effects(case), **options)
+    except driver.FlowFault as fault:
+        return fault, None, None
+    return value, drv, root
+
+
+def check_outcome(case: driver.Case, value, drv, root) -> None:
+    if case.fault:
+        assert isinstance(value, driver.FlowFault), f"expected a fault, the flow returned {value!r}"
+        exc, line = case.fault
+        assert (value.exc_type, value.line) == (exc, line), value.message
+        assert pathlib.Path(value.filename).resolve() == case.path.resolve()
+        return
+    if isinstance(value, driver.FlowFault):
+        pytest.fail(f"flow faulted: {value.message} at {value.filename}:{value.line}")
+    assert repr(value) == case.expect
+    if case.log is not None:
+        assert drv.log == case.log
+    if case.trace is not None:
+        assert root.trace == case.trace
+
+
+@pytest.mark.parametrize("case", CASES, ids=_ids(CASES))
+def test_runs_on_vm(case: driver.Case) -> None:
+    _compiler_ready()
+    check_outcome(case, *run_case(case))
+
+
+def test_every_flow_of_the_corpus_compiles() -> None:
+    _compiler_ready()
+    for path in FILES:
+        mod = driver.load_module(path)
+        flows = driver.module_flows(mod)
+        assert flows, f"{path.name} defines no flow"
+        for name, f in flows.items():
+            assert driver.flow_program(f).codes, name
