@@ -140,3 +140,97 @@ def test_every_flow_of_the_corpus_compiles() -> None:
         assert flows, f"{path.name} defines no flow"
         for name, f in flows.items():
             assert driver.flow_program(f).codes, name
+
+
+# -- the driver itself, on hand-assembled programs ----------------------------------------
+
+
+def _asm_program(text: str, **consts):
+    import asm
+
+    return asm.program(asm.assemble(text, consts=consts))
+
+
+class _Prog:
+    """Stands in for a Flow: the driver only needs ``.program``."""
+
+    def __init__(self, program):
+        self.program = program
+
+
+def _spec(kind: str, nargs: int, extra: tuple = (), fn=None):
+    from deepslate._program import EffectSpec
+
+    return EffectSpec(kind, nargs, extra, fn)
+
+
+def test_driver_answers_sleep_and_counts_durable_points() -> None:
+    prog = _asm_program("""
+        LOADK O0 =0.5
+        EFFECT O1 $sleep O0
+        EFFECT O1 $sleep O0
+        RETURN O1
+    """, sleep=_spec("sleep", 1))
+    value, drv, root = driver.drive(_Prog(prog))
+    assert value is None
+    assert drv.durable_points == 2 and root.trace == ["sleep", "sleep"]
+
+
+def test_driver_impure_error_becomes_dserror_or_fault() -> None:
+    from deepslate._values import DSError
+
+    def boom(x):
+        raise RuntimeError(f"boom {x}")
+
+    text = """
+        LOADK O0 =3
+        EFFECT O1 $call O0
+        RETURN O1
+    """
+    soft = _asm_program(text, call=_spec("impure", 1, ("m:boom", 2, 0.0, 0.0, True), boom))
+    assert driver.run_flow(_Prog(soft)) == DSError("boom 3")
+    hard = _asm_program(text, call=_spec("impure", 1, ("m:boom", 0, 0.0, 0.0, False), boom))
+    with pytest.raises(driver.FlowFault) as info:
+        driver.run_flow(_Prog(hard))
+    assert info.value.exc_type == "RuntimeError" and info.value.line == 3
+
+
+def test_driver_script_errors() -> None:
+    prog = _asm_program("""
+        LOADK O0 ='POST'
+        LOADK O1 ='/x'
+        EFFECT O2 $listen O0
+        RETURN O2
+    """, listen=_spec("http_listen", 2))
+    assert driver.run_flow(_Prog(prog), effects=[("http_listen", b"hi")]) == b"hi"
+    with pytest.raises(driver.DriverError, match="scripts no answer"):
+        driver.run_flow(_Prog(prog))
+    with pytest.raises(driver.DriverError, match="never used"):
+        driver.run_flow(_Prog(prog), effects=[("http_listen", b"a"), ("http_listen", b"b")])
+
+
+def test_driver_reports_deadlock_and_runaway_flows() -> None:
+    stuck = _asm_program("""
+        LOADK O0 =0
+        EFFECT O1 $newq O0
+        EFFECT O2 $get O1
+        RETURN O2
+    """, newq=_spec("new_queue", 1, ("int",)), get=_spec("queue_get", 1))
+    with pytest.raises(driver.Deadlock, match="root on queue_get"):
+        driver.run_flow(_Prog(stuck))
+    forever = _asm_program("""
+        top:
+        JUMP @top
+    """)
+    with pytest.raises(driver.DriverError, match="did not finish"):
+        driver.run_flow(_Prog(forever), max_rounds=50, budget=10)
+
+
+def test_driver_lock_misuse_is_a_fault() -> None:
+    prog = _asm_program("""
+        EFFECT O0 $newlock O0
+        EFFECT O1 $release O0
+        RETURN O1
+    """, newlock=_spec("new_lock", 0), release=_spec("lock_release", 1))
+    with pytest.raises(driver.FlowFault, match="release of an unlocked lock"):
+        driver.run_flow(_Prog(prog))
