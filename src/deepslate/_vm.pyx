@@ -197,7 +197,7 @@ cdef _verify(CodeInfo ci, list infos):
             continue                # an illegal opcode faults when (if) it is reached
         files = REGISTER_FILES[op]
         rng = RANGE_OPERAND.get(op)
-        count = 0 if rng is None else words[rng[1]] * (2 if op == Op.BUILDDICT else 1)
+        count = 0 if rng is None else words[rng[1] + 1] * (2 if op == Op.BUILDDICT else 1)
         for j, f in enumerate(files):
             v = words[j + 1]
             if f in "OIF":

@@ -17,12 +17,14 @@ An instruction's position is (its line in the text + firstlineno - 1, the
 from __future__ import annotations
 
 import ast
+import re
 from array import array
 
 from deepslate._opcodes import Op, REGISTER_FILES
 from deepslate._program import Code, LocalVar, Program
 from deepslate._types import BOOL, FLOAT, INT, Prim
 
+_TOKEN = re.compile(r"""=(?:'[^']*'|"[^"]*"|\S+)|\S+""")
 _TYPES = {"I": INT, "F": FLOAT, "O": Prim("str")}
 
 
@@ -51,7 +53,7 @@ def assemble(text: str, *, name: str = "f", params: tuple = (), consts: dict | N
         if not body.strip():
             continue
         col = len(body) - len(body.lstrip()) + 1
-        words = body.split()
+        words = _TOKEN.findall(body)
         if len(words) == 1 and words[0].endswith(":"):
             labels[words[0][:-1]] = len(lines)
             continue
