@@ -564,31 +564,19 @@ def _py_to_type(t: Any) -> Any:
 
 
 class _ShimUnmarshal:
-    def __getitem__(self, t: Any) -> Callable[[bytes], Any]:
-        import orjson
+    """``json_unmarshal[T]`` with the project's own decoder: its messages are part of the language."""
 
-        from deepslate._types import from_json
+    def __getitem__(self, t: Any) -> Callable[[bytes], Any]:
+        from deepslate._builtins import json_unmarshal_value
 
         target = _py_to_type(t)
-
-        def decode(data: bytes) -> Any:
-            try:
-                obj = orjson.loads(data)
-            except orjson.JSONDecodeError as e:
-                return DSError(f"invalid JSON: {e}")
-            try:
-                return from_json(target, obj)
-            except ValueError as e:
-                return DSError(str(e))
-        return decode
+        return lambda data: json_unmarshal_value(target, data)
 
 
-def _shim_marshal(v: Any) -> bytes:
-    import orjson
+def _shim_marshal(v: Any) -> Any:
+    from deepslate._builtins import json_marshal_value
 
-    from deepslate._types import to_jsonable
-
-    return orjson.dumps(to_jsonable(v))
+    return json_marshal_value(v)
 
 
 class _NoPlainPython:

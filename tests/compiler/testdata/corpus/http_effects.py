@@ -41,7 +41,7 @@ async def handle() -> int:
 # trace: http_listen http_request
 # run: relay()
 # effect: http_listen -> b'{"id": 7}'
-# expect: 'bad order: $.items: missing field of Order'
+# expect: 'bad order: json_unmarshal: $.items: missing field of Order'
 # run: relay()
 # effect: http_listen -> b'{"id": 8, "items": []}'
 # effect: http_request -> DSError("connection refused")
@@ -59,7 +59,10 @@ async def relay() -> str:
     if isinstance(order, DSError):
         return "bad order: " + str(order)
     headers: dict[str, str] = {"content-type": "application/json"}
-    resp: bytes | DSError = http_request("POST", "http://127.0.0.1:9/kitchen", headers, json_marshal(order))
+    payload: bytes | DSError = json_marshal(order)
+    if isinstance(payload, DSError):
+        return "cannot encode: " + str(payload)
+    resp: bytes | DSError = http_request("POST", "http://127.0.0.1:9/kitchen", headers, payload)
     if isinstance(resp, DSError):
         return "order " + str(order.id) + " not sent: " + str(resp)
     if resp == b"accepted":

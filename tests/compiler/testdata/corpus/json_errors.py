@@ -2,13 +2,13 @@
 # run: decode(data=b'[1, 2')
 # expect: 'error'
 # run: decode(data=b'[1, "two", 3]')
-# expect: '$[1]: expected int, got str'
+# expect: 'json_unmarshal: $[1]: expected int, got str'
 # run: decode(data=b'{"a": 1}')
-# expect: '$: expected list[int], got object'
+# expect: 'json_unmarshal: $: expected list[int], got object'
 # run: decode(data=b'[]')
 # expect: 'ok 0'
 # run: field(data=b'{"x": 1}')
-# expect: '$.y: missing field of Pair'
+# expect: 'json_unmarshal: $.y: missing field of Pair'
 # run: field(data=b'{"x": 1, "y": 2}')
 # expect: 'ok 3'
 from dataclasses import dataclass
