@@ -1,2 +1,1008 @@
-# cython: language_level=3
-"""Snapshot codec (being written)."""
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""Snapshot codec: the interpreter state as bytes, and the copy codec for values
+that cross isolates (queue items, child arguments).
+
+Format version 1. Integers are little-endian; ``uvarint`` is unsigned LEB128
+(7 bits a byte, low group first, at most 10 bytes); ``svarint`` is a zigzag
+signed 64-bit integer written as a uvarint; ``str`` is ``n:uvarint`` followed
+by ``n`` bytes of UTF-8::
+
+    snapshot := "DSNP" version:uvarint program_hash:byte[32] length:uvarint body:byte[length] crc:u32
+    blob     := "DSVL" version:uvarint length:uvarint value:byte[length] crc:u32
+    crc      := CRC-32 (the zlib polynomial) of every byte before it
+    body     := nframes:uvarint frame{nframes} pending:u8 steps:uvarint
+    frame    := code_index:uvarint pc:uvarint regs(O) regs(I) regs(F)
+    regs     := count:uvarint value{count}
+    value    := tag:u8 payload
+
+    tag  name       payload
+    0x00 NONE
+    0x01 FALSE
+    0x02 TRUE
+    0x03 INT        svarint
+    0x04 BIGINT     n:uvarint byte[n], two's complement (ints outside 64 bits)
+    0x05 FLOAT      byte[8], the IEEE 754 binary64 bits (NaN, inf, -0.0 exact)
+    0x06 STR        str
+    0x07 BYTES      n:uvarint byte[n]
+    0x08 LIST       count:uvarint value{count}                      memoized
+    0x09 DICT       count:uvarint (key:value item:value){count}     memoized
+    0x0A TUPLE      count:uvarint value{count}
+    0x0B ERROR      message:str kind:str                            DSError
+    0x0C QUEUE      id:svarint
+    0x0D LOCK       id:svarint
+    0x0E WAITGROUP  id:svarint
+    0x0F DATACLASS  class:uvarint [ref:str nfields:uvarint name:str{nfields}] value{nfields}  memoized
+    0x10 REF        index:uvarint
+    0x80 SMALLINT   tags 0x80..0xFF are the ints 0..127 (tag - 0x80)
+
+The frames of a snapshot are the VM's state tuple (see ``_vm.pyi``),
+outermost first; ``pending`` is 0 or 1. Every register of every file is a
+tagged value, so what the VM exported comes back with its exact type.
+
+Aliasing: a memoized value (list, dict, dataclass instance) gets the next
+index, counting from 0 in the order values start, before its items are
+written; writing the same object again writes ``REF index``. So two
+registers or containers naming one list name one list after decoding, and
+cycles work. Tuples and the immutable values are written by value. One
+memo covers a whole snapshot or blob: aliasing holds within one, and every
+``decode_value`` makes fresh copies.
+
+Dataclasses are named by ref ("module:qualname") inside the blob, so the
+bytes stay readable without the program: ``class`` 0 defines the next class
+(numbered from 1 in the blob) by its ref and field names; ``class`` k >= 1
+reuses the k-th definition. On decode the class is the one the program's
+type table (``Program.types``, a ``DataclassT`` with that ref and a bound
+``cls``) names; when there is no program, or the table lacks the ref, the
+module of the ref is imported and the class looked up by qualname. The
+stored field names must equal the class's fields, in order. Instances are
+rebuilt without calling ``__init__`` (a snapshot restores state, it does
+not construct it).
+
+Limits: every length or count is checked against the bytes left before
+anything is read or allocated; nesting is at most ``MAX_DEPTH`` containers
+deep. Decoding raises only ``SnapshotError`` subclasses. The checks run in
+order magic, version, length, checksum, program hash: a flipped bit is
+reported as corruption, not as a foreign program.
+"""
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_FromDouble
+from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_FromLongLong
+from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
+from cpython.memoryview cimport PyMemoryView_FromMemory
+from cpython.buffer cimport PyBUF_READ
+from cpython.unicode cimport PyUnicode_AsUTF8AndSize, PyUnicode_DecodeUTF8
+from cpython.object cimport PyObject_GenericSetAttr
+from libc.stdint cimport int64_t, uint32_t, uint64_t
+from libc.math cimport isinf, isnan
+from libc.string cimport memcmp, memcpy, memmove
+
+cimport cython
+
+import dataclasses
+import importlib
+import re
+import zlib
+
+from deepslate._values import DSError, Lock, Queue, WaitGroup
+
+FORMAT_VERSION = 1
+MAGIC = b"DSNP"
+VALUE_MAGIC = b"DSVL"
+MAX_DEPTH = 1000
+HASH_SIZE = 32
+
+cdef enum:
+    T_NONE = 0x00
+    T_FALSE = 0x01
+    T_TRUE = 0x02
+    T_INT = 0x03
+    T_BIGINT = 0x04
+    T_FLOAT = 0x05
+    T_STR = 0x06
+    T_BYTES = 0x07
+    T_LIST = 0x08
+    T_DICT = 0x09
+    T_TUPLE = 0x0A
+    T_ERROR = 0x0B
+    T_QUEUE = 0x0C
+    T_LOCK = 0x0D
+    T_WAITGROUP = 0x0E
+    T_DATACLASS = 0x0F
+    T_REF = 0x10
+    T_SMALLINT = 0x80     # 0x80 + n for 0 <= n < 128
+
+    SMALL_BUF = 256        # inline first chunk of a writer: small states never touch the heap
+    ZLIB_CRC_MIN = 512     # below this our table loop beats the call into zlib
+
+# The tag table as Python data, for tests that keep the docstring honest.
+TAGS = {
+    "NONE": T_NONE, "FALSE": T_FALSE, "TRUE": T_TRUE, "INT": T_INT, "BIGINT": T_BIGINT,
+    "FLOAT": T_FLOAT, "STR": T_STR, "BYTES": T_BYTES, "LIST": T_LIST, "DICT": T_DICT,
+    "TUPLE": T_TUPLE, "ERROR": T_ERROR, "QUEUE": T_QUEUE, "LOCK": T_LOCK,
+    "WAITGROUP": T_WAITGROUP, "DATACLASS": T_DATACLASS, "REF": T_REF, "SMALLINT": T_SMALLINT,
+}
+
+cdef int C_MAX_DEPTH = MAX_DEPTH
+cdef const char* C_MAGIC = b"DSNP"
+cdef const char* C_VALUE_MAGIC = b"DSVL"
+
+# C-level copies of the classes the ladder compares against (no dict lookups on the hot path)
+cdef object _DSError = DSError
+cdef object _Queue = Queue
+cdef object _Lock = Lock
+cdef object _WaitGroup = WaitGroup
+
+
+class SnapshotError(ValueError):
+    """A snapshot could not be decoded."""
+
+
+class SnapshotFormatError(SnapshotError):
+    """The bytes are not a well-formed snapshot (truncated, corrupted, bad tag)."""
+
+
+class SnapshotVersionError(SnapshotError):
+    """The snapshot was written by an unknown format version."""
+
+
+class SnapshotProgramError(SnapshotError):
+    """The snapshot belongs to another program, or names a class it cannot find."""
+
+
+class TrailingDataError(SnapshotFormatError):
+    """Bytes were left over after a complete snapshot."""
+
+
+SnapshotCorrupt = SnapshotFormatError
+
+
+# ---------------------------------------------------------------- CRC-32
+
+cdef uint32_t _crc_table[256]
+
+cdef void _init_crc_table() noexcept:
+    cdef uint32_t c
+    cdef int i, k
+    for i in range(256):
+        c = <uint32_t>i
+        for k in range(8):
+            c = (c >> 1) ^ 0xEDB88320U if c & 1 else c >> 1
+        _crc_table[i] = c
+
+_init_crc_table()
+
+_zlib_crc32 = zlib.crc32
+
+cdef uint32_t _crc32(const unsigned char* p, Py_ssize_t n) except? 0:
+    """CRC-32 as zlib computes it; zlib's own (vectorised) loop for large inputs."""
+    cdef uint32_t c = 0xFFFFFFFFU
+    cdef Py_ssize_t i
+    if n >= ZLIB_CRC_MIN:
+        return <uint32_t>_zlib_crc32(PyMemoryView_FromMemory(<char*>p, n, PyBUF_READ))
+    for i in range(n):
+        c = _crc_table[(c ^ p[i]) & 0xFF] ^ (c >> 8)
+    return c ^ 0xFFFFFFFFU
+
+
+def crc32(data) -> int:
+    """The checksum the codec uses (equal to ``zlib.crc32``); for tests and tools."""
+    cdef bytes b = bytes(data)
+    return _crc32(<const unsigned char*>PyBytes_AS_STRING(b), PyBytes_GET_SIZE(b))
+
+
+# ---------------------------------------------------------------- dataclasses
+
+# type -> (ref, field names); classes are few and long-lived, so the cache is unbounded
+cdef dict _dc_info = {}
+
+cdef tuple _dataclass_info(object cls):
+    """(ref, field names) of a dataclass type, or None for any other type."""
+    info = _dc_info.get(cls)
+    if info is None:
+        if not isinstance(cls, type) or not isinstance(getattr(cls, "__dataclass_fields__", None), dict):
+            return None
+        info = (f"{cls.__module__}:{cls.__qualname__}",
+                tuple(f.name for f in dataclasses.fields(cls)))
+        _dc_info[cls] = info
+    return <tuple>info
+
+
+_REF_RE = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*\Z")
+
+
+cdef object _import_class(str ref):
+    """The class a ref names, imported by module; SnapshotProgramError if absent."""
+    if not _REF_RE.match(ref):
+        raise SnapshotProgramError(f"cannot resolve dataclass {ref!r}: not an importable module:qualname")
+    module, _, qualname = ref.partition(":")
+    try:
+        obj = importlib.import_module(module)
+        for part in qualname.split("."):
+            obj = getattr(obj, part)
+    except Exception as e:
+        raise SnapshotProgramError(
+            f"cannot resolve dataclass {ref!r}: {type(e).__name__}: {e}") from None
+    return obj
+
+
+# ---------------------------------------------------------------- writer
+
+@cython.final
+@cython.freelist(4)
+cdef class _Writer:
+    """One growable byte buffer and the value ladder that fills it."""
+    cdef unsigned char* buf       # small, or a PyMem block once grown
+    cdef Py_ssize_t len           # bytes written
+    cdef Py_ssize_t cap           # bytes allocated
+    cdef dict memo                # id(obj) -> memo index, created on the first mutable value
+    cdef list keep                # the memoized objects, so their ids stay unique while we write
+    cdef dict classes             # dataclass type -> its class number in this blob (from 1)
+    cdef int depth                # containers currently open
+    cdef unsigned char small[SMALL_BUF]
+
+    def __cinit__(self):
+        self.buf = self.small
+        self.len = 0
+        self.cap = SMALL_BUF
+
+    def __dealloc__(self):
+        if self.buf != self.small:
+            PyMem_Free(self.buf)
+
+    cdef int _grow(self, Py_ssize_t need) except -1:
+        cdef Py_ssize_t cap = self.cap * 2
+        cdef unsigned char* nb
+        if cap < self.len + need:
+            cap = self.len + need
+        if self.buf == self.small:
+            nb = <unsigned char*>PyMem_Malloc(cap)
+            if nb == NULL:
+                raise MemoryError()
+            memcpy(nb, self.small, self.len)
+        else:
+            nb = <unsigned char*>PyMem_Realloc(self.buf, cap)
+            if nb == NULL:
+                raise MemoryError()
+        self.buf = nb
+        self.cap = cap
+        return 0
+
+    cdef inline int ensure(self, Py_ssize_t n) except -1:
+        if self.len + n > self.cap:
+            self._grow(n)
+        return 0
+
+    cdef inline int u8(self, unsigned char b) except -1:
+        if self.len + 1 > self.cap:
+            self._grow(1)
+        self.buf[self.len] = b
+        self.len += 1
+        return 0
+
+    cdef inline int uvarint(self, uint64_t v) except -1:
+        cdef unsigned char* p
+        if self.len + 10 > self.cap:
+            self._grow(10)
+        p = self.buf + self.len
+        while v >= 0x80:
+            p[0] = <unsigned char>(v | 0x80)
+            p += 1
+            v >>= 7
+        p[0] = <unsigned char>v
+        self.len = (p + 1) - self.buf
+        return 0
+
+    cdef inline int svarint(self, int64_t v) except -1:
+        return self.uvarint((<uint64_t>v << 1) ^ <uint64_t>(v >> 63))
+
+    cdef inline int raw(self, const void* p, Py_ssize_t n) except -1:
+        if self.len + n > self.cap:
+            self._grow(n)
+        memcpy(self.buf + self.len, p, n)
+        self.len += n
+        return 0
+
+    cdef inline int u32(self, uint32_t v) except -1:
+        cdef int i
+        self.ensure(4)
+        for i in range(4):
+            self.buf[self.len + i] = <unsigned char>(v >> (8 * i))
+        self.len += 4
+        return 0
+
+    cdef int string(self, str s) except -1:
+        cdef Py_ssize_t n
+        cdef const char* p = PyUnicode_AsUTF8AndSize(s, &n)
+        self.uvarint(<uint64_t>n)
+        return self.raw(p, n)
+
+    cdef Py_ssize_t seen(self, object v) except -2:
+        """The memo index of ``v`` if it was written before, else -1 (and remember it)."""
+        cdef Py_ssize_t n
+        if self.memo is None:
+            self.memo = {}
+            self.keep = []
+        key = id(v)
+        idx = self.memo.get(key)
+        if idx is not None:
+            return <Py_ssize_t>idx
+        n = len(self.keep)
+        self.memo[key] = n
+        self.keep.append(v)
+        return -1
+
+    cdef int handle(self, unsigned char tag, object v) except -1:
+        cdef int overflow = 0
+        cdef long long x = PyLong_AsLongLongAndOverflow(v.id, &overflow)
+        if overflow:
+            raise ValueError(f"{type(v).__name__} id {v.id} does not fit in 64 bits")
+        self.u8(tag)
+        return self.svarint(x)
+
+    cdef int open(self) except -1:
+        self.depth += 1
+        if self.depth > C_MAX_DEPTH:
+            raise ValueError(f"value nested deeper than {C_MAX_DEPTH} containers")
+        return 0
+
+    cdef int pack(self, object v) except -1:
+        """The value ladder: exact types only, None and the bools before int."""
+        cdef type t = type(v)
+        cdef int overflow = 0
+        cdef long long x
+        cdef double d
+        cdef uint64_t bits
+        cdef Py_ssize_t n, idx, i
+        cdef const char* p
+        cdef int k
+        if v is None:
+            return self.u8(T_NONE)
+        if v is True:
+            return self.u8(T_TRUE)
+        if v is False:
+            return self.u8(T_FALSE)
+        if t is int:
+            x = PyLong_AsLongLongAndOverflow(v, &overflow)
+            if overflow:
+                raw = v.to_bytes((v.bit_length() + 8) // 8, "little", signed=True)
+                self.u8(T_BIGINT)
+                self.uvarint(<uint64_t>len(raw))
+                return self.raw(PyBytes_AS_STRING(raw), PyBytes_GET_SIZE(raw))
+            if 0 <= x < 128:
+                return self.u8(<unsigned char>(T_SMALLINT + x))
+            self.u8(T_INT)
+            return self.svarint(x)
+        if t is float:
+            d = PyFloat_AS_DOUBLE(v)
+            memcpy(&bits, &d, 8)
+            self.ensure(9)
+            self.buf[self.len] = T_FLOAT
+            for k in range(8):
+                self.buf[self.len + 1 + k] = <unsigned char>(bits >> (8 * k))
+            self.len += 9
+            return 0
+        if t is str:
+            self.u8(T_STR)
+            return self.string(<str>v)
+        if t is bytes:
+            n = PyBytes_GET_SIZE(v)
+            self.u8(T_BYTES)
+            self.uvarint(<uint64_t>n)
+            return self.raw(PyBytes_AS_STRING(v), n)
+        if t is list:
+            idx = self.seen(v)
+            if idx >= 0:
+                self.u8(T_REF)
+                return self.uvarint(<uint64_t>idx)
+            self.open()
+            self.u8(T_LIST)
+            self.uvarint(<uint64_t>len(<list>v))
+            for item in <list>v:
+                self.pack(item)
+            self.depth -= 1
+            return 0
+        if t is dict:
+            idx = self.seen(v)
+            if idx >= 0:
+                self.u8(T_REF)
+                return self.uvarint(<uint64_t>idx)
+            self.open()
+            self.u8(T_DICT)
+            self.uvarint(<uint64_t>len(<dict>v))
+            for key, item in (<dict>v).items():
+                self.pack(key)
+                self.pack(item)
+            self.depth -= 1
+            return 0
+        if t is tuple:
+            self.open()
+            self.u8(T_TUPLE)
+            self.uvarint(<uint64_t>len(<tuple>v))
+            for item in <tuple>v:
+                self.pack(item)
+            self.depth -= 1
+            return 0
+        if t is _DSError:
+            self.u8(T_ERROR)
+            self.string(v.message)
+            return self.string(v.kind)
+        if t is _Queue:
+            return self.handle(T_QUEUE, v)
+        if t is _Lock:
+            return self.handle(T_LOCK, v)
+        if t is _WaitGroup:
+            return self.handle(T_WAITGROUP, v)
+        info = _dataclass_info(t)
+        if info is None:
+            raise TypeError(f"cannot snapshot a value of type {t.__module__}.{t.__qualname__}")
+        idx = self.seen(v)
+        if idx >= 0:
+            self.u8(T_REF)
+            return self.uvarint(<uint64_t>idx)
+        self.open()
+        self.u8(T_DATACLASS)
+        if self.classes is None:
+            self.classes = {}
+        num = self.classes.get(t)
+        names = <tuple>info[1]
+        if num is None:
+            self.classes[t] = len(self.classes) + 1
+            self.uvarint(0)
+            self.string(<str>info[0])
+            self.uvarint(<uint64_t>len(names))
+            for name in names:
+                self.string(<str>name)
+        else:
+            self.uvarint(<uint64_t>num)
+        for name in names:
+            self.pack(getattr(v, name))
+        self.depth -= 1
+        return 0
+
+    cdef int registers(self, object regs, int fi, str file, object want) except -1:
+        """One register file; ``want`` is the exact type I and F registers must hold."""
+        cdef Py_ssize_t j = 0
+        if type(regs) is not list and type(regs) is not tuple:
+            raise TypeError(f"frame {fi}: register file {file} must be a list, "
+                            f"got {type(regs).__name__}")
+        self.uvarint(<uint64_t>len(regs))
+        try:
+            for v in regs:
+                if want is not None and type(v) is not want and not (want is int and type(v) is bool):
+                    raise TypeError(f"an {file} register holds {want.__name__} values, "
+                                    f"got {type(v).__name__}")
+                self.pack(v)
+                j += 1
+        except TypeError as e:
+            raise TypeError(f"frame {fi} {file}[{j}]: {e}") from None
+        except ValueError as e:
+            raise ValueError(f"frame {fi} {file}[{j}]: {e}") from None
+        return 0
+
+    cdef bytes seal(self, Py_ssize_t body_at):
+        """Fill in the body length reserved at ``body_at``, append the CRC, return the bytes."""
+        cdef Py_ssize_t body = self.len - body_at - 1
+        cdef Py_ssize_t k = 1
+        cdef uint64_t v = <uint64_t>body
+        cdef unsigned char* p
+        while v >= 0x80:
+            v >>= 7
+            k += 1
+        if k > 1:
+            self.ensure(k - 1)
+            memmove(self.buf + body_at + k, self.buf + body_at + 1, body)
+            self.len += k - 1
+        p = self.buf + body_at
+        v = <uint64_t>body
+        while v >= 0x80:
+            p[0] = <unsigned char>(v | 0x80)
+            p += 1
+            v >>= 7
+        p[0] = <unsigned char>v
+        self.u32(_crc32(self.buf, self.len))
+        return PyBytes_FromStringAndSize(<char*>self.buf, self.len)
+
+
+cdef inline Py_ssize_t _reserve_length(_Writer w) except -1:
+    cdef Py_ssize_t at = w.len
+    w.u8(0)
+    return at
+
+
+cdef int _nonneg(object v, str what) except -1:
+    if type(v) is not int or v < 0:
+        raise ValueError(f"{what} must be a non-negative int, got {v!r}")
+    return 0
+
+
+def encode_snapshot(program_hash, state) -> bytes:
+    """The snapshot of a VM state tuple ``(frames, pending, steps)`` (see ``_vm.pyi``)."""
+    cdef _Writer w
+    cdef Py_ssize_t body_at
+    cdef int fi = 0
+    if type(program_hash) is not bytes or PyBytes_GET_SIZE(program_hash) != HASH_SIZE:
+        raise ValueError(f"program_hash must be {HASH_SIZE} bytes, got {program_hash!r:.80}")
+    if type(state) is not tuple or len(<tuple>state) != 3:
+        raise TypeError(f"state must be a (frames, pending, steps) tuple, got {type(state).__name__}")
+    frames, pending, steps = <tuple>state
+    if type(frames) is not list and type(frames) is not tuple:
+        raise TypeError(f"state frames must be a list, got {type(frames).__name__}")
+    if len(frames) == 0:
+        raise ValueError("state has no frames")
+    _nonneg(steps, "state steps")
+    w = _Writer()
+    w.raw(C_MAGIC, 4)
+    w.uvarint(FORMAT_VERSION)
+    w.raw(PyBytes_AS_STRING(program_hash), HASH_SIZE)
+    body_at = _reserve_length(w)
+    w.uvarint(<uint64_t>len(frames))
+    for frame in frames:
+        if type(frame) is not tuple or len(<tuple>frame) != 5:
+            raise TypeError(f"frame {fi} must be a (code_index, pc, O, I, F) tuple, got {frame!r:.80}")
+        code_index, pc, O, I, F = <tuple>frame
+        _nonneg(code_index, f"frame {fi} code_index")
+        _nonneg(pc, f"frame {fi} pc")
+        w.uvarint(<uint64_t>code_index)
+        w.uvarint(<uint64_t>pc)
+        w.registers(O, fi, "O", None)
+        w.registers(I, fi, "I", int)
+        w.registers(F, fi, "F", float)
+        fi += 1
+    w.u8(1 if pending else 0)
+    w.uvarint(<uint64_t>steps)
+    return w.seal(body_at)
+
+
+def encode_value(value) -> bytes:
+    """A self-contained copy of one flow value, for values crossing isolates."""
+    cdef _Writer w = _Writer()
+    cdef Py_ssize_t body_at
+    w.raw(C_VALUE_MAGIC, 4)
+    w.uvarint(FORMAT_VERSION)
+    body_at = _reserve_length(w)
+    w.pack(value)
+    return w.seal(body_at)
+
+
+# ---------------------------------------------------------------- reader
+
+cdef object _plain_float(double d):
+    """JSON has no NaN or infinities: those display as "nan", "inf", "-inf"."""
+    if isnan(d) or isinf(d):
+        return str(d)
+    return d
+
+
+@cython.final
+cdef class _Reader:
+    """A bounds-checked cursor over one blob, and the ladder that reads values back."""
+    cdef bytes data               # keeps buf alive
+    cdef const unsigned char* buf
+    cdef Py_ssize_t pos           # next byte to read
+    cdef Py_ssize_t end           # one past the last readable byte
+    cdef list memo                # memoized values by index (plain mode: a marker while open)
+    cdef list classes             # [(ref, names, cls)] by class number - 1
+    cdef object program           # the Program resolving dataclasses, or None
+    cdef dict types               # ref -> DataclassT from program.types, built on first use
+    cdef bint plain               # inspect mode: JSON-able data instead of flow values
+    cdef int depth                # containers currently open
+    cdef str what                 # "snapshot" or "value", for messages
+    cdef Py_ssize_t hash_at       # offset of the program hash (snapshots)
+
+    def __cinit__(self, bytes data, str what, object program, bint plain):
+        self.data = data
+        self.buf = <const unsigned char*>PyBytes_AS_STRING(data)
+        self.pos = 0
+        self.end = PyBytes_GET_SIZE(data)
+        self.program = program
+        self.plain = plain
+        self.what = what
+
+    cdef int fail(self, str reason) except -1:
+        raise SnapshotFormatError(f"malformed {self.what} at offset {self.pos}: {reason}")
+
+    cdef const unsigned char* take(self, Py_ssize_t n) except NULL:
+        cdef const unsigned char* p
+        if n > self.end - self.pos:
+            raise SnapshotFormatError(
+                f"truncated {self.what} at offset {self.pos}: "
+                f"requested {n} bytes, remaining {self.end - self.pos}")
+        p = self.buf + self.pos
+        self.pos += n
+        return p
+
+    cdef inline int u8(self) except -1:
+        if self.pos >= self.end:
+            self.take(1)
+        self.pos += 1
+        return self.buf[self.pos - 1]
+
+    cdef int uvarint(self, uint64_t* out) except -1:
+        cdef uint64_t result = 0
+        cdef int shift = 0
+        cdef unsigned char b
+        cdef Py_ssize_t start = self.pos
+        while True:
+            if self.pos >= self.end:
+                self.take(1)
+            b = self.buf[self.pos]
+            self.pos += 1
+            if shift == 63 and b > 1:
+                self.pos = start
+                self.fail("varint overflows 64 bits")
+            result |= <uint64_t>(b & 0x7F) << shift
+            if b < 0x80:
+                out[0] = result
+                return 0
+            shift += 7
+
+    cdef Py_ssize_t length(self, Py_ssize_t unit) except -1:
+        """A length or count, proven to fit in the bytes left (``unit`` bytes per item at least)."""
+        cdef uint64_t n
+        cdef Py_ssize_t at = self.pos
+        cdef Py_ssize_t left
+        self.uvarint(&n)
+        left = self.end - self.pos
+        if n > <uint64_t>(left // unit):
+            self.pos = at
+            self.fail(f"length {n} exceeds the {left} bytes left")
+        return <Py_ssize_t>n
+
+    cdef int64_t svarint(self) except? -1:
+        cdef uint64_t u
+        self.uvarint(&u)
+        return <int64_t>(u >> 1) ^ -<int64_t>(u & 1)
+
+    cdef str string(self):
+        cdef Py_ssize_t n = self.length(1)
+        cdef const unsigned char* p = self.take(n)
+        try:
+            return PyUnicode_DecodeUTF8(<const char*>p, n, NULL)
+        except UnicodeDecodeError as e:
+            self.pos -= n
+            self.fail(f"invalid UTF-8 in a string: {e.reason}")
+
+    cdef int open(self) except -1:
+        self.depth += 1
+        if self.depth > C_MAX_DEPTH:
+            self.fail(f"values nested deeper than {C_MAX_DEPTH} containers")
+        return 0
+
+    cdef Py_ssize_t remember(self, object v) except -1:
+        if self.memo is None:
+            self.memo = []
+        self.memo.append(v)
+        return len(self.memo) - 1
+
+    cdef object handle(self, object cls, str key):
+        cdef int64_t id_ = self.svarint()
+        if self.plain:
+            return {key: id_}
+        return cls(id_)
+
+    cdef object resolve(self, str ref, tuple names):
+        """The class a dataclass definition names, checked against its stored fields."""
+        cls = None
+        if self.program is not None:
+            if self.types is None:
+                self.types = {getattr(t, "ref", None): t for t in self.program.types}
+            t = self.types.get(ref)
+            if t is not None:
+                cls = t.cls
+        if cls is None:
+            cls = _import_class(ref)
+        info = _dataclass_info(cls)
+        if info is None:
+            raise SnapshotProgramError(f"dataclass {ref!r} resolves to {cls!r}, which is not a dataclass")
+        if info[1] != names:
+            raise SnapshotProgramError(
+                f"dataclass {ref!r} has fields ({', '.join(info[1])}), "
+                f"the {self.what} stores ({', '.join(names)})")
+        return cls
+
+    cdef object dataclass_value(self):
+        cdef uint64_t num
+        cdef Py_ssize_t nf, i, idx
+        self.uvarint(&num)
+        if num == 0:
+            ref = self.string()
+            nf = self.length(1)
+            names = tuple([self.string() for i in range(nf)])
+            cls = None if self.plain else self.resolve(ref, names)
+            if self.classes is None:
+                self.classes = []
+            self.classes.append((ref, names, cls))
+        else:
+            if self.classes is None or num > <uint64_t>len(self.classes):
+                self.fail(f"dataclass number {num} was never defined")
+            ref, names, cls = self.classes[num - 1]
+        self.open()
+        if self.plain:
+            obj = {"__dataclass__": ref}
+            idx = self.remember({"__ref__": self.memo_size()})
+            for name in names:
+                obj[name] = self.unpack()
+            self.memo[idx] = obj
+        else:
+            obj = cls.__new__(cls)
+            self.remember(obj)
+            for name in names:
+                PyObject_GenericSetAttr(obj, name, self.unpack())
+        self.depth -= 1
+        return obj
+
+    cdef Py_ssize_t memo_size(self):
+        return 0 if self.memo is None else len(self.memo)
+
+    cdef object unpack(self):
+        """The value ladder backwards: one tagged value."""
+        cdef int tag = self.u8()
+        cdef Py_ssize_t n, i
+        cdef Py_ssize_t idx = -1
+        cdef const unsigned char* p
+        cdef uint64_t bits, u
+        cdef double d
+        if tag >= T_SMALLINT:
+            return tag - T_SMALLINT
+        if tag == T_NONE:
+            return None
+        if tag == T_FALSE:
+            return False
+        if tag == T_TRUE:
+            return True
+        if tag == T_INT:
+            return PyLong_FromLongLong(self.svarint())
+        if tag == T_STR:
+            return self.string()
+        if tag == T_FLOAT:
+            p = self.take(8)
+            bits = 0
+            for i in range(8):
+                bits |= <uint64_t>p[i] << (8 * i)
+            memcpy(&d, &bits, 8)
+            return _plain_float(d) if self.plain else PyFloat_FromDouble(d)
+        if tag == T_LIST:
+            n = self.length(1)
+            self.open()
+            lst = []
+            if self.plain:
+                idx = self.remember({"__ref__": self.memo_size()})
+            else:
+                self.remember(lst)
+            for i in range(n):
+                lst.append(self.unpack())
+            if self.plain:
+                self.memo[idx] = lst
+            self.depth -= 1
+            return lst
+        if tag == T_DICT:
+            n = self.length(2)
+            self.open()
+            dct = {}
+            if self.plain:
+                idx = self.remember({"__ref__": self.memo_size()})
+            else:
+                self.remember(dct)
+            for i in range(n):
+                key = self.unpack()
+                item = self.unpack()
+                if self.plain and type(key) is not str:
+                    key = str(key)
+                try:
+                    dct[key] = item
+                except TypeError as e:
+                    self.fail(f"unusable dict key: {e}")
+            if self.plain:
+                self.memo[idx] = dct
+            self.depth -= 1
+            return dct
+        if tag == T_TUPLE:
+            n = self.length(1)
+            self.open()
+            items = [self.unpack() for i in range(n)]
+            self.depth -= 1
+            return items if self.plain else tuple(items)
+        if tag == T_BYTES:
+            n = self.length(1)
+            p = self.take(n)
+            raw = PyBytes_FromStringAndSize(<const char*>p, n)
+            return raw.decode("utf-8", "backslashreplace") if self.plain else raw
+        if tag == T_BIGINT:
+            n = self.length(1)
+            p = self.take(n)
+            return int.from_bytes(PyBytes_FromStringAndSize(<const char*>p, n), "little", signed=True)
+        if tag == T_ERROR:
+            message = self.string()
+            kind = self.string()
+            if self.plain:
+                return {"error": message, "kind": kind}
+            return _DSError(message, kind)
+        if tag == T_QUEUE:
+            return self.handle(_Queue, "queue")
+        if tag == T_LOCK:
+            return self.handle(_Lock, "lock")
+        if tag == T_WAITGROUP:
+            return self.handle(_WaitGroup, "waitgroup")
+        if tag == T_DATACLASS:
+            return self.dataclass_value()
+        if tag == T_REF:
+            self.uvarint(&u)
+            if u >= <uint64_t>self.memo_size():
+                self.pos -= 1
+                self.fail(f"back-reference to value {u}, only {self.memo_size()} seen")
+            return self.memo[u]
+        self.pos -= 1
+        self.fail(f"unknown value tag 0x{tag:02x}")
+
+    cdef list registers(self):
+        cdef Py_ssize_t n = self.length(1)
+        cdef Py_ssize_t i
+        return [self.unpack() for i in range(n)]
+
+    cdef int open_blob(self, const char* magic, bint with_hash) except -1:
+        """Check magic, version, length and checksum; leave the cursor on the body."""
+        cdef const unsigned char* p = self.take(4)
+        cdef uint64_t version
+        cdef Py_ssize_t length, left
+        cdef uint32_t stored, computed
+        cdef int i
+        if memcmp(p, magic, 4) != 0:
+            raise SnapshotFormatError(
+                f"not a deepslate {self.what}: bad magic, got {PyBytes_FromStringAndSize(<const char*>p, 4)!r}, "
+                f"want {PyBytes_FromStringAndSize(magic, 4)!r}")
+        self.uvarint(&version)
+        if version != FORMAT_VERSION:
+            raise SnapshotVersionError(
+                f"unsupported {self.what} format version: got {version}, want {FORMAT_VERSION}")
+        if with_hash:
+            self.hash_at = self.pos
+            self.take(HASH_SIZE)
+        length = self.length(1)
+        left = self.end - self.pos
+        if left - length < 4:
+            raise SnapshotFormatError(
+                f"truncated {self.what} at offset {self.pos}: "
+                f"requested {length + 4} bytes (body and checksum), remaining {left}")
+        if left - length > 4:
+            raise TrailingDataError(
+                f"{left - length - 4} bytes of trailing data after the {self.what} "
+                f"(it ends at offset {self.pos + length + 4})")
+        p = self.buf + self.pos + length
+        stored = 0
+        for i in range(4):
+            stored |= <uint32_t>p[i] << (8 * i)
+        computed = _crc32(self.buf, self.pos + length)
+        if stored != computed:
+            raise SnapshotFormatError(
+                f"corrupted {self.what}: checksum mismatch, stored {stored:08x}, computed {computed:08x}")
+        self.end = self.pos + length
+        return 0
+
+    cdef int close_blob(self) except -1:
+        if self.pos != self.end:
+            raise TrailingDataError(
+                f"{self.end - self.pos} bytes left over at the end of the {self.what} body "
+                f"(offset {self.pos})")
+        return 0
+
+
+cdef bytes _as_bytes(object data, str what):
+    if type(data) is bytes:
+        return <bytes>data
+    if isinstance(data, (bytearray, memoryview)):
+        return bytes(data)
+    raise TypeError(f"a {what} is bytes, got {type(data).__name__}")
+
+
+cdef object _wrap(_Reader r, Exception e):
+    """An unexpected error from rebuilding a value, as the SnapshotError it means."""
+    return SnapshotFormatError(f"malformed {r.what} near offset {r.pos}: {type(e).__name__}: {e}")
+
+
+cdef int _check_frame(list codes, Py_ssize_t fi, object ci, object pc, list O, list I, list F) except -1:
+    """A decoded frame must fit its code object, so the VM can trust it without checks."""
+    if ci >= len(codes):
+        raise SnapshotFormatError(
+            f"frame {fi}: code index {ci} out of range, the program has {len(codes)} codes")
+    code = codes[ci]
+    ninsns = len(code.insns) // 4
+    if pc >= ninsns:
+        raise SnapshotFormatError(
+            f"frame {fi}: pc {pc} out of range, {code.name!r} has {ninsns} instructions")
+    for regs, file, want, count in ((O, "O", None, code.n_o), (I, "I", int, code.n_i),
+                                    (F, "F", float, code.n_f)):
+        if len(regs) != count:
+            raise SnapshotFormatError(
+                f"frame {fi}: {len(regs)} {file} registers, {code.name!r} has {count}")
+        if want is not None:
+            for j, v in enumerate(regs):
+                if type(v) is not want and not (want is int and type(v) is bool):
+                    raise SnapshotFormatError(
+                        f"frame {fi}: {file}[{j}] holds {type(v).__name__}, not {want.__name__}")
+    return 0
+
+
+cdef tuple _read_state(_Reader r, list codes):
+    """The body of a snapshot; frames checked against ``codes`` unless it is None."""
+    cdef Py_ssize_t nframes, fi
+    cdef uint64_t u, steps
+    cdef int pending
+    nframes = r.length(1)
+    if nframes == 0:
+        r.fail("a snapshot has at least one frame")
+    frames = []
+    for fi in range(nframes):
+        r.uvarint(&u)
+        ci = u
+        r.uvarint(&u)
+        pc = u
+        O = r.registers()
+        I = r.registers()
+        F = r.registers()
+        if codes is not None:
+            _check_frame(codes, fi, ci, pc, O, I, F)
+        frames.append((ci, pc, O, I, F))
+    pending = r.u8()
+    if pending > 1:
+        r.pos -= 1
+        r.fail(f"pending flag must be 0 or 1, got {pending}")
+    r.uvarint(&steps)
+    r.close_blob()
+    return frames, bool(pending), steps
+
+
+def decode_snapshot(data, program) -> tuple:
+    """The state tuple of a snapshot, checked against ``program`` (hash, frames, classes)."""
+    cdef bytes b = _as_bytes(data, "snapshot")
+    cdef _Reader r = _Reader(b, "snapshot", program, False)
+    want = program.hash
+    r.open_blob(C_MAGIC, True)
+    if type(want) is not bytes or PyBytes_GET_SIZE(want) != HASH_SIZE or \
+            memcmp(r.buf + r.hash_at, PyBytes_AS_STRING(want), HASH_SIZE) != 0:
+        got = b[r.hash_at:r.hash_at + HASH_SIZE]
+        raise SnapshotProgramError(
+            f"snapshot belongs to program {got.hex()[:16]}, not {bytes(want).hex()[:16] or '(no hash)'}")
+    try:
+        return _read_state(r, program.codes)
+    except SnapshotError:
+        raise
+    except (TypeError, ValueError, AttributeError, OverflowError, LookupError) as e:
+        raise _wrap(r, e) from e
+
+
+def inspect_snapshot(data) -> dict:
+    """A snapshot as plain JSON-able data for display, without its program."""
+    cdef bytes b = _as_bytes(data, "snapshot")
+    cdef _Reader r = _Reader(b, "snapshot", None, True)
+    r.open_blob(C_MAGIC, True)
+    digest = b[r.hash_at:r.hash_at + HASH_SIZE]
+    try:
+        frames, pending, steps = _read_state(r, None)
+    except SnapshotError:
+        raise
+    except (TypeError, ValueError, AttributeError, OverflowError, LookupError) as e:
+        raise _wrap(r, e) from e
+    return {
+        "format_version": FORMAT_VERSION,
+        "program_hash": digest.hex(),
+        "frames": [{"code_index": ci, "pc": pc, "O": O, "I": I, "F": F}
+                   for ci, pc, O, I, F in frames],
+        "pending": pending,
+        "steps": steps,
+    }
+
+
+def decode_value(data, program=None):
+    """A fresh copy of the value ``encode_value`` wrote; dataclasses resolve through
+    ``program``'s type table, else by importing their ref (see the module docstring)."""
+    cdef bytes b = _as_bytes(data, "value")
+    cdef _Reader r = _Reader(b, "value", program, False)
+    r.open_blob(C_VALUE_MAGIC, False)
+    try:
+        v = r.unpack()
+    except SnapshotError:
+        raise
+    except (TypeError, ValueError, AttributeError, OverflowError, LookupError) as e:
+        raise _wrap(r, e) from e
+    r.close_blob()
+    return v
