@@ -33,9 +33,21 @@ class SnapshotProgramError(SnapshotError):
 class TrailingDataError(SnapshotFormatError):
     """Bytes were left over after a complete snapshot."""
 
+MAX_DEPTH: int          # flow frames per isolate; a deeper CALLFLOW faults with RecursionError
+DEFAULT_BUDGET: int     # run()'s budget when none is given
+
+class VMError(RuntimeError):
+    """The VM was used out of order (run after a fault or a return, resume while not pending)."""
+
+class ProgramError(ValueError):
+    """A program or a state does not fit the machine (an operand outside its register file,
+    a constant of the wrong kind, a state whose pc or register lists do not match the code)."""
+
 class VM:
     steps: int
     program: Program
+    done: bool              # the entry flow has returned
+    faulted: bool           # a fault ended the isolate
 
     def __init__(self, program: Program, code_index: int, args: tuple[Any, ...]) -> None: ...
     @staticmethod
