@@ -1,0 +1,292 @@
+"""Fuzzing the compiler: generated flow-like modules, mutated corpus files and random bytes.
+
+Whatever the source, compiling it gives a program or a ``CompileError`` carrying a line and a
+column inside the text: never another exception and never a hang (each example has a deadline).
+The default run is a few thousand examples in well under 30 s; ``DEEPSLATE_FUZZ_EXAMPLES=N``
+raises the count per property for a nightly run.
+"""
+from __future__ import annotations
+
+import io
+import keyword
+import os
+import pathlib
+import sys
+import tokenize
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import driver
+
+EXAMPLES = int(os.environ.get("DEEPSLATE_FUZZ_EXAMPLES", "0"))
+settings.register_profile(
+    "fuzz", max_examples=EXAMPLES or 600, deadline=2000, derandomize=not EXAMPLES,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+)
+FUZZ = settings.get_profile("fuzz")
+
+CORPUS_TEXTS = {p.name: p.read_text() for p in driver.corpus_files()}
+
+
+def compile_text(source: str, filename: str):
+    from deepslate.compiler import compile_source
+
+    return compile_source(source, filename)
+
+
+def _compiler():
+    try:
+        from deepslate.compiler import CompileError, compile_source  # noqa: F401
+    except ImportError as e:
+        pytest.skip(f"the compiler is not importable yet: {e}")
+    return CompileError
+
+
+def check_outcome(source: str, filename: str = "fuzz_input.py") -> str:
+    """Compile ``source``; 'ok' or 'error', failing the test on any other outcome."""
+    CompileError = _compiler()
+    try:
+        compile_text(source, filename)
+    except CompileError as e:
+        lines = source.splitlines() or [""]
+        assert isinstance(e.lineno, int) and isinstance(e.offset, int), (e.lineno, e.offset, str(e))
+        assert 1 <= e.lineno <= len(lines) + 1, (e.lineno, len(lines), str(e))
+        assert e.offset >= 1, str(e)
+        assert e.filename == filename
+        text = str(e)
+        assert text.startswith(f"{filename}:{e.lineno}:{e.offset}: "), text
+        for other in getattr(e, "errors", [e]):
+            assert isinstance(other, CompileError) and other.lineno >= 1 and other.offset >= 1
+        return "error"
+    return "ok"
+
+
+# -- a grammar of flow-like code -------------------------------------------------------------
+
+TYPES = ["int", "bool", "float", "str", "bytes", "list[int]", "list[str]", "dict[str, int]",
+         "int | DSError", "bytes | DSError", "Point", "dpslio.Queue[int]", "dpslio.Lock", "None",
+         "list[list[float]]", "dict[int, Point]", "tuple", "set[int]", "Any", "T"]
+NAMES = ["a", "b", "n", "xs", "d", "s", "p", "q", "r", "i", "x", "count", "undefined_name"]
+LITERALS = ["0", "1", "-1", "2 ** 100", "3.5", "-0.0", "1e308", "True", "False", "None", "'s'",
+            "\"t\"", "b'x'", "[]", "[1, 2]", "{}", "{'k': 1}", "Point(1, 2)", "DSError('e')",
+            "f'{a:>4}'", "f'{x!r}'", "(1, 2)", "{1, 2}", "lambda: 1", "...", "[i for i in xs]"]
+BINOPS = ["+", "-", "*", "/", "//", "%", "**", "==", "!=", "<", "<=", ">", ">=", "and", "or",
+          "in", "not in", "is", "&", "|", "<<", "@"]
+CALLS = ["len", "str", "int", "float", "abs", "min", "max", "range", "print", "sleep", "add",
+         "helper", "effect", "json_marshal", "json_unmarshal[list[int]]", "isinstance", "open",
+         "dpslio.create_task", "enumerate", "sorted"]
+
+
+@st.composite
+def expressions(draw, depth: int = 0) -> str:
+    choice = draw(st.integers(0, 9 if depth < 3 else 2))
+    if choice == 0:
+        return draw(st.sampled_from(LITERALS))
+    if choice in (1, 2):
+        return draw(st.sampled_from(NAMES))
+    if choice in (3, 4):
+        op = draw(st.sampled_from(BINOPS))
+        return f"{draw(expressions(depth + 1))} {op} {draw(expressions(depth + 1))}"
+    if choice == 5:
+        return f"{draw(st.sampled_from(['-', 'not ', '+', '~']))}{draw(expressions(depth + 1))}"
+    if choice == 6:
+        fn = draw(st.sampled_from(CALLS))
+        args = draw(st.lists(expressions(depth + 1), max_size=3))
+        return f"{fn}({', '.join(args)})"
+    if choice == 7:
+        return f"{draw(expressions(depth + 1))}[{draw(expressions(depth + 1))}]"
+    if choice == 8:
+        return f"{draw(st.sampled_from(NAMES))}.{draw(st.sampled_from(['x', 'y', 'append', 'get', 'put']))}"
+    return f"({draw(expressions(depth + 1))})"
+
+
+@st.composite
+def statements(draw, indent: int, depth: int = 0) -> list[str]:
+    pad = "    " * indent
+    kind = draw(st.integers(0, 13 if depth < 2 else 6))
+    name = draw(st.sampled_from(NAMES))
+    expr = draw(expressions())
+    if kind in (0, 1):
+        return [f"{pad}{name}: {draw(st.sampled_from(TYPES))} = {expr}"]
+    if kind == 2:
+        return [f"{pad}{name}: {draw(st.sampled_from(TYPES))}"]
+    if kind == 3:
+        return [f"{pad}{name} = {expr}"]
+    if kind == 4:
+        return [f"{pad}return {expr}" if draw(st.booleans()) else f"{pad}return"]
+    if kind == 5:
+        return [f"{pad}{draw(st.sampled_from(['break', 'continue', 'pass', 'x += 1', 'del x']))}"]
+    if kind == 6:
+        return [f"{pad}{expr}"]
+    body = draw(blocks(indent + 1, depth + 1))
+    if kind == 7:
+        out = [f"{pad}if {expr}:"] + body
+        if draw(st.booleans()):
+            out += [f"{pad}elif {draw(expressions())}:"] + draw(blocks(indent + 1, depth + 1))
+        if draw(st.booleans()):
+            out += [f"{pad}else:"] + draw(blocks(indent + 1, depth + 1))
+        return out
+    if kind == 8:
+        return [f"{pad}while {expr}:"] + body
+    if kind == 9:
+        target = draw(st.sampled_from(["i", "x", "i, x", "(i, x)", "xs[0]"]))
+        it = draw(st.sampled_from(["range(3)", "range(10, 0, -2)", "xs", "enumerate(xs)", "d", "s", expr]))
+        return [f"{pad}for {target} in {it}:"] + body
+    if kind == 10:
+        pats = draw(st.lists(st.sampled_from(["1", "'a'", "True", "_", "x", "[1, 2]", "1 | 2", "None"]),
+                             min_size=1, max_size=3))
+        out = [f"{pad}match {expr}:"]
+        for pat in pats:
+            out += [f"{pad}    case {pat}:"] + draw(blocks(indent + 2, depth + 1))
+        return out
+    if kind == 11:
+        return [f"{pad}try:"] + body + [f"{pad}except Exception:", f"{pad}    pass"]
+    if kind == 12:
+        return [f"{pad}match dpslio.select:", f"{pad}    case _ if v := await q.get():"] + \
+            draw(blocks(indent + 2, depth + 1))
+    return [f"{pad}with open('f') as fh:"] + body
+
+
+@st.composite
+def blocks(draw, indent: int, depth: int = 0) -> list[str]:
+    out: list[str] = []
+    for stmts in draw(st.lists(statements(indent, depth), min_size=1, max_size=4)):
+        out += stmts
+    return out
+
+
+HEADER = ("from dataclasses import dataclass\n\n"
+          "from deepslate import DSError, dpslio, flow, impure, json_marshal, json_unmarshal, pure, sleep\n\n\n"
+          "@dataclass\nclass Point:\n    x: int\n    y: int\n\n\n"
+          "@pure\ndef helper(a: int) -> int:\n    return a\n\n\n"
+          "@impure\ndef effect(a: str) -> str | DSError:\n    return a\n\n\n"
+          "@flow\nasync def add(a: int, b: int) -> int:\n    return a + b\n")
+
+
+@st.composite
+def modules(draw) -> str:
+    parts = [HEADER]
+    for k in range(draw(st.integers(1, 2))):
+        params = draw(st.lists(st.sampled_from(["a: int", "b: str", "xs: list[int]", "d: dict[str, int]",
+                                                "q: dpslio.Queue[int]", "p: Point", "x", "n: float"]),
+                               max_size=3, unique=True))
+        ret = draw(st.sampled_from(["", " -> int", " -> str | DSError", " -> None", " -> list[int]", " -> Point"]))
+        deco = draw(st.sampled_from(["@flow", "@flow", "@flow", "@flow()", "@pure"]))
+        asyn = draw(st.sampled_from(["async def", "async def", "def"]))
+        parts.append(f"\n\n{deco}\n{asyn} gen{k}({', '.join(params)}){ret}:\n" + "\n".join(draw(blocks(1))) + "\n")
+    return "".join(parts)
+
+
+# -- mutations of the corpus ----------------------------------------------------------------------
+
+
+def _tokens(text: str) -> list[str]:
+    try:
+        return [t.string for t in tokenize.generate_tokens(io.StringIO(text).readline) if t.string.strip()]
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return text.split()
+
+
+TOKEN_POOL = sorted({t for text in CORPUS_TEXTS.values() for t in _tokens(text)} | set(keyword.kwlist)
+                    | {"(", ")", "[", "]", ":", "=", ",", "\t", "\\", "'", '"', "#", "@", "\x00", "é", "🦀"})
+
+
+@st.composite
+def mutated(draw) -> str:
+    text = CORPUS_TEXTS[draw(st.sampled_from(sorted(CORPUS_TEXTS)))]
+    for _ in range(draw(st.integers(1, 4))):
+        lines = text.splitlines(keepends=True) or ["\n"]
+        op = draw(st.integers(0, 8))
+        i = draw(st.integers(0, len(lines) - 1))
+        j = draw(st.integers(0, len(lines) - 1))
+        if op == 0:
+            del lines[i]
+        elif op == 1:
+            lines.insert(i, lines[j])
+        elif op == 2:
+            lines[i], lines[j] = lines[j], lines[i]
+        elif op == 3:
+            lines[i] = lines[i].replace("    ", "  ", 1) if draw(st.booleans()) else "    " + lines[i]
+        elif op in (4, 5, 6):
+            toks = lines[i].split(" ")
+            k = draw(st.integers(0, len(toks) - 1))
+            if op == 4:
+                del toks[k]
+            elif op == 5:
+                toks.insert(k, draw(st.sampled_from(TOKEN_POOL)))
+            else:
+                toks[k] = draw(st.sampled_from(TOKEN_POOL))
+            lines[i] = " ".join(toks)
+        elif op == 7:
+            pos = draw(st.integers(0, len(lines[i])))
+            junk = draw(st.text(max_size=4))
+            lines[i] = lines[i][:pos] + junk + lines[i][pos:]
+        else:
+            cut = draw(st.integers(0, sum(map(len, lines))))
+            lines = ["".join(lines)[:cut]]
+        text = "".join(lines)
+    return text
+
+
+# -- the properties -----------------------------------------------------------------------------
+
+
+@FUZZ
+@given(source=modules())
+def test_generated_modules(source: str) -> None:
+    check_outcome(source)
+
+
+@FUZZ
+@given(source=mutated())
+def test_mutated_corpus(source: str) -> None:
+    check_outcome(source)
+
+
+@FUZZ
+@given(data=st.binary(max_size=300))
+def test_random_bytes(data: bytes) -> None:
+    check_outcome(data.decode("utf-8", "replace"))
+
+
+@FUZZ
+@given(source=st.text(alphabet=st.sampled_from(list("async def flow():\n\t x=1+[]{}#'\"@:|") + ["await", "@flow\n"]),
+                      max_size=200))
+def test_random_flowish_text(source: str) -> None:
+    check_outcome(source)
+
+
+def test_the_corpus_itself_compiles() -> None:
+    _compiler()
+    for name, text in CORPUS_TEXTS.items():
+        assert check_outcome(text, name) == "ok", name
+
+
+def test_generated_modules_reach_both_outcomes() -> None:
+    # a generator that only ever makes rejected (or only accepted) code would test little
+    _compiler()
+    outcomes = set()
+    valid = HEADER + "\n\n@flow\nasync def gen0(a: int) -> int:\n    b: int = add(a, 1)\n    return b\n"
+    outcomes.add(check_outcome(valid))
+    outcomes.add(check_outcome(valid.replace("b: int = add(a, 1)", "b: str = add(a, 1)")))
+    assert outcomes == {"ok", "error"}
+
+
+def test_check_outcome_rejects_a_bad_position(monkeypatch: pytest.MonkeyPatch) -> None:
+    CompileError = _compiler()
+    test_fuzz = sys.modules[__name__]
+
+    def bad(source: str, filename: str):
+        raise CompileError("boom", filename, 99, 1, None)
+    monkeypatch.setattr(test_fuzz, "compile_text", bad)
+    with pytest.raises(AssertionError):
+        check_outcome("x = 1\n")
+
+    def crash(source: str, filename: str):
+        raise KeyError("internal")
+    monkeypatch.setattr(test_fuzz, "compile_text", crash)
+    with pytest.raises(KeyError):
+        check_outcome("x = 1\n")
+    assert pathlib.Path(__file__).name == "test_fuzz.py"
