@@ -449,7 +449,7 @@ class Engine:
             return
         if kind == "fault":
             f = args[0]
-            self._fail(iso, f.message, f.frames, kind="fault", lines=lines, ops=ops)
+            self._fail(iso, f.message, f.frames, kind="fault", lines=lines, ops=ops, exc_type=f.exc_type)
             return
         snap = _vm_api().encode_snapshot(iso.program.hash, vm.export_state())
         iso.snapshot = snap
@@ -512,10 +512,10 @@ class Engine:
 
     def _fail(self, iso: Iso, message: str, frames: Any = None, kind: str = "fault",
               lines: list[str] | None = None, ops: list[tuple[Any, ...]] | None = None,
-              keep_snapshot: bool = False) -> None:
+              keep_snapshot: bool = False, exc_type: str = "") -> None:
         # a failure after an @impure call kept raising keeps the pending snapshot: retry() resumes it
         c = Commit(iso.id, "failed", iso.snapshot if keep_snapshot else None, iso.steps,
-                   error=error_json(message, frames, kind), children=iso.children, log=lines or [],
+                   error=error_json(message, frames, kind, exc_type), children=iso.children, log=lines or [],
                    log_seq=iso.log_seq, ops=list(ops or []))
         if iso.handle is not None:
             iso.handle.cancel()
@@ -776,13 +776,12 @@ class Engine:
                 iso.task = None
                 if not iso.active:
                     return
-                msg = f"{type(e).__name__}: {e}"
                 if returns_error:
-                    self.ready.put_nowait((iso, DSError(msg, kind="impure"), []))
+                    self.ready.put_nowait((iso, DSError(str(e)), []))
                 else:
                     tries = f" after {attempt + 1} attempts" if attempt else ""
-                    self._fail(iso, f"@impure {ref} raised{tries}: {msg}", _frames(iso), kind="impure",
-                               keep_snapshot=True)
+                    self._fail(iso, f"{type(e).__name__}: {e} (raised by @impure {ref}{tries})", _frames(iso),
+                               kind="impure", keep_snapshot=True, exc_type=type(e).__name__)
                 return
         iso.task = None
         if iso.active:

@@ -24,9 +24,10 @@ class FlowFailed(Exception):
     """The isolate failed: a runtime fault in the flow, or an @impure function that kept raising."""
 
     def __init__(self, name: str, message: str, frames: list[tuple[str, str, int, int]] | None = None,
-                 kind: str = "fault"):
+                 kind: str = "fault", exc_type: str = ""):
         self.name = name
         self.message = message
+        self.exc_type = exc_type          # the Python exception class name, when there was one
         self.frames = [tuple(f) for f in frames or ()]
         self.kind = kind
         super().__init__(f"isolate {name!r} failed: {message}"
@@ -49,7 +50,8 @@ class FlowFailed(Exception):
     def from_stored(cls, name: str, error: str | None) -> "FlowFailed":
         try:
             d = json.loads(error or "{}")
-            return cls(name, d.get("message", "unknown error"), d.get("frames"), d.get("kind", "fault"))
+            return cls(name, d.get("message", "unknown error"), d.get("frames"), d.get("kind", "fault"),
+                       d.get("exc_type", ""))
         except (ValueError, AttributeError):
             return cls(name, str(error))
 
@@ -62,5 +64,6 @@ class FlowCancelled(Exception):
         super().__init__(f"isolate {name!r} was cancelled")
 
 
-def error_json(message: str, frames: list[Any] | None = None, kind: str = "fault") -> str:
-    return json.dumps({"message": message, "frames": [list(f) for f in frames or ()], "kind": kind})
+def error_json(message: str, frames: list[Any] | None = None, kind: str = "fault", exc_type: str = "") -> str:
+    return json.dumps({"message": message, "frames": [list(f) for f in frames or ()], "kind": kind,
+                       "exc_type": exc_type})

@@ -1,0 +1,206 @@
+"""``deepslate demo``, ``deepslate ls STORE`` and ``deepslate show STORE NAME``."""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import sys
+import time
+from typing import Any
+
+from ..store.base import IsolateRow, StoreError
+from ..store.sqlite import SQLiteStore
+
+
+def _when(t: float | None) -> str:
+    if not t:
+        return "-"
+    return datetime.datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _open_ro(path: str) -> SQLiteStore:
+    if not os.path.exists(path):
+        raise StoreError(f"no store at {path!r}")
+    return SQLiteStore(path, readonly=True)
+
+
+def frames_of(store: Any, row: IsolateRow) -> list[dict[str, Any]]:
+    """The isolate's frames with named locals; raw registers when its program cannot be linked here."""
+    if row.snapshot is None:
+        return []
+    from .. import _vm
+    try:
+        from ..compiler import serial
+        body = store.get_program(row.program_hash)
+        program = serial.program_from_bytes(body)
+        linked = serial.link(program)
+        program = linked if linked is not None else program
+        vm = _vm.VM.from_state(program, _vm.decode_snapshot(row.snapshot, program))
+        return [{"function": f["function"], "line": f["line"], "locals": f["locals"]} for f in vm.frames_view()]
+    except Exception:
+        info = _vm.inspect_snapshot(row.snapshot)
+        return [{"function": f"code #{f['code_index']}", "line": f"pc {f['pc']}",
+                 "locals": {"O": f["O"], "I": f["I"], "F": f["F"]}} for f in info["frames"]]
+
+
+def _jsonable(v: Any) -> Any:
+    from .._types import to_jsonable
+    return to_jsonable(v)
+
+
+# -- ls -------------------------------------------------------------------------
+
+def add_ls(p: argparse.ArgumentParser) -> None:
+    p.add_argument("store", help="path of the SQLite store")
+    p.add_argument("--status", help="only isolates with this status")
+    p.add_argument("--flow", help="only isolates of this flow")
+    p.add_argument("-q", help="only names containing this text")
+    p.add_argument("--limit", type=int, default=100)
+    p.set_defaults(run=run_ls)
+
+
+def run_ls(args: argparse.Namespace) -> int:
+    try:
+        store = _open_ro(args.store)
+    except StoreError as e:
+        print(f"deepslate ls: {e}", file=sys.stderr)
+        return 2
+    rows = store.list_isolates(args.status, args.flow, args.q, args.limit)
+    print(f"{'NAME':<28} {'FLOW':<16} {'STATUS':<10} {'STEPS':>8}  UPDATED")
+    for r in rows:
+        print(f"{r.name:<28} {r.flow:<16} {r.status:<10} {r.steps:>8}  {_when(r.updated_at)}")
+    counts = store.count_isolates()
+    print(f"{sum(counts.values())} isolates: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    store.close()
+    return 0
+
+
+# -- show -----------------------------------------------------------------------
+
+def add_show(p: argparse.ArgumentParser) -> None:
+    p.add_argument("store", help="path of the SQLite store")
+    p.add_argument("name", help="isolate name")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(run=run_show)
+
+
+def describe_isolate(store: Any, row: IsolateRow) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "name": row.name, "id": row.id, "flow": row.flow, "status": row.status,
+        "program": row.program_hash.hex(), "steps": row.steps,
+        "snapshot_bytes": len(row.snapshot or b""), "wake_at": row.wake_at, "waiting_on": row.waiting_on,
+        "created_at": row.created_at, "updated_at": row.updated_at,
+        "parent": (store.get_isolate_by_id(row.parent_id).name if row.parent_id else None),
+        "children": store.children_of(row.id), "result": None, "error": None,
+    }
+    if row.result is not None:
+        from .. import _vm
+        try:
+            out["result"] = _jsonable(_vm.decode_value(row.result))
+        except Exception as e:
+            out["result"] = f"<cannot decode: {e}>"
+    if row.error:
+        try:
+            out["error"] = json.loads(row.error)
+        except ValueError:
+            out["error"] = row.error
+    out["frames"] = [{"function": f["function"], "line": f["line"], "locals": _jsonable(f["locals"])}
+                     for f in frames_of(store, row)]
+    out["log"] = store.read_log(row.id)
+    return out
+
+
+def run_show(args: argparse.Namespace) -> int:
+    try:
+        store = _open_ro(args.store)
+    except StoreError as e:
+        print(f"deepslate show: {e}", file=sys.stderr)
+        return 2
+    row = store.get_isolate(args.name)
+    if row is None:
+        print(f"deepslate show: no isolate named {args.name!r} in {args.store}", file=sys.stderr)
+        return 1
+    d = describe_isolate(store, row)
+    store.close()
+    if args.json:
+        print(json.dumps(d, indent=2, default=str))
+        return 0
+    for k in ("name", "id", "flow", "status", "program", "steps", "snapshot_bytes", "waiting_on", "parent"):
+        print(f"{k + ':':<16}{d[k]}")
+    print(f"{'wake_at:':<16}{_when(d['wake_at'])}")
+    print(f"{'updated_at:':<16}{_when(d['updated_at'])}")
+    if d["children"]:
+        print(f"{'children:':<16}{', '.join(d['children'])}")
+    if d["result"] is not None or row.status == "done":
+        print(f"{'result:':<16}{json.dumps(d['result'])}")
+    if d["error"]:
+        e = d["error"]
+        print(f"{'error:':<16}{e.get('message') if isinstance(e, dict) else e}")
+        for fr in (e.get("frames") or []) if isinstance(e, dict) else []:
+            print(f"                  at {fr[0]} ({fr[1]}:{fr[2]})")
+    for i, f in enumerate(d["frames"]):
+        print(f"frame {i}: {f['function']} line {f['line']}")
+        for name, v in (f["locals"] or {}).items():
+            print(f"    {name} = {json.dumps(v)}")
+    if d["log"]:
+        print("log:")
+        for line in d["log"]:
+            print(f"    {line}")
+    return 0
+
+
+# -- demo -----------------------------------------------------------------------
+
+def add_demo(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--store", default="deepslate-demo.db", help="SQLite file (default: %(default)s)")
+    p.add_argument("--counters", type=int, default=3, help="how many counter isolates (default: %(default)s)")
+    p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    p.set_defaults(run=run_demo)
+
+
+def _count(store: Any, row: IsolateRow) -> Any:
+    for f in frames_of(store, row):
+        if "count" in (f["locals"] or {}):
+            return f["locals"]["count"]
+    return "?"
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from . import demo, new_sqlite, spawn_workers
+    if args.counters < 1:
+        print("deepslate demo: --counters must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        platform, _ = new_sqlite(args.store)
+    except (StoreError, ValueError) as e:
+        print(f"deepslate demo: {e}", file=sys.stderr)
+        return 2
+    spawn, wait, cancel, stop = spawn_workers(4, platform, [demo.counter()])
+    names = [f"counter-{i}" for i in range(1, args.counters + 1)]
+    for n in names:
+        spawn(n, "counter", {})
+    reader = SQLiteStore(args.store, readonly=True)
+    tty = sys.stdout.isatty()
+    t0 = time.monotonic()
+    try:
+        while args.duration is None or time.monotonic() - t0 < args.duration:
+            lines = [f"deepslate demo: {len(names)} durable counters in {args.store} "
+                     "(Ctrl+C to stop, run again to continue)", ""]
+            for n in names:
+                row = reader.get_isolate(n)
+                if row is not None:
+                    lines.append(f"  {n:<12} {row.status:<9} count = {_count(reader, row)!s:<6} steps {row.steps}")
+            if tty:
+                sys.stdout.write("\x1b[H\x1b[2J" + "\n".join(lines) + "\n")
+            else:
+                sys.stdout.write("\n".join(lines[2:]) + "\n")
+            sys.stdout.flush()
+            time.sleep(1.0 if not tty else 0.25)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop()
+        reader.close()
+    print("stopped; every count so far is committed")
+    return 0
