@@ -85,6 +85,13 @@ import zlib
 
 from deepslate._values import DSError, Lock, Queue, WaitGroup
 
+__all__ = [
+    "FORMAT_VERSION", "MAGIC", "VALUE_MAGIC", "MAX_DEPTH",
+    "SnapshotError", "SnapshotFormatError", "SnapshotVersionError", "SnapshotProgramError",
+    "TrailingDataError", "SnapshotCorrupt",
+    "encode_snapshot", "decode_snapshot", "inspect_snapshot", "encode_value", "decode_value",
+]
+
 FORMAT_VERSION = 1
 MAGIC = b"DSNP"
 VALUE_MAGIC = b"DSVL"

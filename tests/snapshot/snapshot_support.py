@@ -1,0 +1,123 @@
+"""Helpers for the snapshot codec tests: hand-built programs, a hand-written
+reader of the documented header, and a deep comparison that sees NaN bits,
+-0.0, exact types and aliasing."""
+from __future__ import annotations
+
+import hashlib
+import struct
+import zlib
+from array import array
+from typing import Any
+
+from deepslate._program import Code, Program
+from deepslate._types import INT, DataclassT
+
+
+def make_code(name: str, n_o: int, n_i: int, n_f: int, n_insns: int = 8) -> Code:
+    return Code(name=name, ref=f"tests:{name}", filename="<test>", firstlineno=1, source="",
+                params=(), returns=INT, insns=array("i", [0] * (4 * n_insns)),
+                positions=array("i", [1, 1] * n_insns), consts=(), n_o=n_o, n_i=n_i, n_f=n_f)
+
+
+def make_program(codes: list[Code], classes: tuple = (), tag: str = "test") -> Program:
+    """A program whose hash is sha256(tag); ``classes`` become its dataclass table."""
+    types = []
+    for cls, ref in classes:
+        fields = [(f, INT) for f in cls.__dataclass_fields__]
+        types.append(DataclassT(ref=ref, name=cls.__name__, fields=fields, cls=cls))
+    return Program(codes=codes, entry=0, types=types, hash=hashlib.sha256(tag.encode()).digest())
+
+
+def program_for(state: tuple, classes: tuple = (), tag: str = "test") -> Program:
+    """A program whose codes fit the frames of ``state`` exactly."""
+    frames = state[0]
+    n_codes = max(f[0] for f in frames) + 1
+    codes = [make_code(f"f{i}", 0, 0, 0) for i in range(n_codes)]
+    for ci, pc, O, I, F in frames:
+        codes[ci] = make_code(f"f{ci}", len(O), len(I), len(F), n_insns=max(pc + 1, 8))
+    return make_program(codes, classes, tag)
+
+
+def one_frame(O: list, I: list | None = None, F: list | None = None,
+              pending: bool = False, steps: int = 0) -> tuple:
+    return ([(0, 0, list(O), list(I or []), list(F or []))], pending, steps)
+
+
+# ---- the documented header, read by hand (see the _snapshot module docstring)
+
+def read_uvarint(data: bytes, pos: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        b = data[pos]
+        pos += 1
+        result |= (b & 0x7F) << shift
+        if b < 0x80:
+            return result, pos
+        shift += 7
+
+
+def uvarint(n: int) -> bytes:
+    out = bytearray()
+    while n >= 0x80:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def split(data: bytes, with_hash: bool = True) -> dict[str, Any]:
+    """magic version [program_hash] length body crc, as the grammar says."""
+    out: dict[str, Any] = {"magic": data[:4]}
+    out["version"], pos = read_uvarint(data, 4)
+    if with_hash:
+        out["program_hash"], pos = data[pos:pos + 32], pos + 32
+    out["length"], pos = read_uvarint(data, pos)
+    out["body_offset"] = pos
+    out["body"] = data[pos:pos + out["length"]]
+    pos += out["length"]
+    out["crc"] = struct.unpack("<I", data[pos:pos + 4])[0]
+    out["rest"] = data[pos + 4:]
+    return out
+
+
+def seal(magic: bytes, version: int, body: bytes, program_hash: bytes | None = None) -> bytes:
+    """A blob around ``body`` with a correct length and checksum (to reach the body parser)."""
+    head = magic + uvarint(version) + (program_hash if program_hash is not None else b"")
+    head += uvarint(len(body)) + body
+    return head + struct.pack("<I", zlib.crc32(head))
+
+
+def reseal(data: bytes, body: bytes, with_hash: bool = True, version: int | None = None) -> bytes:
+    parts = split(data, with_hash)
+    return seal(parts["magic"], parts["version"] if version is None else version, body,
+                parts["program_hash"] if with_hash else None)
+
+
+# ---- deep comparison
+
+def assert_same(a: Any, b: Any, path: str = "$", _seen: dict | None = None) -> None:
+    """Equal values of exactly equal types; floats compared by bits; shared
+    structure on one side must be shared the same way on the other."""
+    seen = {} if _seen is None else _seen
+    assert type(a) is type(b), f"{path}: {type(a).__name__} != {type(b).__name__}"
+    if type(a) in (list, dict) or hasattr(type(a), "__dataclass_fields__"):
+        if id(a) in seen:
+            assert seen[id(a)] is b, f"{path}: aliasing differs"
+            return
+        seen[id(a)] = b
+    if type(a) is float:
+        assert struct.pack("<d", a) == struct.pack("<d", b), f"{path}: {a!r} != {b!r}"
+    elif type(a) in (list, tuple):
+        assert len(a) == len(b), f"{path}: length {len(a)} != {len(b)}"
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_same(x, y, f"{path}[{i}]", seen)
+    elif type(a) is dict:
+        assert len(a) == len(b), f"{path}: {len(a)} keys != {len(b)}"
+        for (k1, v1), (k2, v2) in zip(a.items(), b.items()):
+            assert_same(k1, k2, f"{path}.<key>", seen)
+            assert_same(v1, v2, f"{path}[{k1!r}]", seen)
+    elif hasattr(type(a), "__dataclass_fields__"):
+        for name in type(a).__dataclass_fields__:
+            assert_same(getattr(a, name), getattr(b, name), f"{path}.{name}", seen)
+    else:
+        assert a == b, f"{path}: {a!r} != {b!r}"
