@@ -1,0 +1,111 @@
+"""The Python side of the ``builtin:*`` call targets, and the durable
+operations as plain-Python names.
+
+``BUILTINS`` maps a ``CallTarget.ref`` suffix to the callable ``link`` binds;
+the VM calls it with the flow's values. A failed conversion (``int("x")``)
+raises, and the VM turns that into a fault of the isolate.
+
+``sleep``, ``http_listen`` … below are what users import: inside a flow the
+compiler turns them into durable operations; called from ordinary Python
+they raise, since only a flow can checkpoint.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from ._types import Type, from_json, to_jsonable
+from ._values import DSError
+
+
+def b_str(v: Any) -> str:
+    return str(v)
+
+
+def b_int(v: Any) -> int:
+    return int(v)
+
+
+def b_float(v: Any) -> float:
+    return float(v)
+
+
+def b_range(*args: int) -> list[int]:
+    return list(range(*args))
+
+
+def json_marshal_value(v: Any) -> bytes | DSError:
+    try:
+        return orjson.dumps(to_jsonable(v))
+    except (TypeError, orjson.JSONEncodeError) as e:
+        return DSError(f"json_marshal: {e}", kind="json")
+
+
+def json_unmarshal_value(t: Type, data: Any) -> Any:
+    try:
+        obj = orjson.loads(data)
+    except orjson.JSONDecodeError as e:
+        return DSError(f"json_unmarshal: invalid JSON: {e}", kind="json")
+    try:
+        return from_json(t, obj)
+    except ValueError as e:
+        return DSError(f"json_unmarshal: {e}", kind="json")
+
+
+def b_dserror(message: Any, kind: Any) -> DSError:
+    return DSError(message, kind)
+
+
+BUILTINS: dict[str, Any] = {
+    "str": b_str, "int": b_int, "float": b_float, "abs": abs, "min": min, "max": max,
+    "range": b_range, "repr": repr, "json_marshal": json_marshal_value,
+    "json_unmarshal": json_unmarshal_value, "DSError": b_dserror,
+}
+
+
+def _outside(name: str) -> RuntimeError:
+    return RuntimeError(f"{name}() is a durable operation and only works inside an @flow function; "
+                        "start the flow with spawn")
+
+
+def sleep(seconds: float) -> None:
+    """Inside a flow: sleep durably (survives restarts)."""
+    raise _outside("sleep")
+
+
+def http_listen(method: str, route: str) -> bytes | DSError:
+    """Inside a flow: wait for an HTTP request on ``route``; its body."""
+    raise _outside("http_listen")
+
+
+def http_request(method: str, url: str, headers: dict[str, str], body: bytes) -> bytes | DSError:
+    """Inside a flow: a durable outbound HTTP call; the response body."""
+    raise _outside("http_request")
+
+
+def json_marshal(value: Any) -> bytes | DSError:
+    """Inside a flow: encode ``value`` as JSON bytes."""
+    raise _outside("json_marshal")
+
+
+class _JsonUnmarshal:
+    """``json_unmarshal[T](data)``: decode JSON bytes into a value of type T."""
+
+    def __getitem__(self, t: Any) -> Any:
+        def call(data: bytes) -> Any:
+            raise _outside("json_unmarshal")
+        return call
+
+    def __call__(self, data: bytes) -> Any:
+        raise _outside("json_unmarshal")
+
+    def __repr__(self) -> str:
+        return "json_unmarshal"
+
+
+json_unmarshal = _JsonUnmarshal()
+
+# name -> the object users import; the compiler recognises them by identity
+DURABLE = {"sleep": sleep, "http_listen": http_listen, "http_request": http_request,
+           "json_marshal": json_marshal, "json_unmarshal": json_unmarshal}

@@ -1,0 +1,30 @@
+"""The flow compiler: Python ``ast`` -> checked types -> register bytecode.
+
+Passes, per ``@flow`` function (at decoration time):
+
+1. Source: ``inspect`` gives the function's text; it is dedented and parsed
+   with ``ast``; ``errors.Source`` maps node positions back to the file
+   (1-based character columns, converted from ast's UTF-8 byte offsets).
+2. Names (``env``): every name that is not a local resolves against the
+   module's globals, or, for flows, pure/impure functions and dataclasses
+   defined later in the module, against the module's top-level AST.
+   Annotations become ``_types`` types.
+3. Check and emit (``codegen``): one walk over the function that infers and
+   checks each expression's type, tracks definite assignment and
+   ``isinstance`` narrowing, and emits register code with target-directed
+   register allocation. Errors are collected per statement; the first is
+   raised as ``CompileError`` with ``.errors`` holding all.
+4. Program (``flow``): a ``Flow``'s program is the closure of the flows it
+   calls or starts; flow references become code indices, dataclass types are
+   gathered, callables are bound (``serial.link``) and the canonical bytes
+   are hashed (``serial.program_to_bytes``).
+
+``dis`` prints code; ``cli`` is ``deepslate check`` and ``deepslate dis``.
+"""
+from .dis import dis
+from .errors import CompileError
+from .flow import Flow, collect_errors, flow, impure, pure
+from .serial import link, program_from_bytes, program_to_bytes
+
+__all__ = ["CompileError", "Flow", "flow", "pure", "impure", "dis", "collect_errors",
+           "link", "program_from_bytes", "program_to_bytes"]

@@ -1,0 +1,1843 @@
+"""One flow function: check types and emit register code in a single walk.
+
+``FunctionCompiler`` walks the function's ``ast`` once. Every expression is
+compiled to a ``Val`` (its static type, register file and register); an
+expression compiled for an assignment receives the destination register, so
+``x = x + 1`` is one ``IADDI``. Registers are allocated like a stack: locals at
+the bottom of each file in declaration order, temporaries above them, freed at
+the end of every statement; a block's locals are freed when the block ends.
+Small int/float and str constants used as operands live in constant registers
+loaded once in the prologue (they are numbered above every other register of
+their file when the code is finished), so a loop test ``i < 100`` costs no load.
+
+Flow-sensitive facts travel in a ``State``: which variables are definitely
+assigned and which union-typed variables are narrowed by ``isinstance`` (or by
+an assignment). ``None`` stands for "unreachable"; states meet at joins.
+Errors are recorded per statement and compilation goes on with the next one,
+so one pass reports every error of the function.
+"""
+from __future__ import annotations
+
+import ast
+from array import array
+from typing import Any
+
+from .._opcodes import JUMP_OPERAND, REGISTER_FILES, Op
+from .._program import CallTarget, Code, EffectSpec, LocalVar, TypeTest
+from .._types import (BOOL, BYTES, ERROR, FLOAT, INT, NONE, STR, DataclassT, DictT, ErrorT,
+                      HandleT, ListT, Prim, Type, UnionT, union)
+from .._values import DSError, Lock, Queue, WaitGroup
+from . import env as envmod
+from .env import FlowRef, ModuleEnv, Sig, TypeErr
+from .errors import CompileError, Source
+
+CBASE = 1 << 24          # placeholder numbers of constant registers until finish()
+INT32 = (-(1 << 31), (1 << 31) - 1)
+
+UNSUPPORTED_STMT = {
+    ast.Try: "exceptions are not supported in flows; return a DSError and narrow it with isinstance",
+    ast.Raise: "raise is not supported in flows; return a DSError value instead",
+    ast.With: "with statements are not supported in flows; use dpslio.Lock or a @pure/@impure function",
+    ast.AsyncWith: "async with is not supported in flows; use dpslio.Lock with acquire and release",
+    ast.Import: "imports are not allowed inside flows; import at module level",
+    ast.ImportFrom: "imports are not allowed inside flows; import at module level",
+    ast.Global: "global is not supported in flows; pass values as parameters and return results",
+    ast.Nonlocal: "nonlocal is not supported in flows; pass values as parameters and return results",
+    ast.FunctionDef: "nested functions are not supported in flows; define a module-level @pure or @flow function",
+    ast.AsyncFunctionDef: "nested functions are not supported in flows; define a module-level @flow function",
+    ast.ClassDef: "classes cannot be defined inside flows; define a @dataclass at module level",
+    ast.Delete: "del is not supported in flows",
+    ast.Assert: "assert is not supported in flows; test the condition with if and return a DSError",
+    ast.AsyncFor: "async for is not supported in flows; use a for loop or a dpslio.Queue",
+}
+if hasattr(ast, "TryStar"):
+    UNSUPPORTED_STMT[ast.TryStar] = UNSUPPORTED_STMT[ast.Try]
+UNSUPPORTED_EXPR = {
+    ast.Lambda: "lambda is not supported in flows; define a @pure function",
+    ast.ListComp: "comprehensions are not supported in flows; use a for loop",
+    ast.SetComp: "comprehensions are not supported in flows; use a for loop",
+    ast.DictComp: "comprehensions are not supported in flows; use a for loop",
+    ast.GeneratorExp: "generator expressions are not supported in flows; use a for loop",
+    ast.Yield: "yield is not supported in flows; pass values through a dpslio.Queue",
+    ast.YieldFrom: "yield is not supported in flows; pass values through a dpslio.Queue",
+    ast.Tuple: "tuples are not supported in flows; use a list or a @dataclass",
+    ast.Set: "sets are not supported in flows; use a dict or a list",
+    ast.Starred: "star expressions are not supported in flows",
+    ast.Slice: "slices are not supported in flows; use a @pure function",
+    ast.NamedExpr: "the walrus operator is only supported in `case _ if v := await q.get():` of dpslio.select",
+}
+# ast operator -> (int op, float op, object op)
+ARITH = {
+    ast.Add: (Op.IADD, Op.FADD, Op.ADD), ast.Sub: (Op.ISUB, Op.FSUB, None),
+    ast.Mult: (Op.IMUL, Op.FMUL, Op.MUL), ast.Div: (Op.IDIV, Op.FDIV, None),
+    ast.FloorDiv: (Op.IFLOORDIV, Op.FFLOORDIV, None), ast.Mod: (Op.IMOD, Op.FMOD, None),
+    ast.Pow: (Op.IPOW, Op.FPOW, None),
+}
+OPSYM = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%",
+         ast.Pow: "**", ast.BitAnd: "&", ast.BitOr: "|", ast.BitXor: "^", ast.LShift: "<<",
+         ast.RShift: ">>", ast.MatMult: "@"}
+COMPARE = {  # ast op -> (int op, float op, object op)
+    ast.Lt: (Op.ILT, Op.FLT, Op.LT), ast.LtE: (Op.ILE, Op.FLE, Op.LE),
+    ast.Gt: (Op.IGT, Op.FGT, Op.GT), ast.GtE: (Op.IGE, Op.FGE, Op.GE),
+    ast.Eq: (Op.IEQ, Op.FEQ, Op.EQ), ast.NotEq: (Op.INE, Op.FNE, Op.NE),
+}
+MOVES = {"O": Op.MOVE, "I": Op.MOVEI, "F": Op.MOVEF}
+PY_BUILTINS = {"len", "range", "str", "int", "float", "abs", "min", "max", "print", "isinstance",
+               "enumerate", "DSError"}
+DURABLE_PARAMS = {
+    "sleep": [("seconds", FLOAT)],
+    "http_listen": [("method", STR), ("route", STR)],
+    "http_request": [("method", STR), ("url", STR), ("headers", DictT(STR, STR)), ("body", BYTES)],
+}
+
+
+class _Abort(Exception):
+    """Stops compiling the current statement after an error was recorded."""
+
+
+class Label:
+    __slots__ = ("pc",)
+
+    def __init__(self) -> None:
+        self.pc: int | None = None
+
+
+class Val:
+    __slots__ = ("t", "f", "r")
+
+    def __init__(self, t: Type, f: str, r: int) -> None:
+        self.t, self.f, self.r = t, f, r
+
+
+class Var:
+    __slots__ = ("name", "t", "f", "r", "line", "col", "start")
+
+    def __init__(self, name: str, t: Type, r: int, line: int, col: int, start: int) -> None:
+        self.name, self.t, self.f, self.r = name, t, t.file, r
+        self.line, self.col, self.start = line, col, start
+
+
+class State:
+    """Definitely assigned variables and narrowed types at one program point."""
+    __slots__ = ("assigned", "narrow")
+
+    def __init__(self, assigned: set | None = None, narrow: dict | None = None) -> None:
+        self.assigned: set[Var] = assigned if assigned is not None else set()
+        self.narrow: dict[Var, Type] = narrow if narrow is not None else {}
+
+    def copy(self) -> State:
+        return State(set(self.assigned), dict(self.narrow))
+
+
+def join(a: State | None, b: State | None) -> State | None:
+    if a is None:
+        return b.copy() if b is not None else None
+    if b is None:
+        return a.copy()
+    narrow = {}
+    for v in a.narrow.keys() & b.narrow.keys():
+        t = union(a.narrow[v], b.narrow[v])
+        if t != v.t:
+            narrow[v] = t
+    return State(a.assigned & b.assigned, narrow)
+
+
+def members(t: Type) -> tuple:
+    return t.members if isinstance(t, UnionT) else (t,)
+
+
+def assignable(src: Type, dst: Type) -> bool:
+    if src == dst or (src == INT and dst == FLOAT):
+        return True
+    return isinstance(dst, UnionT) and all(m in dst.members for m in members(src))
+
+
+def assigned_names(body: list[ast.stmt]) -> set[str]:
+    out = set()
+    for stmt in body:
+        for node in ast.walk(stmt):
+            if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+                for t in (node.targets if isinstance(node, ast.Assign) else [node.target]):
+                    if isinstance(t, ast.Name):
+                        out.add(t.id)
+    return out
+
+
+class Loop:
+    __slots__ = ("brk", "cont", "breaks")
+
+    def __init__(self) -> None:
+        self.brk, self.cont, self.breaks = Label(), Label(), []
+
+
+class FunctionCompiler:
+    def __init__(self, env: ModuleEnv, src: Source, fn: ast.AsyncFunctionDef, ref: str,
+                 source_text: str) -> None:
+        self.env, self.src, self.fn, self.ref, self.source_text = env, src, fn, ref, source_text
+        self.errors: list[CompileError] = []
+        self.insns: list[list] = []
+        self.positions: list[tuple[int, int]] = []
+        self.pos = src.position(fn)
+        self.consts: list = []
+        self.const_keys: dict = {}
+        self.top = {"O": 0, "I": 0, "F": 0}
+        self.local_top = dict(self.top)
+        self.maxr = dict(self.top)
+        self.cregs: dict[str, list] = {"O": [], "I": [], "F": []}
+        self.creg_index: dict = {}
+        self.scopes: list[dict[str, Var]] = []
+        self.all_vars: list[tuple[Var, int]] = []
+        self.state: State | None = State()
+        self.loops: list[Loop] = []
+        self.flow_refs: list[FlowRef] = []
+        self.params: list[tuple[str, Type]] = []
+        self.returns: Type = NONE
+
+    # -- errors ------------------------------------------------------------------
+    def fail(self, node: ast.AST, msg: str) -> Any:
+        self.errors.append(self.src.error(node, msg))
+        raise _Abort
+
+    def report(self, node: ast.AST, msg: str) -> None:
+        self.errors.append(self.src.error(node, msg))
+
+    def typ(self, node: ast.expr) -> Type:
+        try:
+            return self.env.type_from_ast(node)
+        except TypeErr as e:
+            return self.fail(e.node or node, e.msg)
+
+    # -- emission ----------------------------------------------------------------
+    def set_pos(self, node: ast.AST) -> None:
+        self.pos = self.src.position(node)
+
+    def emit(self, op: Op, a: Any = 0, b: Any = 0, c: Any = 0) -> None:
+        self.insns.append([op, a, b, c])
+        self.positions.append(self.pos)
+
+    @property
+    def pc(self) -> int:
+        return len(self.insns)
+
+    def place(self, label: Label) -> None:
+        label.pc = self.pc
+
+    def const(self, v: Any) -> int:
+        key = (type(v), v.hex() if isinstance(v, float) else v) if isinstance(
+            v, (int, float, str, bytes, bool, type(None))) else ("id", id(v))
+        if key not in self.const_keys:
+            self.const_keys[key] = len(self.consts)
+            self.consts.append(v)
+        return self.const_keys[key]
+
+    def alloc(self, f: str, n: int = 1) -> int:
+        r = self.top[f]
+        self.top[f] += n
+        self.maxr[f] = max(self.maxr[f], self.top[f])
+        return r
+
+    def creg(self, f: str, v: Any) -> int:
+        """A register that holds constant v for the whole function."""
+        key = (f, type(v), v.hex() if isinstance(v, float) else v)
+        if key not in self.creg_index:
+            self.creg_index[key] = CBASE + len(self.cregs[f])
+            self.cregs[f].append(v)
+        return self.creg_index[key]
+
+    def target(self, f: str, dst: tuple | None, safe: bool = False) -> int:
+        if dst is not None and dst[0] == f and not (safe and dst[2]):
+            return dst[1]
+        return self.alloc(f)
+
+    # -- scopes and variables ------------------------------------------------------
+    def lookup(self, name: str) -> Var | None:
+        for scope in reversed(self.scopes):
+            if name in scope:
+                return scope[name]
+        return None
+
+    def declare(self, node: ast.AST, name: str, t: Type) -> Var:
+        old = self.lookup(name)
+        if old is not None:
+            where = "in this block" if name in self.scopes[-1] else "in an enclosing block"
+            self.report(node, f"{name} is already declared at line {old.line} ({where}); "
+                              "assign to it without an annotation or use another name")
+        r = self.alloc(t.file)
+        self.local_top = dict(self.top)
+        line, col = self.src.position(node)
+        var = Var(name, t, r, line, col, self.pc)
+        self.scopes[-1][name] = var
+        return var
+
+    def push(self) -> tuple:
+        self.scopes.append({})
+        return dict(self.local_top)
+
+    def pop(self, saved: tuple) -> None:
+        for var in self.scopes.pop().values():
+            self.all_vars.append((var, self.pc))
+        self.local_top = dict(saved)
+        self.top = dict(saved)
+
+    def block(self, body: list[ast.stmt]) -> None:
+        saved = self.push()
+        for stmt in body:
+            self.stmt(stmt)
+        self.pop(saved)
+
+    def mark_assigned(self, var: Var, t: Type | None) -> None:
+        if self.state is None:
+            return
+        self.state.assigned.add(var)
+        if t is not None and isinstance(var.t, UnionT) and t != var.t and assignable(t, var.t):
+            self.state.narrow[var] = t
+        else:
+            self.state.narrow.pop(var, None)
+
+    # -- the function --------------------------------------------------------------
+    def compile(self) -> Code:
+        fn = self.fn
+        self.scopes.append({})
+        a = fn.args
+        for bad, what in ((a.vararg, "*args"), (a.kwarg, "**kwargs")):
+            if bad is not None:
+                self.report(bad, f"{what} is not supported in flow parameters; pass a list or a dict")
+        if a.kwonlyargs:
+            self.report(a.kwonlyargs[0], "keyword-only parameters are not supported in flows")
+        if a.defaults:
+            self.report(a.defaults[0], "default values are not supported for flow parameters; "
+                                       "pass every argument")
+        plist = a.posonlyargs + a.args
+        for p in plist:
+            t = NONE
+            if p.annotation is None:
+                self.report(p, f"parameter {p.arg} of flow {fn.name} needs a type annotation, e.g. {p.arg}: int")
+            else:
+                try:
+                    t = self.typ(p.annotation)
+                except _Abort:
+                    pass
+            self.params.append((p.arg, t))
+        if fn.returns is not None:
+            try:
+                self.returns = self.typ(fn.returns)
+            except _Abort:
+                pass
+        # arguments arrive boxed in O[0..n-1]; int/bool/float ones get their own slot
+        self.alloc("O", len(plist))
+        self.local_top = dict(self.top)
+        self.set_pos(fn)
+        for i, (p, (name, t)) in enumerate(zip(plist, self.params)):
+            if t.file == "O":
+                var = Var(name, t, i, *self.src.position(p), 0)
+            else:
+                var = Var(name, t, self.alloc(t.file), *self.src.position(p), 0)
+                self.local_top = dict(self.top)
+                self.emit(Op.UNBOXI if t.file == "I" else Op.UNBOXF, var.r, i)
+            if name in self.scopes[0]:
+                self.report(p, f"duplicate parameter {name}")
+            self.scopes[0][name] = var
+            self.state.assigned.add(var)  # type: ignore[union-attr]
+        body = fn.body
+        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                and isinstance(body[0].value.value, str):
+            body = body[1:]   # docstring
+        saved = self.push()
+        for stmt in body:
+            self.stmt(stmt)
+        self.pop(saved)
+        if self.state is not None:
+            if self.returns != NONE and NONE not in members(self.returns):
+                self.report(fn, f"flow {fn.name} is declared to return {self.returns} but can reach "
+                                "the end without a return statement")
+            self.pos = self.src.position(body[-1] if body else fn)
+            self.emit(Op.RETURNNONE)
+        for var in self.scopes.pop().values():
+            self.all_vars.append((var, self.pc))
+        return self.finish()
+
+    def finish(self) -> Code:
+        base = dict(self.maxr)
+        prologue = []
+        pos0 = self.src.position(self.fn)
+        for f, loader in (("I", None), ("F", Op.LOADKF), ("O", Op.LOADK)):
+            for i, v in enumerate(self.cregs[f]):
+                r = base[f] + i
+                if f == "I":
+                    if INT32[0] <= v <= INT32[1]:
+                        prologue.append([Op.LOADI, r, v, 0])
+                    else:
+                        prologue.append([Op.LOADKI, r, self.const(v), 0])
+                elif v is None:
+                    prologue.append([Op.LOADNONE, r, 0, 0])
+                else:
+                    prologue.append([loader, r, self.const(v), 0])
+        shift = len(prologue)
+        words = array("i")
+        for ins in prologue + self.insns:
+            op = ins[0]
+            files = REGISTER_FILES[op]
+            out = [int(op), 0, 0, 0]
+            for k in range(3):
+                x = ins[k + 1]
+                if isinstance(x, Label):
+                    x = x.pc + shift  # type: ignore[operator]
+                elif k < len(files) and files[k] in "OIF" and x >= CBASE:
+                    x = base[files[k]] + x - CBASE
+                out[k + 1] = x
+            words.extend(out)
+        positions = array("i")
+        for line, col in [pos0] * shift + self.positions:
+            positions.extend((line, col))
+        local_vars = tuple(
+            LocalVar(v.name, v.f, v.r, v.t, v.start + shift if v.start else 0, end + shift)
+            for v, end in self.all_vars)
+        return Code(
+            name=self.fn.name, ref=self.ref, filename=self.src.filename,
+            firstlineno=self.src.first_line, source=self.source_text,
+            params=tuple(self.params), returns=self.returns, insns=words, positions=positions,
+            consts=tuple(self.consts), n_o=base["O"] + len(self.cregs["O"]),
+            n_i=base["I"] + len(self.cregs["I"]), n_f=base["F"] + len(self.cregs["F"]),
+            locals=local_vars)
+
+    # -- statements ------------------------------------------------------------------
+    def stmt(self, node: ast.stmt) -> None:
+        if self.state is None:
+            self.state = State(self.all_assigned())  # unreachable code still gets checked
+        self.top = dict(self.local_top)
+        self.set_pos(node)
+        try:
+            method = getattr(self, "s_" + type(node).__name__, None)
+            if method is None:
+                self.fail(node, UNSUPPORTED_STMT.get(type(node), f"{type(node).__name__} statements "
+                                                                 "are not supported in flows"))
+            method(node)
+        except _Abort:
+            pass
+        self.top = dict(self.local_top)
+
+    def all_assigned(self) -> set:
+        return {v for scope in self.scopes for v in scope.values()}
+
+    def s_Pass(self, node: ast.Pass) -> None:
+        pass
+
+    def s_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if not isinstance(node.target, ast.Name):
+            self.fail(node.target, "only plain names can be declared; assign to fields and items "
+                                   "without an annotation")
+        name = node.target.id
+        try:
+            t = self.typ(node.annotation)
+        except _Abort:
+            self.declare(node.target, name, NONE)
+            raise
+        if self.lookup(name) is not None:
+            self.declare(node.target, name, t)   # reports the conflict
+            return
+        if node.value is None:
+            self.declare(node.target, name, t)
+            return
+        r = self.alloc(t.file)
+        self.local_top = dict(self.top)
+        try:
+            v = self.into(node.value, t, r, False, f"cannot initialise {name}")
+        finally:
+            line, col = self.src.position(node.target)
+            var = Var(name, t, r, line, col, self.pc)
+            self.scopes[-1][name] = var
+            self.mark_assigned(var, None)
+        self.mark_assigned(var, v.t)
+
+    def s_Assign(self, node: ast.Assign) -> None:
+        if len(node.targets) != 1:
+            self.fail(node, "chained assignment is not supported in flows; assign one target at a time")
+        self.assign(node.targets[0], node.value, node)
+
+    def assign(self, target: ast.expr, value: ast.expr, node: ast.AST) -> None:
+        if isinstance(target, ast.Name):
+            var = self.lookup(target.id)
+            if var is None:
+                kind, _ = self.env.lookup(target.id)
+                hint = f"declare it with a type first, e.g. {target.id}: int = ..."
+                self.fail(target, f"{target.id} is not declared; {hint}")
+            v = self.into(value, var.t, var.r, True, f"cannot assign to {var.name}")
+            self.mark_assigned(var, v.t)
+        elif isinstance(target, ast.Subscript):
+            cont = self.operand(target.value)
+            self.set_pos(target)
+            if isinstance(cont.t, ListT):
+                idx = self.expect(target.slice, INT, "list index")
+                val = self.boxed(value, cont.t.elem, "cannot store into the list")
+                self.set_pos(target)
+                self.emit(Op.STOREINDEXI, cont.r, idx.r, val)
+            elif isinstance(cont.t, DictT):
+                key = self.boxed(target.slice, cont.t.key, "dict key")
+                val = self.boxed(value, cont.t.value, "cannot store into the dict")
+                self.set_pos(target)
+                self.emit(Op.STOREINDEX, cont.r, key, val)
+            else:
+                self.fail(target, f"cannot assign items of {cont.t}; only list and dict items can be assigned")
+        elif isinstance(target, ast.Attribute):
+            obj = self.operand(target.value)
+            if not isinstance(obj.t, DataclassT):
+                self.fail(target, f"cannot assign attribute {target.attr} of {obj.t}; only dataclass "
+                                  "fields can be assigned")
+            ft = self.field_type(obj.t, target.attr, target)
+            val = self.boxed(value, ft, f"cannot assign to field {target.attr}")
+            self.set_pos(target)
+            self.emit(Op.SETATTR, obj.r, self.const(target.attr), val)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            self.fail(target, "unpacking assignment is not supported in flows; assign one name at a time")
+        else:
+            self.fail(target, "cannot assign to this expression")
+
+    def s_AugAssign(self, node: ast.AugAssign) -> None:
+        load = ast.fix_missing_locations(ast.copy_location(
+            type(node.target)(**{**{f: getattr(node.target, f) for f in node.target._fields},
+                                 "ctx": ast.Load()}), node.target))
+        value = ast.copy_location(ast.BinOp(load, node.op, node.value), node)
+        value.end_lineno, value.end_col_offset = node.end_lineno, node.end_col_offset
+        self.assign(node.target, value, node)
+
+    def s_Expr(self, node: ast.Expr) -> None:
+        e = node.value
+        inner = e.value if isinstance(e, ast.Await) else e
+        if not isinstance(inner, ast.Call):
+            if isinstance(e, ast.Constant) and isinstance(e.value, str):
+                return  # a string used as a comment
+            self.fail(e, "this expression has no effect; assign its value to a variable or remove it")
+        self.ex(e, statement=True)
+
+    def s_Return(self, node: ast.Return) -> None:
+        name = self.fn.name
+        if node.value is None:
+            if self.returns != NONE and NONE not in members(self.returns):
+                self.fail(node, f"flow {name} must return a value of type {self.returns}")
+            self.emit(Op.RETURNNONE)
+        elif self.returns == NONE and not (isinstance(node.value, ast.Constant) and node.value.value is None):
+            self.fail(node.value, f"flow {name} has no return type; annotate it, e.g. "
+                                  f"async def {name}(...) -> int")
+        else:
+            r = self.boxed(node.value, self.returns, f"flow {name} returns {self.returns}")
+            self.set_pos(node)
+            self.emit(Op.RETURN, r)
+        self.state = None
+
+    def s_If(self, node: ast.If) -> None:
+        then_facts, else_facts = self.narrowing(node.test)
+        l_else, l_end = Label(), Label()
+        self.cond(node.test, l_else, False)
+        entry = self.state
+        self.state = self.apply(entry, then_facts)
+        self.block(node.body)
+        s1 = self.state
+        if node.orelse:
+            if s1 is not None:
+                self.emit(Op.JUMP, l_end)
+            self.place(l_else)
+            self.state = self.apply(entry, else_facts)
+            self.block(node.orelse)
+            s2 = self.state
+            self.place(l_end)
+        else:
+            self.place(l_else)
+            s2 = self.apply(entry, else_facts)
+        self.state = join(s1, s2)
+
+    def apply(self, state: State | None, facts: dict) -> State | None:
+        if state is None:
+            return None
+        s = state.copy()
+        for var, t in facts.items():
+            if t == var.t:
+                s.narrow.pop(var, None)
+            else:
+                s.narrow[var] = t
+        return s
+
+    def narrowing(self, test: ast.expr) -> tuple[dict, dict]:
+        """Facts (var -> type) that hold when test is true, and when it is false."""
+        if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            t, f = self.narrowing(test.operand)
+            return f, t
+        if isinstance(test, ast.BoolOp):
+            parts = [self.narrowing(v) for v in test.values]
+            merged: dict = {}
+            for t, f in parts:
+                merged.update(t if isinstance(test.op, ast.And) else f)
+            return (merged, {}) if isinstance(test.op, ast.And) else ({}, merged)
+        var, member = None, None
+        if isinstance(test, ast.Call) and isinstance(test.func, ast.Name) and test.func.id == "isinstance" \
+                and len(test.args) == 2 and isinstance(test.args[0], ast.Name):
+            var = self.lookup(test.args[0].id)
+            if var is not None and var.f == "O":
+                try:
+                    member = self.isinstance_member(self.current(var), test.args[1])
+                except _Abort:
+                    self.errors.pop()
+                    return {}, {}
+        elif isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.left, ast.Name) \
+                and isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value is None \
+                and isinstance(test.ops[0], (ast.Is, ast.IsNot, ast.Eq, ast.NotEq)):
+            var = self.lookup(test.left.id)
+            member = NONE
+            if isinstance(test.ops[0], (ast.IsNot, ast.NotEq)):
+                t, f = self._facts(var, member)
+                return f, t
+        if var is None or member is None or var.f != "O":
+            return {}, {}
+        return self._facts(var, member)
+
+    def _facts(self, var: Var | None, member: Type) -> tuple[dict, dict]:
+        if var is None or var.f != "O":
+            return {}, {}
+        cur = self.current(var)
+        rest = [m for m in members(cur) if m != member]
+        return {var: member}, ({var: union(*rest)} if rest else {})
+
+    def current(self, var: Var) -> Type:
+        if self.state is not None and var in self.state.narrow:
+            return self.state.narrow[var]
+        return var.t
+
+    def loop_entry(self, body: list[ast.stmt]) -> State | None:
+        names = assigned_names(body)
+        head = self.state.copy() if self.state is not None else None
+        if head is not None:
+            for var in list(head.narrow):
+                if var.name in names:
+                    del head.narrow[var]
+        return head
+
+    def s_While(self, node: ast.While) -> None:
+        if node.orelse:
+            self.fail(node.orelse[0], "while ... else is not supported in flows")
+        loop = Loop()
+        head = self.loop_entry(node.body)
+        forever = isinstance(node.test, ast.Constant) and node.test.value is True
+        l_body = Label()
+        if forever:
+            self.place(l_body)
+            loop.cont = l_body
+        else:
+            self.emit(Op.JUMP, loop.cont)
+            self.place(l_body)
+        self.state = head.copy() if head else None
+        self.loops.append(loop)
+        self.block(node.body)
+        self.loops.pop()
+        if forever:
+            self.emit(Op.JUMP, l_body)
+        else:
+            self.place(loop.cont)
+            self.state = head.copy() if head else None
+            self.set_pos(node.test)
+            self.top = dict(self.local_top)
+            self.cond(node.test, l_body, True)
+        self.place(loop.brk)
+        out = None if forever else head
+        for s in loop.breaks:
+            out = join(out, s)
+        self.state = out
+
+    def s_Break(self, node: ast.Break) -> None:
+        self.loops[-1].breaks.append(self.state)
+        self.emit(Op.JUMP, self.loops[-1].brk)
+        self.state = None
+
+    def s_Continue(self, node: ast.Continue) -> None:
+        self.emit(Op.JUMP, self.loops[-1].cont)
+        self.state = None
+
+    def s_For(self, node: ast.For) -> None:
+        if node.orelse:
+            self.fail(node.orelse[0], "for ... else is not supported in flows")
+        it = node.iter
+        call_name = it.func.id if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) \
+            and self.lookup(it.func.id) is None else None
+        if call_name == "range":
+            return self.for_range(node, it)
+        index_target = None
+        target = node.target
+        if call_name == "enumerate":
+            if len(it.args) != 1 or it.keywords:
+                self.fail(it, "enumerate takes one list, e.g. for i, x in enumerate(xs)")
+            if not (isinstance(target, ast.Tuple) and len(target.elts) == 2
+                    and all(isinstance(e, ast.Name) for e in target.elts)):
+                self.fail(target, "for over enumerate needs two names, e.g. for i, x in enumerate(xs)")
+            index_target, target = target.elts
+            it = it.args[0]
+        if not isinstance(target, ast.Name):
+            self.fail(target, "the loop target must be one name (or i, x with enumerate)")
+        saved = self.push()
+        seq = self.operand(it)
+        self.set_pos(it)
+        if isinstance(seq.t, ListT):
+            elem = seq.t.elem
+        elif isinstance(seq.t, DictT):
+            elem = seq.t.key
+        elif seq.t in (STR, BYTES):
+            elem = STR if seq.t == STR else INT
+        else:
+            self.fail(it, f"cannot iterate over {seq.t}; iterate over a list, a dict's keys, a str or range(...)")
+        lst = self.declare_hidden("O")
+        if isinstance(seq.t, ListT):
+            self.emit(Op.MOVE, lst, seq.r)
+        else:
+            self.emit(Op.TOLIST, lst, seq.r)
+        names = assigned_names(node.body)
+        idx_var = None
+        if index_target is not None:
+            if index_target.id in names:
+                self.fail(index_target, f"the loop index {index_target.id} cannot be assigned in the loop body")
+            idx_var = self.declare(index_target, index_target.id, INT)
+            idx = idx_var.r
+        else:
+            idx = self.declare_hidden("I")
+        var = self.declare(target, target.id, elem)
+        self.emit(Op.LOADI, idx, 0)
+        head = self.loop_entry(node.body)
+        loop = Loop()
+        l_body = Label()
+        self.emit(Op.JUMP, loop.cont)
+        self.place(l_body)
+        self.set_pos(target)
+        if var.f == "O":
+            self.emit(Op.INDEXI, var.r, lst, idx)
+        else:
+            tmp = self.alloc("O")
+            self.emit(Op.INDEXI, tmp, lst, idx)
+            self.emit(Op.UNBOXI if var.f == "I" else Op.UNBOXF, var.r, tmp)
+        var.start = self.pc
+        if idx_var is not None:
+            idx_var.start = self.pc
+        self.state = head
+        for v in (var, idx_var):
+            if v is not None and self.state is not None:
+                self.state.assigned.add(v)
+        self.loops.append(loop)
+        self.block(node.body)
+        self.loops.pop()
+        self.place(loop.cont)
+        self.set_pos(node.iter)
+        self.top = dict(self.local_top)
+        self.emit(Op.IADDI, idx, idx, 1)
+        n, c = self.alloc("I"), self.alloc("I")
+        self.emit(Op.LEN, n, lst)
+        self.emit(Op.ILT, c, idx, n)
+        self.emit(Op.JUMPIF, c, l_body)
+        self.place(loop.brk)
+        self.pop(saved)
+        out = head
+        for s in loop.breaks:
+            out = join(out, s)
+        self.state = out
+
+    def declare_hidden(self, f: str) -> int:
+        r = self.alloc(f)
+        self.local_top = dict(self.top)
+        return r
+
+    def for_range(self, node: ast.For, it: ast.Call) -> None:
+        if it.keywords or not 1 <= len(it.args) <= 3:
+            self.fail(it, "range takes one to three int arguments")
+        if not isinstance(node.target, ast.Name):
+            self.fail(node.target, "the loop target of range(...) must be one name")
+        args = it.args
+        start = args[0] if len(args) > 1 else ast.copy_location(ast.Constant(0), it)
+        stop = args[1] if len(args) > 1 else args[0]
+        step = 1
+        if len(args) == 3:
+            s = args[2]
+            if isinstance(s, ast.UnaryOp) and isinstance(s.op, ast.USub) and isinstance(s.operand, ast.Constant):
+                s = ast.copy_location(ast.Constant(-s.operand.value), s)  # type: ignore[operator]
+            if not (isinstance(s, ast.Constant) and type(s.value) is int):
+                self.fail(args[2], "the step of range(...) in a for loop must be an int constant")
+            step = s.value
+            if step == 0 or not INT32[0] <= step <= INT32[1]:
+                self.fail(args[2], "range() step must not be zero" if step == 0 else "range() step is too large")
+        saved = self.push()
+        names = assigned_names(node.body)
+        name = node.target.id
+        hidden = name in names
+        if self.lookup(name) is not None:
+            self.declare(node.target, name, INT)
+        # the end is evaluated once, like Python's range object
+        stop_v = self.expect(stop, INT, "range() argument")
+        if stop_v.r < CBASE and not (isinstance(stop, ast.Name) and stop.id not in names
+                                     and self.lookup(stop.id) is not None):
+            end = self.declare_hidden("I")
+            self.emit(Op.MOVEI, end, stop_v.r)
+        else:
+            end = stop_v.r
+        self.top = dict(self.local_top)
+        ctr = self.declare_hidden("I") if hidden else None
+        var = self.declare(node.target, name, INT)
+        counter = ctr if hidden else var.r
+        self.into(start, INT, counter, False, "range() argument")
+        head = self.loop_entry(node.body)
+        loop = Loop()
+        l_body = Label()
+        self.emit(Op.JUMP, loop.cont)
+        self.place(l_body)
+        if hidden:
+            self.emit(Op.MOVEI, var.r, counter)
+        var.start = self.pc
+        self.state = head
+        if self.state is not None:
+            self.state.assigned.add(var)
+        self.loops.append(loop)
+        self.block(node.body)
+        self.loops.pop()
+        self.place(loop.cont)
+        self.set_pos(node.iter)
+        self.top = dict(self.local_top)
+        self.emit(Op.IADDI, counter, counter, step)
+        c = self.alloc("I")
+        self.emit(Op.ILT if step > 0 else Op.IGT, c, counter, end)
+        self.emit(Op.JUMPIF, c, l_body)
+        self.place(loop.brk)
+        self.pop(saved)
+        out = head
+        for s in loop.breaks:
+            out = join(out, s)
+        self.state = out
+
+    def s_Match(self, node: ast.Match) -> None:
+        subj = node.subject
+        if isinstance(subj, ast.Attribute) and subj.attr == "select" and \
+                self.env.attr_object(subj.value) is envmod.dpslio:
+            return self.select(node)
+        saved = self.push()
+        v = self.operand(subj)
+        if v.r >= CBASE or not isinstance(subj, ast.Name):
+            r = self.declare_hidden(v.f)
+            self.emit(MOVES[v.f], r, v.r)
+            v = Val(v.t, v.f, r)
+        self.top = dict(self.local_top)
+        entry = self.state
+        out: State | None = None
+        l_end = Label()
+        exhaustive = False
+        for case in node.cases:
+            if case.guard is not None:
+                self.fail(case.guard, "case guards are not supported in flows; test with if inside the case")
+            l_next, l_body = Label(), Label()
+            alts = case.pattern.patterns if isinstance(case.pattern, ast.MatchOr) else [case.pattern]
+            wildcard = False
+            self.state = entry.copy() if entry else None
+            for alt in alts:
+                if isinstance(alt, ast.MatchAs) and alt.pattern is None and alt.name is None:
+                    wildcard = True
+                    continue
+                self.set_pos(alt)
+                c = self.pattern_test(alt, v)
+                self.emit(Op.JUMPIF, c, l_body)
+                self.top = dict(self.local_top)
+            if not wildcard:
+                self.emit(Op.JUMP, l_next)
+            self.place(l_body)
+            self.block(case.body)
+            if self.state is not None:
+                self.emit(Op.JUMP, l_end)
+            out = join(out, self.state)
+            self.place(l_next)
+            if wildcard:
+                exhaustive = True
+                break
+        self.place(l_end)
+        self.pop(saved)
+        self.state = out if exhaustive else join(out, entry)
+
+    def pattern_test(self, pat: ast.pattern, subj: Val) -> int:
+        if isinstance(pat, ast.MatchSingleton):
+            value = pat.value
+        elif isinstance(pat, ast.MatchValue):
+            e = pat.value
+            if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub) and isinstance(e.operand, ast.Constant) \
+                    and type(e.operand.value) in (int, float):
+                value = -e.operand.value
+            elif isinstance(e, ast.Constant) and type(e.value) in (int, float, str, bytes, bool):
+                value = e.value
+            else:
+                self.fail(pat, "case patterns must be literals (int, str, bool, None) or _")
+        elif isinstance(pat, ast.MatchAs):
+            self.fail(pat, "capture patterns are not supported in flows; use case _ and the subject itself")
+        else:
+            self.fail(pat, "only literal patterns, | alternatives and _ are supported in flows")
+        c = self.alloc("I")
+        st = subj.t
+        if value is None:
+            if subj.f != "O" or NONE not in members(st):
+                self.fail(pat, f"case None can never match a subject of type {st}")
+            self.emit(Op.ISNONE, c, subj.r)
+            return c
+        vt = {bool: BOOL, int: INT, float: FLOAT, str: STR, bytes: BYTES}[type(value)]
+        if st in (INT, BOOL) and vt in (INT, BOOL) and (st == vt):
+            self.emit(Op.IEQ, c, subj.r, self.creg("I", int(value)))
+        elif st == FLOAT and vt in (INT, FLOAT):
+            self.emit(Op.FEQ, c, subj.r, self.creg("F", float(value)))
+        elif subj.f == "O" and vt in members(st):
+            self.emit(Op.EQ, c, subj.r, self.creg("O", value) if vt in (STR, BYTES) else self.loadk(value))
+        else:
+            self.fail(pat, f"case {value!r} can never match a subject of type {st}")
+        return c
+
+    def loadk(self, value: Any) -> int:
+        r = self.alloc("O")
+        self.emit(Op.LOADK, r, self.const(value))
+        return r
+
+    def select(self, node: ast.Match) -> None:
+        saved = self.push()
+        queues: list[ast.expr] = []
+        walrus: list[ast.NamedExpr] = []
+        for case in node.cases:
+            g = case.guard
+            ok = isinstance(case.pattern, ast.MatchAs) and case.pattern.pattern is None \
+                and case.pattern.name is None and isinstance(g, ast.NamedExpr)
+            call = g.value.value if ok and isinstance(g.value, ast.Await) else (g.value if ok else None)
+            if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+                    and call.func.attr == "get" and not call.args and not call.keywords):
+                self.fail(case.pattern if g is None else g,
+                          "each case of match dpslio.select must read `case _ if v := await q.get():`")
+            queues.append(call.func.value)
+            walrus.append(g)
+        if not queues:
+            self.fail(node, "match dpslio.select needs at least one case")
+        base = self.alloc("O", len(queues))
+        elems = []
+        for i, q in enumerate(queues):
+            qv = self.ex(q, dst=("O", base + i, False))
+            if not (isinstance(qv.t, HandleT) and qv.t.kind == "Queue"):
+                self.fail(q, f"select reads queues; {ast.unparse(q)} is {qv.t}")
+            if qv.r != base + i:
+                self.emit(Op.MOVE, base + i, qv.r)
+            elems.append(qv.t.elem)
+        self.set_pos(node.subject)
+        res = self.alloc("O")
+        self.emit(Op.EFFECT, res, self.const(EffectSpec("select", len(queues))), base)
+        self.top = dict(self.local_top)
+        res_h = self.declare_hidden("O")
+        self.emit(Op.MOVE, res_h, res)
+        idx = self.declare_hidden("I")
+        tmp = self.alloc("O")
+        self.emit(Op.INDEXI, tmp, res_h, self.creg("I", 0))
+        self.emit(Op.UNBOXI, idx, tmp)
+        self.top = dict(self.local_top)
+        entry = self.state
+        out: State | None = None
+        l_end = Label()
+        for j, (case, g, elem) in enumerate(zip(node.cases, walrus, elems)):
+            l_next = Label()
+            self.state = entry.copy() if entry else None
+            self.set_pos(g)
+            if j < len(queues) - 1:
+                c = self.alloc("I")
+                self.emit(Op.IEQ, c, idx, self.creg("I", j))
+                self.emit(Op.JUMPIFNOT, c, l_next)
+                self.top = dict(self.local_top)
+            cs = self.push()
+            if not isinstance(g.target, ast.Name):
+                self.fail(g.target, "the select variable must be a name")
+            var = self.declare(g.target, g.target.id, elem)
+            if var.f == "O":
+                self.emit(Op.INDEXI, var.r, res_h, self.creg("I", 1))
+            else:
+                t = self.alloc("O")
+                self.emit(Op.INDEXI, t, res_h, self.creg("I", 1))
+                self.emit(Op.UNBOXI if var.f == "I" else Op.UNBOXF, var.r, t)
+            var.start = self.pc
+            self.mark_assigned(var, None)
+            for stmt in case.body:
+                self.stmt(stmt)
+            self.pop(cs)
+            if self.state is not None:
+                self.emit(Op.JUMP, l_end)
+            out = join(out, self.state)
+            self.place(l_next)
+        self.place(l_end)
+        self.pop(saved)
+        self.state = out
+
+    # -- conditions --------------------------------------------------------------------
+    def cond(self, node: ast.expr, label: Label, jump_if: bool) -> None:
+        """Jump to label when node's truth equals jump_if, else fall through."""
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            return self.cond(node.operand, label, not jump_if)
+        if isinstance(node, ast.BoolOp):
+            is_and = isinstance(node.op, ast.And)
+            if is_and != jump_if:   # and+false / or+true: any operand decides
+                for v in node.values:
+                    self.cond(v, label, jump_if)
+            else:
+                skip = Label()
+                for v in node.values[:-1]:
+                    self.cond(v, skip, not jump_if)
+                self.cond(node.values[-1], label, jump_if)
+                self.place(skip)
+            return
+        if isinstance(node, ast.Constant) and type(node.value) is bool:
+            if bool(node.value) == jump_if:
+                self.emit(Op.JUMP, label)
+            return
+        v = self.operand(node)
+        if v.t != BOOL:
+            self.fail(node, f"a condition must be bool, not {v.t}; compare explicitly, e.g. x != 0 "
+                            "or len(xs) > 0")
+        self.set_pos(node)
+        self.emit(Op.JUMPIF if jump_if else Op.JUMPIFNOT, v.r, label)
+        self.top = dict(self.local_top)
+
+    # -- expressions -------------------------------------------------------------------
+    def ex(self, node: ast.expr, want: Type | None = None, dst: tuple | None = None,
+           statement: bool = False) -> Val:
+        method = getattr(self, "e_" + type(node).__name__, None)
+        if method is None:
+            self.fail(node, UNSUPPORTED_EXPR.get(type(node), f"{type(node).__name__} expressions are "
+                                                             "not supported in flows"))
+        if isinstance(node, (ast.Call, ast.Await)):
+            return method(node, want, dst, statement)
+        return method(node, want, dst)
+
+    def operand(self, node: ast.expr, want: Type | None = None) -> Val:
+        """node's value in its natural register file (read only)."""
+        v = self.ex(node, want)
+        if v.f != v.t.file:
+            v = self.convert(v, v.t, node, "")
+        return v
+
+    def expect(self, node: ast.expr, t: Type, what: str) -> Val:
+        v = self.operand(node, t)
+        if v.t != t:
+            if assignable(v.t, t):
+                return self.convert(v, t, node, what)
+            self.fail(node, f"{what} must be {t}, not {v.t}")
+        return v
+
+    def into(self, node: ast.expr, t: Type, reg: int, local: bool, what: str) -> Val:
+        """Compile node so a value of type t ends in register reg of t's file."""
+        v = self.ex(node, t, (t.file, reg, local))
+        return self.convert(v, t, node, what, reg)
+
+    def boxed(self, node: ast.expr, t: Type, what: str, reg: int | None = None) -> int:
+        """node's value of type t as an object register (reg if given)."""
+        if reg is None:
+            v = self.ex(node, t)
+            return self.convert(v, t, node, what, None, boxed=True).r
+        v = self.ex(node, t, ("O", reg, False))
+        self.convert(v, t, node, what, reg, boxed=True)
+        return reg
+
+    def convert(self, v: Val, t: Type, node: ast.expr, what: str, reg: int | None = None,
+                boxed: bool = False) -> Val:
+        if not assignable(v.t, t):
+            self.fail(node, f"{what}: expected {t}, got {v.t}" if what else f"expected {t}, got {v.t}")
+        want = "O" if boxed else t.file
+        if v.t == INT and t == FLOAT:
+            if v.f == "O":
+                i = self.alloc("I")
+                self.emit(Op.UNBOXI, i, v.r)
+                v = Val(INT, "I", i)
+            fr = reg if reg is not None and want == "F" else self.alloc("F")
+            self.emit(Op.ITOF, fr, v.r)
+            v = Val(FLOAT, "F", fr)
+        if v.f == want:
+            if reg is not None and reg != v.r:
+                self.emit(MOVES[want], reg, v.r)
+                return Val(v.t, want, reg)
+            return v
+        r = reg if reg is not None else self.alloc(want)
+        if want == "O":
+            self.emit(Op.BOXF if v.f == "F" else Op.BOXB if v.t == BOOL else Op.BOXI, r, v.r)
+        elif want == "I":
+            self.emit(Op.UNBOXI, r, v.r)
+        else:
+            self.emit(Op.UNBOXF, r, v.r)
+        return Val(v.t, want, r)
+
+    def e_Constant(self, node: ast.Constant, want: Type | None, dst: tuple | None) -> Val:
+        v = node.value
+        if v is None:
+            if dst is not None and dst[0] == "O":
+                self.emit(Op.LOADNONE, dst[1])
+                return Val(NONE, "O", dst[1])
+            return Val(NONE, "O", self.creg("O", None))
+        if type(v) is bool:
+            if dst is not None and dst[0] == "I":
+                self.emit(Op.LOADI, dst[1], int(v))
+                return Val(BOOL, "I", dst[1])
+            return Val(BOOL, "I", self.creg("I", int(v)))
+        if type(v) is int and want == FLOAT and dst is None:
+            return Val(FLOAT, "F", self.creg("F", float(v)))
+        if type(v) is int:
+            if dst is not None and dst[0] == "I":
+                if INT32[0] <= v <= INT32[1]:
+                    self.emit(Op.LOADI, dst[1], v)
+                else:
+                    self.emit(Op.LOADKI, dst[1], self.const(v))
+                return Val(INT, "I", dst[1])
+            if dst is not None and dst[0] == "O":
+                self.emit(Op.LOADK, dst[1], self.const(v))
+                return Val(INT, "O", dst[1])
+            return Val(INT, "I", self.creg("I", v))
+        if type(v) is float:
+            if dst is not None and dst[0] == "F":
+                self.emit(Op.LOADKF, dst[1], self.const(v))
+                return Val(FLOAT, "F", dst[1])
+            if dst is not None and dst[0] == "O":
+                self.emit(Op.LOADK, dst[1], self.const(v))
+                return Val(FLOAT, "O", dst[1])
+            return Val(FLOAT, "F", self.creg("F", v))
+        if type(v) in (str, bytes):
+            t = STR if type(v) is str else BYTES
+            if dst is not None and dst[0] == "O":
+                self.emit(Op.LOADK, dst[1], self.const(v))
+                return Val(t, "O", dst[1])
+            return Val(t, "O", self.creg("O", v))
+        self.fail(node, f"{type(v).__name__} literals are not supported in flows")
+
+    def e_Name(self, node: ast.Name, want: Type | None, dst: tuple | None) -> Val:
+        var = self.lookup(node.id)
+        if var is not None:
+            if self.state is not None and var not in self.state.assigned:
+                self.fail(node, f"{node.id} is used before it is assigned; give it a value in its "
+                                "declaration or on every path before this use")
+            t = self.current(var)
+            if t.file == var.f or (dst is not None and dst[0] == var.f):
+                return Val(t, var.f, var.r)
+            return self.convert(Val(t, var.f, var.r), t, node, "", dst[1] if dst and dst[0] == t.file else None)
+        kind, obj = self.env.lookup(node.id)
+        if kind == "live" and type(obj) in (int, float, str, bytes, bool):
+            return self.e_Constant(ast.copy_location(ast.Constant(obj), node), want, dst)
+        if kind == "missing":
+            self.fail(node, f"{node.id} is not defined")
+        if kind == "later" or callable(obj) or kind == "builtin":
+            self.fail(node, f"{node.id} cannot be used as a value in a flow; call it")
+        self.fail(node, f"{node.id} is a {type(obj).__name__}; flows can only read module-level int, "
+                        "float, str, bytes and bool constants")
+
+    def e_BinOp(self, node: ast.BinOp, want: Type | None, dst: tuple | None) -> Val:
+        opt = type(node.op)
+        if opt not in ARITH:
+            self.fail(node, f"the operator {OPSYM.get(opt, '?')} is not supported in flows; use a @pure function")
+        iop, fop, oop = ARITH[opt]
+        # a literal next to a float operand becomes a float constant
+        if isinstance(node.left, ast.Constant) and not isinstance(node.right, ast.Constant):
+            r = self.operand(node.right)
+            l = self.operand(node.left, FLOAT if r.t == FLOAT else None)
+        else:
+            l = self.operand(node.left)
+            if opt in (ast.Add, ast.Sub) and l.t == INT and isinstance(node.right, ast.Constant) \
+                    and type(node.right.value) is int:
+                imm = node.right.value if opt is ast.Add else -node.right.value
+                if INT32[0] <= imm <= INT32[1]:
+                    t = self.target("I", dst)
+                    self.set_pos(node)
+                    self.emit(Op.IADDI, t, l.r, imm)
+                    return Val(INT, "I", t)
+            r = self.operand(node.right, FLOAT if l.t == FLOAT else None)
+        self.set_pos(node)
+        sym = OPSYM[opt]
+        lt, rt = l.t, r.t
+        if lt == BOOL or rt == BOOL:
+            if lt in (INT, BOOL, FLOAT) and rt in (INT, BOOL, FLOAT):
+                self.fail(node, f"arithmetic on bool is not supported; convert with int(...) first")
+        if lt == INT and rt == INT:
+            if opt is ast.Div:
+                t = self.target("F", dst)
+                self.emit(Op.IDIV, t, l.r, r.r)
+                return Val(FLOAT, "F", t)
+            t = self.target("I", dst)
+            self.emit(iop, t, l.r, r.r)
+            return Val(INT, "I", t)
+        if lt in (INT, FLOAT) and rt in (INT, FLOAT):
+            if lt == INT:
+                l = self.convert(l, FLOAT, node.left, "")
+            if rt == INT:
+                r = self.convert(r, FLOAT, node.right, "")
+            t = self.target("F", dst)
+            self.emit(fop, t, l.r, r.r)
+            return Val(FLOAT, "F", t)
+        if opt is ast.Add and lt == rt and (lt in (STR, BYTES) or isinstance(lt, ListT)):
+            t = self.target("O", dst)
+            self.emit(Op.ADD, t, l.r, r.r)
+            return Val(lt, "O", t)
+        if opt is ast.Mult and ((lt in (STR, BYTES) or isinstance(lt, ListT)) and rt == INT
+                                or (rt in (STR, BYTES) or isinstance(rt, ListT)) and lt == INT):
+            lb = self.convert(l, lt, node.left, "", boxed=True)
+            rb = self.convert(r, rt, node.right, "", boxed=True)
+            t = self.target("O", dst)
+            self.emit(Op.MUL, t, lb.r, rb.r)
+            return Val(lt if lt != INT else rt, "O", t)
+        hint = "; narrow it with isinstance first" if isinstance(lt, UnionT) or isinstance(rt, UnionT) else ""
+        if opt is ast.Mod and lt == STR:
+            hint = "; use an f-string"
+        self.fail(node, f"unsupported operand types for {sym}: {lt} and {rt}{hint}")
+
+    def e_UnaryOp(self, node: ast.UnaryOp, want: Type | None, dst: tuple | None) -> Val:
+        if isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant) \
+                and type(node.operand.value) in (int, float):
+            return self.e_Constant(ast.copy_location(ast.Constant(-node.operand.value), node), want, dst)
+        v = self.operand(node.operand)
+        self.set_pos(node)
+        if isinstance(node.op, ast.Not):
+            if v.t != BOOL:
+                self.fail(node, f"not needs a bool operand, not {v.t}; compare explicitly")
+            t = self.target("I", dst)
+            self.emit(Op.NOT, t, v.r)
+            return Val(BOOL, "I", t)
+        if isinstance(node.op, (ast.USub, ast.UAdd)) and v.t in (INT, FLOAT):
+            if isinstance(node.op, ast.UAdd):
+                return v
+            t = self.target(v.f, dst)
+            self.emit(Op.INEG if v.t == INT else Op.FNEG, t, v.r)
+            return Val(v.t, v.f, t)
+        sym = {ast.USub: "-", ast.UAdd: "+", ast.Invert: "~"}[type(node.op)]
+        self.fail(node, f"bad operand type for unary {sym}: {v.t}")
+
+    def e_BoolOp(self, node: ast.BoolOp, want: Type | None, dst: tuple | None) -> Val:
+        t = self.target("I", dst, safe=True)
+        end = Label()
+        for i, e in enumerate(node.values):
+            v = self.ex(e, None, ("I", t, False))
+            if v.t != BOOL:
+                word = "and" if isinstance(node.op, ast.And) else "or"
+                self.fail(e, f"{word} needs bool operands, not {v.t}; compare explicitly, e.g. x != 0")
+            if v.r != t:
+                self.emit(Op.MOVEI, t, v.r)
+            if i < len(node.values) - 1:
+                self.emit(Op.JUMPIFNOT if isinstance(node.op, ast.And) else Op.JUMPIF, t, end)
+        self.place(end)
+        return Val(BOOL, "I", t)
+
+    def e_IfExp(self, node: ast.IfExp, want: Type | None, dst: tuple | None) -> Val:
+        l_else, l_end = Label(), Label()
+        self.cond(node.test, l_else, False)
+        a = self.operand(node.body, want)
+        t = want if want is not None and assignable(a.t, want) else a.t
+        r = self.target(t.file, dst, safe=True)
+        self.convert(a, t, node.body, "both branches of a conditional expression must have one type", r)
+        self.emit(Op.JUMP, l_end)
+        self.place(l_else)
+        b = self.operand(node.orelse, t)
+        self.convert(b, t, node.orelse, "both branches of a conditional expression must have one type", r)
+        self.place(l_end)
+        return Val(t, t.file, r)
+
+    def e_Compare(self, node: ast.Compare, want: Type | None, dst: tuple | None) -> Val:
+        if len(node.ops) == 1:
+            t = self.target("I", dst)
+            self.compare(node.left, node.ops[0], node.comparators[0], t, node)
+            return Val(BOOL, "I", t)
+        t = self.target("I", dst, safe=True)
+        end = Label()
+        left = node.left
+        for i, (op, right) in enumerate(zip(node.ops, node.comparators)):
+            self.compare(left, op, right, t, node)
+            if i < len(node.ops) - 1:
+                self.emit(Op.JUMPIFNOT, t, end)
+            left = right
+        self.place(end)
+        return Val(BOOL, "I", t)
+
+    def compare(self, ln: ast.expr, op: ast.cmpop, rn: ast.expr, t: int, node: ast.AST) -> None:
+        is_none = isinstance(rn, ast.Constant) and rn.value is None
+        if isinstance(op, (ast.Is, ast.IsNot)) or (is_none and isinstance(op, (ast.Eq, ast.NotEq))):
+            if not is_none:
+                self.fail(node, "is and is not only compare with None; use == for values")
+            l = self.operand(ln)
+            if l.f != "O" or NONE not in members(l.t):
+                self.fail(node, f"a value of type {l.t} is never None")
+            self.set_pos(node)
+            self.emit(Op.ISNONE, t, l.r)
+            if isinstance(op, (ast.IsNot, ast.NotEq)):
+                self.emit(Op.NOT, t, t)
+            return
+        if isinstance(op, (ast.In, ast.NotIn)):
+            r = self.operand(rn)
+            if isinstance(r.t, ListT):
+                et = r.t.elem
+            elif isinstance(r.t, DictT):
+                et = r.t.key
+            elif r.t in (STR, BYTES):
+                et = r.t if r.t == STR else INT
+            else:
+                self.fail(rn, f"in needs a list, dict, str or bytes on the right, not {r.t}")
+            lb = self.boxed(ln, et, "the left operand of in")
+            self.set_pos(node)
+            self.emit(Op.IN, t, lb, r.r)
+            if isinstance(op, ast.NotIn):
+                self.emit(Op.NOT, t, t)
+            return
+        iop, fop, oop = COMPARE[type(op)]
+        if isinstance(ln, ast.Constant) and not isinstance(rn, ast.Constant):
+            r = self.operand(rn)
+            l = self.operand(ln, FLOAT if r.t == FLOAT else None)
+        else:
+            l = self.operand(ln)
+            r = self.operand(rn, FLOAT if l.t == FLOAT else None)
+        self.set_pos(node)
+        lt, rt = l.t, r.t
+        if lt in (INT, BOOL) and rt in (INT, BOOL) and (lt == rt or isinstance(op, (ast.Eq, ast.NotEq))):
+            self.emit(iop, t, l.r, r.r)
+        elif lt in (INT, FLOAT) and rt in (INT, FLOAT):
+            if lt == INT:
+                l = self.convert(l, FLOAT, ln, "")
+            if rt == INT:
+                r = self.convert(r, FLOAT, rn, "")
+            self.emit(fop, t, l.r, r.r)
+        elif isinstance(op, (ast.Eq, ast.NotEq)) and (assignable(lt, rt) or assignable(rt, lt)):
+            lb = self.convert(l, lt, ln, "", boxed=True)
+            rb = self.convert(r, rt, rn, "", boxed=True)
+            self.emit(oop, t, lb.r, rb.r)
+        elif lt == rt and (lt in (STR, BYTES) or isinstance(lt, ListT)):
+            self.emit(oop, t, l.r, r.r)
+        else:
+            self.fail(node, f"cannot compare {lt} and {rt}")
+
+    def e_Await(self, node: ast.Await, want: Type | None, dst: tuple | None, statement: bool) -> Val:
+        if not isinstance(node.value, ast.Call):
+            self.fail(node, "await needs a durable operation, an @impure function or a flow call")
+        return self.e_Call(node.value, want, dst, statement, awaited=node)
+
+    def e_Attribute(self, node: ast.Attribute, want: Type | None, dst: tuple | None) -> Val:
+        obj = self.env.attr_object(node) if self.lookup(_root(node)) is None else None
+        if obj is not None and type(obj) in (int, float, str, bytes, bool):
+            return self.e_Constant(ast.copy_location(ast.Constant(obj), node), want, dst)
+        if self.lookup(_root(node)) is None and _root(node):
+            self.fail(node, f"{ast.unparse(node)} cannot be used as a value in a flow")
+        v = self.operand(node.value)
+        self.set_pos(node)
+        if isinstance(v.t, ErrorT) and node.attr in ("message", "kind"):
+            ft: Type = STR
+        elif isinstance(v.t, DataclassT):
+            ft = self.field_type(v.t, node.attr, node)
+        else:
+            hint = "; narrow it with isinstance first" if isinstance(v.t, UnionT) else ""
+            self.fail(node, f"{v.t} has no attribute {node.attr}{hint}")
+        if ft.file == "O":
+            t = self.target("O", dst)
+            self.emit(Op.GETATTR, t, v.r, self.const(node.attr))
+            return Val(ft, "O", t)
+        tmp = self.alloc("O")
+        self.emit(Op.GETATTR, tmp, v.r, self.const(node.attr))
+        return self.convert(Val(ft, "O", tmp), ft, node, "", dst[1] if dst and dst[0] == ft.file else None)
+
+    def field_type(self, t: DataclassT, name: str, node: ast.AST) -> Type:
+        for fname, ft in t.fields or ():
+            if fname == name:
+                return ft
+        self.fail(node, f"dataclass {t.name} has no field {name}")
+
+    def e_Subscript(self, node: ast.Subscript, want: Type | None, dst: tuple | None) -> Val:
+        if isinstance(node.slice, ast.Slice):
+            self.fail(node.slice, UNSUPPORTED_EXPR[ast.Slice])
+        c = self.operand(node.value)
+        if isinstance(c.t, ListT) or c.t in (STR, BYTES):
+            i = self.expect(node.slice, INT, "an index")
+            et = c.t.elem if isinstance(c.t, ListT) else (STR if c.t == STR else INT)
+            self.set_pos(node)
+            r = self.target("O", dst) if et.file == "O" else self.alloc("O")
+            self.emit(Op.INDEXI, r, c.r, i.r)
+        elif isinstance(c.t, DictT):
+            k = self.boxed(node.slice, c.t.key, "a dict key")
+            et = c.t.value
+            self.set_pos(node)
+            r = self.target("O", dst) if et.file == "O" else self.alloc("O")
+            self.emit(Op.INDEX, r, c.r, k)
+        else:
+            hint = "; narrow it with isinstance first" if isinstance(c.t, UnionT) else ""
+            self.fail(node, f"{c.t} cannot be indexed{hint}")
+        if et.file == "O":
+            return Val(et, "O", r)
+        return self.convert(Val(et, "O", r), et, node, "", dst[1] if dst and dst[0] == et.file else None)
+
+    def e_List(self, node: ast.List, want: Type | None, dst: tuple | None) -> Val:
+        if isinstance(want, UnionT):
+            want = next((m for m in want.members if isinstance(m, ListT)), None)
+        if isinstance(want, ListT):
+            et = want.elem
+        elif node.elts:
+            et = self.peek_type(node.elts[0])
+        else:
+            self.fail(node, "an empty list needs a type; declare the variable with it, e.g. xs: list[int] = []")
+        base = self.alloc("O", len(node.elts))
+        for i, e in enumerate(node.elts):
+            self.boxed(e, et, "list elements must have one type", base + i)
+        self.set_pos(node)
+        r = self.target("O", dst)
+        self.emit(Op.BUILDLIST, r, base, len(node.elts))
+        return Val(ListT(et), "O", r)
+
+    def peek_type(self, node: ast.expr) -> Type:
+        """The type of node, compiled into code that is thrown away."""
+        n, saved_top, saved_max = len(self.insns), dict(self.top), dict(self.maxr)
+        v = self.ex(node)
+        del self.insns[n:], self.positions[n:]
+        self.top, self.maxr = saved_top, saved_max
+        return v.t
+
+    def e_Dict(self, node: ast.Dict, want: Type | None, dst: tuple | None) -> Val:
+        if isinstance(want, UnionT):
+            want = next((m for m in want.members if isinstance(m, DictT)), None)
+        if any(k is None for k in node.keys):
+            self.fail(node, "** in dict literals is not supported in flows")
+        if isinstance(want, DictT):
+            kt, vt = want.key, want.value
+        elif node.keys:
+            kt, vt = self.peek_type(node.keys[0]), self.peek_type(node.values[0])  # type: ignore[arg-type]
+        else:
+            self.fail(node, "an empty dict needs a type; declare the variable with it, e.g. d: dict[str, int] = {}")
+        base = self.alloc("O", 2 * len(node.keys))
+        for i, (k, v) in enumerate(zip(node.keys, node.values)):
+            self.boxed(k, kt, "dict keys must have one type", base + 2 * i)  # type: ignore[arg-type]
+            self.boxed(v, vt, "dict values must have one type", base + 2 * i + 1)
+        self.set_pos(node)
+        r = self.target("O", dst)
+        self.emit(Op.BUILDDICT, r, base, len(node.keys))
+        return Val(DictT(kt, vt), "O", r)
+
+    def e_JoinedStr(self, node: ast.JoinedStr, want: Type | None, dst: tuple | None) -> Val:
+        parts = node.values
+        base = self.alloc("O", len(parts))
+        for i, part in enumerate(parts):
+            r = base + i
+            if isinstance(part, ast.Constant):
+                self.emit(Op.LOADK, r, self.const(part.value))
+                continue
+            assert isinstance(part, ast.FormattedValue)
+            v = self.ex(part.value, None, ("O", r, False))
+            self.convert(v, v.t, part.value, "", r, boxed=True)
+            spec = ""
+            if part.format_spec is not None:
+                if not all(isinstance(s, ast.Constant) for s in part.format_spec.values):  # type: ignore[attr-defined]
+                    self.fail(part.format_spec, "format specs in flows must be constant, e.g. {x:.2f}")
+                spec = "".join(s.value for s in part.format_spec.values)  # type: ignore[attr-defined]
+            self.set_pos(part)
+            if part.conversion == ord("r"):
+                self.emit(Op.CALL, r, self.const(CallTarget("builtin", "builtin:repr", 1)), r)
+            elif part.conversion == ord("a"):
+                self.fail(part, "!a conversions are not supported in flows")
+            if spec or v.t != STR or part.conversion == ord("r"):
+                self.emit(Op.FORMAT, r, r, self.const(spec))
+        self.set_pos(node)
+        t = self.target("O", dst)
+        self.emit(Op.JOINSTR, t, base, len(parts))
+        return Val(STR, "O", t)
+
+    # -- calls -------------------------------------------------------------------------
+    def e_Call(self, node: ast.Call, want: Type | None, dst: tuple | None, statement: bool = False,
+               awaited: ast.Await | None = None) -> Val:
+        func = node.func
+        for a in node.args:
+            if isinstance(a, ast.Starred):
+                self.fail(a, "*args in calls is not supported in flows")
+        for k in node.keywords:
+            if k.arg is None:
+                self.fail(k, "**kwargs in calls is not supported in flows")
+        kind, what = self.callee(func)
+        durable = kind in ("flow", "impure", "durable") or (kind in ("method", "dpslio") and what[0] != "append")
+        if awaited is not None and not durable:
+            self.fail(awaited, f"await needs a durable operation, an @impure function or a flow call; "
+                               f"{ast.unparse(func)} is not one")
+        handler = getattr(self, "call_" + kind)
+        v = handler(node, what, want, dst)
+        if v.t == NONE and not statement and kind not in ("method",):
+            pass
+        return v
+
+    def callee(self, func: ast.expr) -> tuple[str, Any]:
+        if isinstance(func, ast.Subscript):
+            base = func.value
+            obj = self.global_object(base)
+            if obj is envmod._builtins.json_unmarshal or (obj is None and isinstance(base, ast.Name)
+                                                          and base.id == "json_unmarshal"):
+                return "unmarshal", self.typ(func.slice)
+            if obj is Queue:
+                return "dpslio", ("Queue", self.typ(func.slice))
+            self.fail(func, f"{ast.unparse(func)} cannot be called in a flow")
+        if isinstance(func, ast.Attribute):
+            if self.lookup(_root(func)) is None and _root(func):
+                obj = self.env.attr_object(func)
+                if obj is None:
+                    base = self.env.attr_object(func.value)
+                    if base is None:
+                        self.fail(func, f"{ast.unparse(func.value)} is not defined")
+                    self.fail(func, f"{ast.unparse(func)} is not defined")
+                return self.classify(obj, ast.unparse(func), func)
+            return "method", (func.attr, func)
+        if isinstance(func, ast.Name):
+            if self.lookup(func.id) is not None:
+                self.fail(func, f"{func.id} is a variable, not a function")
+            kind, obj = self.env.lookup(func.id)
+            if kind == "live":
+                return self.classify(obj, func.id, func)
+            if kind == "later":
+                if isinstance(obj, ast.ClassDef):
+                    try:
+                        return "dataclass", self.env.dataclass_from_ast(obj, func)
+                    except TypeErr as e:
+                        self.fail(func, e.msg)
+                try:
+                    sig = self.env.sig_from_ast(obj)
+                except TypeErr as e:
+                    self.fail(func, e.msg)
+                if sig is None:
+                    self.fail(func, f"{func.id} is not a flow function; mark a Python function "
+                                    "@pure or @impure to call it from a flow")
+                return sig.kind, sig
+            if func.id in PY_BUILTINS:
+                return "builtin", func.id
+            if func.id in envmod._builtins.DURABLE:
+                return "durable", func.id
+            if kind == "builtin":
+                self.fail(func, f"{func.id}() is not available in flows; call it from a @pure function")
+            self.fail(func, f"{func.id} is not defined")
+        self.fail(func, "only named functions can be called in flows")
+
+    def global_object(self, node: ast.expr) -> Any:
+        if _root(node) and self.lookup(_root(node)) is None:
+            return self.env.attr_object(node)
+        return None
+
+    def classify(self, obj: Any, name: str, node: ast.AST) -> tuple[str, Any]:
+        from .flow import Flow  # noqa: PLC0415
+        if isinstance(obj, Flow):
+            return "flow", obj.sig
+        m = envmod.marker(obj)
+        if m is not None and m.get("kind") in ("pure", "impure"):
+            try:
+                return m["kind"], self.env.sig_from_function(obj, m["kind"])
+            except TypeErr as e:
+                self.fail(node, e.msg)
+        if isinstance(obj, type) and envmod.dataclasses.is_dataclass(obj):
+            try:
+                return "dataclass", self.env.dataclass_from_class(obj)
+            except TypeErr as e:
+                self.fail(node, e.msg)
+        if obj is DSError:
+            return "builtin", "DSError"
+        for dname, dobj in envmod._builtins.DURABLE.items():
+            if obj is dobj:
+                return "durable", dname
+        if obj is envmod.dpslio.create_task:
+            return "dpslio", ("create_task", None)
+        if obj in (Lock, WaitGroup):
+            return "dpslio", (obj.__name__, None)
+        if obj is Queue:
+            self.fail(node, "dpslio.Queue needs its element type, e.g. dpslio.Queue[int]()")
+        self.fail(node, f"{name} is not a flow function; mark a Python function @pure or @impure "
+                        "to call it from a flow")
+
+    def bind(self, node: ast.Call, params: list[tuple[str, Type]], fname: str) -> list[ast.expr]:
+        if len(node.args) > len(params):
+            self.fail(node.args[len(params)], f"{fname} takes {len(params)} argument"
+                                              f"{'' if len(params) == 1 else 's'} but {len(node.args)} were given")
+        args: list[ast.expr | None] = list(node.args) + [None] * (len(params) - len(node.args))
+        names = [p for p, _ in params]
+        for k in node.keywords:
+            if k.arg not in names:
+                self.fail(k, f"{fname} has no parameter named {k.arg}")
+            i = names.index(k.arg)  # type: ignore[arg-type]
+            if args[i] is not None:
+                self.fail(k, f"{fname} got argument {k.arg} twice")
+            args[i] = k.value
+        for i, a in enumerate(args):
+            if a is None:
+                self.fail(node, f"{fname} is missing argument {names[i]}")
+        return args  # type: ignore[return-value]
+
+    def arg_block(self, args: list[ast.expr], params: list[tuple[str, Type]], fname: str) -> int:
+        if len(args) == 1:  # a one-register block can be the value's own register
+            return self.boxed(args[0], params[0][1], f"argument {params[0][0]} of {fname}")
+        base = self.alloc("O", len(args))
+        for i, (a, (pname, pt)) in enumerate(zip(args, params)):
+            self.boxed(a, pt, f"argument {pname} of {fname}", base + i)
+        return base
+
+    def result(self, t: Type, dst: tuple | None, emit_into) -> Val:
+        """Emit an instruction writing an object into a register, then unbox if needed."""
+        if t.file == "O":
+            r = self.target("O", dst)
+            emit_into(r)
+            return Val(t, "O", r)
+        r = self.alloc("O")
+        emit_into(r)
+        return self.convert(Val(t, "O", r), t, None, "", dst[1] if dst and dst[0] == t.file else None)  # type: ignore[arg-type]
+
+    def call_flow(self, node: ast.Call, sig: Sig, want, dst) -> Val:
+        args = self.bind(node, sig.params, sig.name)
+        base = self.arg_block(args, sig.params, sig.name)
+        ref = self.flow_ref(sig)
+        self.set_pos(node)
+        return self.result(sig.returns, dst, lambda r: self.emit(Op.CALLFLOW, r, self.const(ref), base))
+
+    def flow_ref(self, sig: Sig) -> FlowRef:
+        for fr in self.flow_refs:
+            if fr.ref == sig.ref:
+                return fr
+        fr = FlowRef(sig.ref, sig.name, sig.obj if sig.obj is not None else sig.env)
+        self.flow_refs.append(fr)
+        return fr
+
+    def call_pure(self, node: ast.Call, sig: Sig, want, dst) -> Val:
+        args = self.bind(node, sig.params, sig.name)
+        base = self.arg_block(args, sig.params, sig.name)
+        target = CallTarget("pure", sig.ref, len(args), fn=sig.obj)
+        self.set_pos(node)
+        return self.result(sig.returns, dst, lambda r: self.emit(Op.CALL, r, self.const(target), base))
+
+    def call_impure(self, node: ast.Call, sig: Sig, want, dst) -> Val:
+        args = self.bind(node, sig.params, sig.name)
+        base = self.arg_block(args, sig.params, sig.name)
+        retries, backoff, timeout = sig.policy
+        spec = EffectSpec("impure", len(args), (sig.ref, int(retries), float(backoff), float(timeout),
+                                                ERROR in members(sig.returns)), fn=sig.obj)
+        self.set_pos(node)
+        return self.result(sig.returns, dst, lambda r: self.emit(Op.EFFECT, r, self.const(spec), base))
+
+    def call_dataclass(self, node: ast.Call, t: DataclassT, want, dst) -> Val:
+        params = list(t.fields or [])
+        args = self.bind(node, params, t.name)
+        base = self.arg_block(args, params, t.name)
+        target = CallTarget("dataclass", t.ref, len(args), fn=t.cls)
+        self.set_pos(node)
+        return self.result(t, dst, lambda r: self.emit(Op.CALL, r, self.const(target), base))
+
+    def call_unmarshal(self, node: ast.Call, t: Type, want, dst) -> Val:
+        args = self.bind(node, [("data", BYTES)], "json_unmarshal")
+        base = self.arg_block(args, [("data", BYTES)], "json_unmarshal")
+        target = CallTarget("builtin", "builtin:json_unmarshal", 1, type=t)
+        self.set_pos(node)
+        return self.result(union(t, ERROR), dst, lambda r: self.emit(Op.CALL, r, self.const(target), base))
+
+    def call_durable(self, node: ast.Call, name: str, want, dst) -> Val:
+        if name == "json_unmarshal":
+            self.fail(node, "json_unmarshal needs the target type, e.g. json_unmarshal[list[int]](data)")
+        if name == "json_marshal":
+            if len(node.args) != 1 or node.keywords:
+                self.fail(node, "json_marshal takes one argument")
+            v = self.ex(node.args[0])
+            r = self.convert(v, v.t, node.args[0], "", boxed=True).r
+            if v.r != r or v.f != "O":
+                pass
+            base = self.alloc("O")
+            self.emit(Op.MOVE, base, r) if r != base else None
+            target = CallTarget("builtin", "builtin:json_marshal", 1)
+            self.set_pos(node)
+            return self.result(union(BYTES, ERROR), dst, lambda r_: self.emit(Op.CALL, r_, self.const(target), base))
+        params = DURABLE_PARAMS[name]
+        args = self.bind(node, params, name)
+        base = self.arg_block(args, params, name)
+        spec = EffectSpec(name, len(args))
+        rt = NONE if name == "sleep" else union(BYTES, ERROR)
+        self.set_pos(node)
+        return self.result(rt, dst, lambda r: self.emit(Op.EFFECT, r, self.const(spec), base))
+
+    def call_dpslio(self, node: ast.Call, what: tuple, want, dst) -> Val:
+        name, elem = what
+        self.set_pos(node)
+        if name == "create_task":
+            if len(node.args) != 1 or node.keywords or not isinstance(node.args[0], ast.Call):
+                self.fail(node, "dpslio.create_task takes one flow call, e.g. dpslio.create_task(child(1))")
+            call = node.args[0]
+            kind, sig = self.callee(call.func)
+            if kind != "flow":
+                self.fail(call.func, f"dpslio.create_task starts flows; {ast.unparse(call.func)} is not a flow")
+            args = self.bind(call, sig.params, sig.name)
+            base = self.arg_block(args, sig.params, sig.name)
+            spec = EffectSpec("create_task", len(args), (self.flow_ref(sig),))
+            self.set_pos(node)
+            return self.result(NONE, dst, lambda r: self.emit(Op.EFFECT, r, self.const(spec), base))
+        if name == "Queue":
+            args = self.bind(node, [("capacity", INT)], "dpslio.Queue") if node.args or node.keywords else []
+            base = self.alloc("O")
+            if args:
+                self.boxed(args[0], INT, "the capacity of dpslio.Queue", base)
+            else:
+                self.emit(Op.LOADK, base, self.const(0))
+            spec = EffectSpec("new_queue", 1, (str(elem),))
+            self.set_pos(node)
+            return self.result(HandleT("Queue", elem), dst, lambda r: self.emit(Op.EFFECT, r, self.const(spec), base))
+        self.bind(node, [], f"dpslio.{name}")
+        spec = EffectSpec("new_lock" if name == "Lock" else "new_waitgroup", 0)
+        return self.result(HandleT(name), dst, lambda r: self.emit(Op.EFFECT, r, self.const(spec), 0))
+
+    METHODS = {
+        "Queue": {"put": ("queue_put", 1), "get": ("queue_get", 0)},
+        "Lock": {"acquire": ("lock_acquire", 0), "release": ("lock_release", 0)},
+        "WaitGroup": {"add": ("wg_add", 1), "done": ("wg_done", 0), "wait": ("wg_wait", 0)},
+    }
+
+    def call_method(self, node: ast.Call, what: tuple, want, dst) -> Val:
+        name, func = what
+        recv = self.operand(func.value)
+        t = recv.t
+        if isinstance(t, ListT) and name == "append":
+            args = self.bind(node, [("value", t.elem)], "list.append")
+            v = self.boxed(args[0], t.elem, "list.append")
+            self.set_pos(node)
+            self.emit(Op.APPEND, recv.r, v)
+            return Val(NONE, "O", self.creg("O", None))
+        if isinstance(t, HandleT) and name in self.METHODS[t.kind]:
+            kind, n = self.METHODS[t.kind][name]
+            params = [("value", t.elem)] if kind == "queue_put" else [("n", INT)] if kind == "wg_add" else []
+            args = self.bind(node, params, f"{ast.unparse(func)}")
+            if n == 0:
+                base = recv.r
+            else:
+                base = self.alloc("O", 1 + n)
+                self.emit(Op.MOVE, base, recv.r)
+            for i, (a, (pn, pt)) in enumerate(zip(args, params)):
+                self.boxed(a, pt, f"argument {pn} of {name}", base + 1 + i)
+            spec = EffectSpec(kind, 1 + n)
+            rt = t.elem if kind == "queue_get" else NONE
+            self.set_pos(node)
+            return self.result(rt, dst, lambda r: self.emit(Op.EFFECT, r, self.const(spec), base))
+        tname = {STR: "str", BYTES: "bytes"}.get(t, None) or (
+            "list" if isinstance(t, ListT) else "dict" if isinstance(t, DictT) else str(t))
+        hint = "; narrow it with isinstance first" if isinstance(t, UnionT) else "; use a @pure function"
+        self.fail(func, f"{tname}.{name}() is not supported in flows{hint}")
+
+    def call_builtin(self, node: ast.Call, name: str, want, dst) -> Val:
+        self.set_pos(node)
+        if name == "print":
+            if node.keywords:
+                self.fail(node.keywords[0], "print in flows takes no keyword arguments")
+            base = self.alloc("O", len(node.args))
+            for i, a in enumerate(node.args):
+                v = self.ex(a, None, ("O", base + i, False))
+                self.convert(v, v.t, a, "", base + i, boxed=True)
+            self.set_pos(node)
+            self.emit(Op.PRINT, base, len(node.args))
+            return Val(NONE, "O", self.creg("O", None))
+        if name == "DSError":
+            params = [("message", STR), ("kind", STR)]
+            if len(node.args) + len(node.keywords) == 1 and (node.args or node.keywords[0].arg == "message"):
+                node = ast.copy_location(ast.Call(node.func, node.args, node.keywords + [
+                    ast.keyword("kind", ast.copy_location(ast.Constant("error"), node))]), node)
+            args = self.bind(node, params, "DSError")
+            base = self.arg_block(args, params, "DSError")
+            target = CallTarget("builtin", "builtin:DSError", 2)
+            self.set_pos(node)
+            return self.result(ERROR, dst, lambda r: self.emit(Op.CALL, r, self.const(target), base))
+        if node.keywords:
+            self.fail(node.keywords[0], f"{name}() takes no keyword arguments in flows")
+        args = node.args
+        if name == "isinstance":
+            if len(args) != 2:
+                self.fail(node, "isinstance takes a value and a type, e.g. isinstance(r, bytes)")
+            a0 = args[0]
+            var = self.lookup(a0.id) if isinstance(a0, ast.Name) else None
+            if var is not None and var.f == "O" and self.state is not None and var in self.state.assigned:
+                v = Val(self.current(var), "O", var.r)
+            else:
+                v = self.operand(a0)
+            member = self.isinstance_member(v.t, args[1])
+            r = self.target("I", dst)
+            self.set_pos(node)
+            if v.f != "O" or member == v.t:
+                self.emit(Op.LOADI, r, 1)
+            else:
+                self.emit(Op.ISINSTANCE, r, v.r, self.const(TypeTest(member)))
+            return Val(BOOL, "I", r)
+        if name == "enumerate":
+            self.fail(node, "enumerate is only supported as the iterable of a for loop")
+        if name == "len":
+            if len(args) != 1:
+                self.fail(node, "len takes one argument")
+            v = self.operand(args[0])
+            if not (isinstance(v.t, (ListT, DictT)) or v.t in (STR, BYTES)):
+                self.fail(args[0], f"len needs a list, dict, str or bytes, not {v.t}")
+            r = self.target("I", dst)
+            self.set_pos(node)
+            self.emit(Op.LEN, r, v.r)
+            return Val(INT, "I", r)
+        if name == "range":
+            if not 1 <= len(args) <= 3:
+                self.fail(node, "range takes one to three int arguments")
+            ps = [(f"arg{i}", INT) for i in range(len(args))]
+            base = self.arg_block(args, ps, "range")
+            target = CallTarget("builtin", "builtin:range", len(args))
+            self.set_pos(node)
+            return self.result(ListT(INT), dst, lambda r: self.emit(Op.CALL, r, self.const(target), base))
+        if name in ("str", "int", "float"):
+            if len(args) != 1:
+                self.fail(node, f"{name}() takes one argument in flows")
+            v = self.operand(args[0])
+            rt = {"str": STR, "int": INT, "float": FLOAT}[name]
+            if v.t == rt:
+                return v
+            if name == "float" and v.t == INT:
+                return self.convert(v, FLOAT, args[0], "", dst[1] if dst and dst[0] == "F" else None)
+            if name == "int" and v.t == BOOL:
+                return Val(INT, "I", v.r)
+            ok = {"str": lambda t: t in (INT, FLOAT, BOOL, BYTES, NONE) or isinstance(t, (ListT, DictT, ErrorT, DataclassT, UnionT)),
+                  "int": lambda t: t in (FLOAT, STR), "float": lambda t: t in (STR,)}[name]
+            if not ok(v.t):
+                self.fail(args[0], f"{name}() cannot convert {v.t}")
+            b = self.convert(v, v.t, args[0], "", boxed=True)
+            target = CallTarget("builtin", f"builtin:{name}", 1)
+            self.set_pos(node)
+            return self.result(rt, dst, lambda r: self.emit(Op.CALL, r, self.const(target), b.r))
+        if name in ("abs", "min", "max"):
+            if name == "abs" and len(args) != 1:
+                self.fail(node, "abs takes one argument")
+            if not args:
+                self.fail(node, f"{name} needs arguments")
+            vals = [self.operand(a) for a in args]
+            if len(vals) == 1 and isinstance(vals[0].t, ListT) and name != "abs":
+                et = vals[0].t.elem
+                if et not in (INT, FLOAT, STR):
+                    self.fail(args[0], f"{name} needs numbers or strings, not {vals[0].t}")
+                base = vals[0].r
+                if base >= CBASE:
+                    base = self.alloc("O")
+                    self.emit(Op.MOVE, base, vals[0].r)
+            else:
+                ts = {v.t for v in vals}
+                if ts <= {INT}:
+                    et = INT
+                elif ts <= {INT, FLOAT}:
+                    et = FLOAT
+                elif ts == {STR} and name != "abs":
+                    et = STR
+                else:
+                    bad = next(v for v in vals if v.t not in (INT, FLOAT))
+                    self.fail(args[vals.index(bad)], f"{name} needs numbers, not {bad.t}")
+                base = self.alloc("O", len(vals))
+                for i, (a, v) in enumerate(zip(args, vals)):
+                    self.convert(v, et, a, "", base + i, boxed=True)
+            target = CallTarget("builtin", f"builtin:{name}", 1 if len(vals) == 1 and name != "abs" and
+                                isinstance(vals[0].t, ListT) else len(vals))
+            self.set_pos(node)
+            return self.result(et, dst, lambda r: self.emit(Op.CALL, r, self.const(target), base))
+        self.fail(node, f"{name}() is not available in flows")
+
+    def isinstance_member(self, t: Type, tnode: ast.expr) -> Type:
+        """The member of union t that isinstance(x, tnode) selects."""
+        name = ast.unparse(tnode)
+        if isinstance(tnode, ast.Name) and tnode.id in ("list", "dict") and self.env.lookup(tnode.id)[0] != "live":
+            cls = ListT if tnode.id == "list" else DictT
+            found = [m for m in members(t) if isinstance(m, cls)]
+        elif isinstance(tnode, ast.Constant) and tnode.value is None:
+            found = [m for m in members(t) if m == NONE]
+        else:
+            want = self.typ(tnode)
+            if isinstance(want, (ListT, DictT)):
+                self.fail(tnode, f"isinstance takes a class, e.g. isinstance(x, list), not {want}")
+            found = [m for m in members(t) if m == want]
+        if not found:
+            self.fail(tnode, f"a value of type {t} is never an instance of {name}")
+        return found[0]
+
+
+def _root(node: ast.expr) -> str:
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else ""
+
+
+__all__ = ["FunctionCompiler", "CompileError", "Prim"]
