@@ -21,7 +21,7 @@ Passes, per ``@flow`` function (at decoration time):
 
 ``dis`` prints code; ``cli`` is ``deepslate check`` and ``deepslate dis``.
 """
-from .dis import dis
+from . import dis
 from .errors import CompileError
 from .flow import Flow, collect_errors, flow, impure, pure
 from .serial import link, program_from_bytes, program_to_bytes

@@ -699,8 +699,8 @@ class FunctionCompiler:
         self.emit(Op.LOADI, idx, 0)
         head = self.loop_entry(node.body)
         loop = Loop()
-        l_body = Label()
-        self.emit(Op.JUMP, loop.cont)
+        l_body, l_test = Label(), Label()
+        self.emit(Op.JUMP, l_test)
         self.place(l_body)
         self.set_pos(target)
         if var.f == "O":
@@ -723,6 +723,7 @@ class FunctionCompiler:
         self.set_pos(node.iter)
         self.top = dict(self.local_top)
         self.emit(Op.IADDI, idx, idx, 1)
+        self.place(l_test)
         n, c = self.alloc("I"), self.alloc("I")
         self.emit(Op.LEN, n, lst)
         self.emit(Op.ILT, c, idx, n)
@@ -747,16 +748,18 @@ class FunctionCompiler:
         args = it.args
         start = args[0] if len(args) > 1 else ast.copy_location(ast.Constant(0), it)
         stop = args[1] if len(args) > 1 else args[0]
-        step = 1
+        step: int | None = 1
         if len(args) == 3:
             s = args[2]
             if isinstance(s, ast.UnaryOp) and isinstance(s.op, ast.USub) and isinstance(s.operand, ast.Constant):
                 s = ast.copy_location(ast.Constant(-s.operand.value), s)  # type: ignore[operator]
-            if not (isinstance(s, ast.Constant) and type(s.value) is int):
-                self.fail(args[2], "the step of range(...) in a for loop must be an int constant")
-            step = s.value
-            if step == 0 or not INT32[0] <= step <= INT32[1]:
-                self.fail(args[2], "range() step must not be zero" if step == 0 else "range() step is too large")
+            if isinstance(s, ast.Constant) and type(s.value) is int and s.value != 0 \
+                    and INT32[0] <= s.value <= INT32[1]:
+                step = s.value
+            elif isinstance(s, ast.Constant) and s.value == 0:
+                self.fail(args[2], "range() step must not be zero")
+            else:
+                step = None   # known at run time only
         saved = self.push()
         names = assigned_names(node.body)
         name = node.target.id
@@ -772,14 +775,30 @@ class FunctionCompiler:
         else:
             end = stop_v.r
         self.top = dict(self.local_top)
+        if step is None:
+            sv = self.expect(args[2], INT, "range() argument")
+            step_r, pos = self.declare_hidden("I"), self.declare_hidden("I")
+            self.emit(Op.MOVEI, step_r, sv.r)
+            zero, l_ok = self.alloc("I"), Label()
+            self.emit(Op.IEQ, zero, step_r, self.creg("I", 0))
+            self.emit(Op.JUMPIFNOT, zero, l_ok)
+            # let range() itself raise its ValueError, so the isolate faults here
+            base = self.alloc("O", 3)
+            self.emit(Op.BOXI, base, end)
+            self.emit(Op.BOXI, base + 1, end)
+            self.emit(Op.BOXI, base + 2, step_r)
+            self.emit(Op.CALL, base, self.const(CallTarget("builtin", "builtin:range", 3)), base)
+            self.place(l_ok)
+            self.emit(Op.IGT, pos, step_r, self.creg("I", 0))
+            self.top = dict(self.local_top)
         ctr = self.declare_hidden("I") if hidden else None
         var = self.declare(node.target, name, INT)
         counter = ctr if hidden else var.r
         self.into(start, INT, counter, False, "range() argument")
         head = self.loop_entry(node.body)
         loop = Loop()
-        l_body = Label()
-        self.emit(Op.JUMP, loop.cont)
+        l_body, l_test = Label(), Label()
+        self.emit(Op.JUMP, l_test)
         self.place(l_body)
         if hidden:
             self.emit(Op.MOVEI, var.r, counter)
@@ -793,9 +812,21 @@ class FunctionCompiler:
         self.place(loop.cont)
         self.set_pos(node.iter)
         self.top = dict(self.local_top)
-        self.emit(Op.IADDI, counter, counter, step)
         c = self.alloc("I")
-        self.emit(Op.ILT if step > 0 else Op.IGT, c, counter, end)
+        if step is not None:
+            self.emit(Op.IADDI, counter, counter, step)
+            self.place(l_test)
+            self.emit(Op.ILT if step > 0 else Op.IGT, c, counter, end)
+        else:
+            l_neg, l_jump = Label(), Label()
+            self.emit(Op.IADD, counter, counter, step_r)
+            self.place(l_test)
+            self.emit(Op.JUMPIFNOT, pos, l_neg)
+            self.emit(Op.ILT, c, counter, end)
+            self.emit(Op.JUMP, l_jump)
+            self.place(l_neg)
+            self.emit(Op.IGT, c, counter, end)
+            self.place(l_jump)
         self.emit(Op.JUMPIF, c, l_body)
         self.place(loop.brk)
         self.pop(saved)
@@ -982,13 +1013,27 @@ class FunctionCompiler:
             if bool(node.value) == jump_if:
                 self.emit(Op.JUMP, label)
             return
-        v = self.operand(node)
-        if v.t != BOOL:
-            self.fail(node, f"a condition must be bool, not {v.t}; compare explicitly, e.g. x != 0 "
-                            "or len(xs) > 0")
+        v = self.truth(node)
         self.set_pos(node)
         self.emit(Op.JUMPIF if jump_if else Op.JUMPIFNOT, v.r, label)
         self.top = dict(self.local_top)
+
+    def truth(self, node: ast.expr, dst: tuple | None = None) -> Val:
+        """node's truth value (Python's rules) as a bool in an I register."""
+        v = self.operand(node)
+        if v.t == BOOL:
+            return v
+        self.set_pos(node)
+        t = self.target("I", dst)
+        if v.t == INT:
+            self.emit(Op.INE, t, v.r, self.creg("I", 0))
+        elif v.t == FLOAT:
+            self.emit(Op.FNE, t, v.r, self.creg("F", 0.0))
+        elif isinstance(v.t, HandleT) or v.t == ERROR or isinstance(v.t, DataclassT):
+            self.fail(node, f"a value of type {v.t} is always true; test something else")
+        else:
+            self.emit(Op.TRUTHY, t, v.r)
+        return Val(BOOL, "I", t)
 
     # -- expressions -------------------------------------------------------------------
     def ex(self, node: ast.expr, want: Type | None = None, dst: tuple | None = None,
@@ -1137,7 +1182,7 @@ class FunctionCompiler:
                     self.set_pos(node)
                     self.emit(Op.IADDI, t, l.r, imm)
                     return Val(INT, "I", t)
-            r = self.operand(node.right, FLOAT if l.t == FLOAT else None)
+            r = self.operand(node.right, FLOAT if l.t == FLOAT else l.t)
         self.set_pos(node)
         sym = OPSYM[opt]
         lt, rt = l.t, r.t
@@ -1180,14 +1225,13 @@ class FunctionCompiler:
         if isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant) \
                 and type(node.operand.value) in (int, float):
             return self.e_Constant(ast.copy_location(ast.Constant(-node.operand.value), node), want, dst)
-        v = self.operand(node.operand)
-        self.set_pos(node)
         if isinstance(node.op, ast.Not):
-            if v.t != BOOL:
-                self.fail(node, f"not needs a bool operand, not {v.t}; compare explicitly")
+            v = self.truth(node.operand)
             t = self.target("I", dst)
             self.emit(Op.NOT, t, v.r)
             return Val(BOOL, "I", t)
+        v = self.operand(node.operand)
+        self.set_pos(node)
         if isinstance(node.op, (ast.USub, ast.UAdd)) and v.t in (INT, FLOAT):
             if isinstance(node.op, ast.UAdd):
                 return v
@@ -1262,7 +1306,7 @@ class FunctionCompiler:
             elif isinstance(r.t, DictT):
                 et = r.t.key
             elif r.t in (STR, BYTES):
-                et = r.t if r.t == STR else INT
+                et = r.t if r.t == STR else union(BYTES, INT)
             else:
                 self.fail(rn, f"in needs a list, dict, str or bytes on the right, not {r.t}")
             lb = self.boxed(ln, et, "the left operand of in")
