@@ -190,6 +190,43 @@ def _defined_in(obj: Any, mod: types.ModuleType) -> bool:
     return True
 
 
+_COMPILED = [0]
+
+
+def compile_source(source: str, filename: str) -> dict[str, Any]:
+    """Compile a module's text as importing it would: every ``@flow`` in it compiles at decoration
+    time and each flow's program is built. Returns the flows by name; raises the module's
+    ``CompileError`` (all of its errors), or Python's own ``SyntaxError`` when the text is not
+    Python at all. The source is served from linecache, so no file is written."""
+    import linecache
+
+    from deepslate.compiler.errors import raise_all
+    from deepslate.compiler.flow import Flow, collect_errors
+
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SyntaxWarning)   # e.g. "is" with a literal: Python's concern
+        code = compile(source, filename, "exec", dont_inherit=True)
+    _COMPILED[0] += 1
+    name = f"_compiled_source_{_COMPILED[0]}"
+    mod = types.ModuleType(name)
+    mod.__file__ = filename
+    sys.modules[name] = mod
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    try:
+        with collect_errors() as errors:
+            exec(code, mod.__dict__)  # noqa: S102 - compiling test input is the point
+        raise_all(errors)
+        flows = {n: o for n, o in vars(mod).items() if isinstance(o, Flow)}
+        for f in flows.values():
+            f.program  # noqa: B018 - building the program links flow-to-flow calls
+        return flows
+    finally:
+        sys.modules.pop(name, None)
+        linecache.cache.pop(filename, None)
+
+
 # ----------------------------------------------------------------------------------
 # the effect loop
 

@@ -30,22 +30,36 @@ FUZZ = settings.get_profile("fuzz")
 CORPUS_TEXTS = {p.name: p.read_text() for p in driver.corpus_files()}
 
 
-def compile_text(source: str, filename: str):
-    from deepslate.compiler import compile_source
+SRC = pathlib.Path(__file__).resolve().parents[2] / "src" / "deepslate"
 
-    return compile_source(source, filename)
+
+def compile_text(source: str, filename: str):
+    return driver.compile_source(source, filename)
 
 
 def _compiler():
     try:
-        from deepslate.compiler import CompileError, compile_source  # noqa: F401
+        from deepslate.compiler.errors import CompileError
+        from deepslate.compiler.flow import collect_errors  # noqa: F401
     except ImportError as e:
         pytest.skip(f"the compiler is not importable yet: {e}")
     return CompileError
 
 
+def _raised_in_deepslate(e: BaseException) -> bool:
+    tb = e.__traceback__
+    while tb is not None:
+        if pathlib.Path(tb.tb_frame.f_code.co_filename).resolve().is_relative_to(SRC):
+            return True
+        tb = tb.tb_next
+    return False
+
+
 def check_outcome(source: str, filename: str = "fuzz_input.py") -> str:
-    """Compile ``source``; 'ok' or 'error', failing the test on any other outcome."""
+    """Compile ``source``: 'ok', 'error' (a CompileError with a good position), or 'python' when
+    the text fails as plain Python before any flow is compiled (a syntax error of the module, a
+    NameError in its top-level code); any exception raised inside deepslate that is not a
+    CompileError fails the test."""
     CompileError = _compiler()
     try:
         compile_text(source, filename)
@@ -60,6 +74,14 @@ def check_outcome(source: str, filename: str = "fuzz_input.py") -> str:
         for other in getattr(e, "errors", [e]):
             assert isinstance(other, CompileError) and other.lineno >= 1 and other.offset >= 1
         return "error"
+    except SyntaxError as e:
+        if type(e) is not SyntaxError and type(e) is not IndentationError and type(e) is not TabError:
+            raise
+        return "python"
+    except Exception as e:
+        if _raised_in_deepslate(e):
+            raise
+        return "python"
     return "ok"
 
 

@@ -28,7 +28,7 @@ def disassemble(flow) -> str:
     from deepslate.compiler import dis
 
     program = driver.flow_program(flow)
-    return dis.dis(program.codes[program.entry])
+    return dis.format_code(program.codes[program.entry], program)
 
 
 def render(path: pathlib.Path) -> str:
