@@ -849,7 +849,7 @@ cdef class _Reader:
     cdef int open_blob(self, const char* magic, bint with_hash) except -1:
         """Check magic, version, length and checksum; leave the cursor on the body."""
         cdef const unsigned char* p = self.take(4)
-        cdef uint64_t version
+        cdef uint64_t version, u
         cdef Py_ssize_t length, left
         cdef uint32_t stored, computed
         cdef int i
@@ -864,12 +864,13 @@ cdef class _Reader:
         if with_hash:
             self.hash_at = self.pos
             self.take(HASH_SIZE)
-        length = self.length(1)
+        self.uvarint(&u)
         left = self.end - self.pos
-        if left - length < 4:
+        if left < 4 or u > <uint64_t>(left - 4):
             raise SnapshotFormatError(
                 f"truncated {self.what} at offset {self.pos}: "
-                f"requested {length + 4} bytes (body and checksum), remaining {left}")
+                f"requested {u + 4} bytes (body and checksum), remaining {left}")
+        length = <Py_ssize_t>u
         if left - length > 4:
             raise TrailingDataError(
                 f"{left - length - 4} bytes of trailing data after the {self.what} "

@@ -1,0 +1,337 @@
+"""Bad input to the decoders: garbage, truncation at every offset, bit flips,
+wrong magic, version or program, trailing bytes, hand-made malformed bodies,
+and hypothesis fuzzing. Each is rejected with the right SnapshotError subclass,
+and nothing else ever escapes."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from deepslate._snapshot import (
+    MAX_DEPTH, SnapshotError, SnapshotFormatError, SnapshotProgramError, SnapshotVersionError,
+    TrailingDataError, decode_snapshot, decode_value, encode_snapshot, encode_value,
+    inspect_snapshot,
+)
+from deepslate._values import DSError, Lock, Queue
+from snapshot_support import make_code, make_program, program_for, reseal, seal, split, uvarint
+
+
+@dataclass
+class Item:
+    sku: str
+    qty: int
+
+
+@dataclass
+class Other:
+    sku: str
+    price: float
+
+
+CLASSES = ((Item, f"{__name__}:Item"),)
+
+
+def medium_state() -> tuple:
+    shared = [Item("a-1", 2), Item("b-2", 1)]
+    O = [shared, {"items": shared, "total": 2**70, 3: (1.5, b"\x00\x01")}, DSError("x", "k"),
+         Queue(7), Lock(8), "ünïcode", None, math.nan]
+    return ([(0, 3, O, [1, -5, 2**40], [0.5, -0.0]), (1, 2, [shared, None], [0], [])], True, 1234)
+
+
+PROGRAM = program_for(medium_state(), CLASSES)
+SNAP = encode_snapshot(PROGRAM.hash, medium_state())
+VALUE = encode_value(medium_state()[0][0][2])
+
+
+def decoders():
+    """(name, decode function, blob) for the three entry points."""
+    return [("decode_snapshot", lambda b: decode_snapshot(b, PROGRAM), SNAP),
+            ("inspect_snapshot", inspect_snapshot, SNAP),
+            ("decode_value", lambda b: decode_value(b, PROGRAM), VALUE)]
+
+
+DECODERS = pytest.mark.parametrize("name, decode, blob", decoders(), ids=lambda x: x if isinstance(x, str) else "")
+
+
+def snap_body(O: bytes, n_o: int, pending: bytes = b"\x00", steps: bytes = b"\x00") -> bytes:
+    """A one-frame body with raw O register bytes (code 0, pc 0, no I or F)."""
+    return uvarint(1) + uvarint(0) + uvarint(0) + uvarint(n_o) + O + uvarint(0) + uvarint(0) + pending + steps
+
+
+def snap_with(O: bytes, n_o: int = 1, **kw) -> bytes:
+    return seal(b"DSNP", 1, snap_body(O, n_o, **kw), PROGRAM_1.hash)
+
+
+PROGRAM_1 = make_program([make_code("one", 1, 0, 0)], CLASSES, tag="one")
+
+
+def test_the_samples_decode():
+    assert decode_snapshot(SNAP, PROGRAM)[2] == 1234
+    assert decode_value(VALUE)[5] == "ünïcode"
+    assert decode_snapshot(snap_with(b"\x00"), PROGRAM_1) == ([(0, 0, [None], [], [])], False, 0)
+
+
+@DECODERS
+@pytest.mark.parametrize("garbage", [b"", b"D", b"DSN", b"\x00" * 64, b"{\"json\": true}", b"\xff" * 100,
+                                     b"PK\x03\x04" + b"\x00" * 40])
+def test_garbage_is_a_format_error(name, decode, blob, garbage):
+    with pytest.raises(SnapshotFormatError):
+        decode(garbage)
+
+
+@DECODERS
+def test_truncation_at_every_offset(name, decode, blob):
+    for n in range(len(blob)):
+        with pytest.raises(SnapshotFormatError, match="truncated|bad magic") as e:
+            decode(blob[:n])
+        assert not isinstance(e.value, TrailingDataError), n
+
+
+@DECODERS
+def test_truncated_body_with_a_valid_checksum_at_every_offset(name, decode, blob):
+    # re-sealed, so the body parser itself meets the end of its input
+    parts = split(blob, with_hash=name != "decode_value")
+    for n in range(len(parts["body"])):
+        cut = reseal(blob, parts["body"][:n], with_hash=name != "decode_value")
+        with pytest.raises(SnapshotFormatError) as e:
+            decode(cut)
+        assert not isinstance(e.value, TrailingDataError), n
+        assert "truncated" in str(e.value) or "exceeds" in str(e.value), (n, str(e.value))
+
+
+@DECODERS
+def test_every_single_bit_flip_is_detected(name, decode, blob):
+    for i in range(len(blob)):
+        for bit in range(8):
+            bad = bytearray(blob)
+            bad[i] ^= 1 << bit
+            with pytest.raises(SnapshotError) as e:
+                decode(bytes(bad))
+            if i < 4:
+                assert type(e.value) is SnapshotFormatError and "bad magic" in str(e.value)
+            elif i == 4:
+                assert isinstance(e.value, (SnapshotVersionError, SnapshotFormatError))
+            else:               # corruption, never taken for another program or version
+                assert isinstance(e.value, SnapshotFormatError), (i, bit, e.value)
+
+
+def test_wrong_magic_names_both():
+    with pytest.raises(SnapshotFormatError, match=r"bad magic, got b'DSVL', want b'DSNP'"):
+        decode_snapshot(VALUE, PROGRAM)
+    with pytest.raises(SnapshotFormatError, match=r"bad magic, got b'DSNP', want b'DSVL'"):
+        decode_value(SNAP)
+    with pytest.raises(SnapshotFormatError, match="bad magic"):
+        inspect_snapshot(VALUE)
+
+
+@pytest.mark.parametrize("version", [0, 2, 200, 2**63])
+def test_unknown_version(version):
+    parts = split(SNAP)
+    bad = reseal(SNAP, parts["body"], version=version)
+    for decode in (lambda b: decode_snapshot(b, PROGRAM), inspect_snapshot):
+        with pytest.raises(SnapshotVersionError, match=f"version: got {version}, want 1"):
+            decode(bad)
+    bad_value = reseal(VALUE, split(VALUE, False)["body"], with_hash=False, version=version)
+    with pytest.raises(SnapshotVersionError, match=f"got {version}, want 1"):
+        decode_value(bad_value)
+
+
+def test_version_varint_overflow_is_a_format_error():
+    with pytest.raises(SnapshotFormatError, match="varint overflows 64 bits"):
+        decode_snapshot(b"DSNP" + b"\xff" * 10 + b"\x01" + b"\x00" * 40, PROGRAM)
+
+
+def test_another_programs_snapshot():
+    other = program_for(medium_state(), CLASSES, tag="other version")
+    want = f"snapshot belongs to program {PROGRAM.hash.hex()[:16]}, not {other.hash.hex()[:16]}"
+    with pytest.raises(SnapshotProgramError, match=want):
+        decode_snapshot(SNAP, other)
+    other.hash = b""
+    with pytest.raises(SnapshotProgramError, match=r"not \(no hash\)"):
+        decode_snapshot(SNAP, other)
+    # the inspector needs no program
+    assert inspect_snapshot(SNAP)["program_hash"] == PROGRAM.hash.hex()
+
+
+@DECODERS
+def test_trailing_bytes(name, decode, blob):
+    with pytest.raises(TrailingDataError, match="3 bytes of trailing data"):
+        decode(blob + b"abc")
+    with_hash = name != "decode_value"
+    longer = reseal(blob, split(blob, with_hash)["body"] + b"\x00", with_hash=with_hash)
+    with pytest.raises(TrailingDataError, match="1 bytes left over at the end of the"):
+        decode(longer)
+
+
+def test_checksum_mismatch_message():
+    bad = bytearray(SNAP)
+    bad[-1] ^= 0xFF
+    with pytest.raises(SnapshotFormatError, match="checksum mismatch, stored [0-9a-f]{8}, computed [0-9a-f]{8}"):
+        decode_snapshot(bytes(bad), PROGRAM)
+
+
+@pytest.mark.parametrize("O, message", [
+    (b"\x11", "unknown value tag 0x11"),
+    (b"\x7f", "unknown value tag 0x7f"),
+    (b"\x10\x00", "back-reference to value 0, only 0 seen"),
+    (b"\x08\x01\x10\x05", "back-reference to value 5, only 1 seen"),
+    (b"\x0f\x03", "dataclass number 3 was never defined"),
+    (b"\x06\x02\xc3\x28", "invalid UTF-8"),
+    (b"\x06\x02\xed\xa0", "invalid UTF-8"),                       # an encoded surrogate
+    (b"\x07\x88\x27\x00\x00", "length 5000 exceeds the"),
+    (b"\x08\x80\x80\x80\x80\x80\x80\x80\x80\x01", "length 72057594037927936 exceeds"),
+    (b"\x09\x05\x00\x00", "length 5 exceeds"),                     # a dict item is 2 bytes at least
+    (b"\x03" + b"\xff" * 9 + b"\x02", "varint overflows 64 bits"),
+    (b"\x09\x01\x08\x00\x00", "unusable dict key"),
+    (b"\x08\x01" * (MAX_DEPTH + 1) + b"\x00", f"nested deeper than {MAX_DEPTH}"),
+    (b"\x0f\x00\x0aunit.tests\x00", "cannot resolve dataclass 'unit.tests'"),
+])
+def test_malformed_values(O, message):
+    exc = SnapshotProgramError if "resolve" in message else SnapshotFormatError
+    with pytest.raises(exc, match=message):
+        decode_snapshot(snap_with(O), PROGRAM_1)
+    with pytest.raises(exc, match=message):
+        decode_value(seal(b"DSVL", 1, O))
+
+
+def test_malformed_frames_and_flags():
+    with pytest.raises(SnapshotFormatError, match="pending flag must be 0 or 1, got 2"):
+        decode_snapshot(snap_with(b"\x00", pending=b"\x02"), PROGRAM_1)
+    with pytest.raises(SnapshotFormatError, match="at least one frame"):
+        decode_snapshot(seal(b"DSNP", 1, b"\x00\x00\x00", PROGRAM_1.hash), PROGRAM_1)
+    with pytest.raises(SnapshotFormatError, match="length 1000 exceeds"):
+        decode_snapshot(seal(b"DSNP", 1, uvarint(1000) + b"\x00", PROGRAM_1.hash), PROGRAM_1)
+
+
+@pytest.mark.parametrize("frame, message", [
+    ((5, 0, [None], [], []), "frame 0: code index 5 out of range, the program has 1 codes"),
+    ((0, 8, [None], [], []), "frame 0: pc 8 out of range, 'one' has 8 instructions"),
+    ((0, 0, [None, None], [], []), "frame 0: 2 O registers, 'one' has 1"),
+    ((0, 0, [None], [1], []), "frame 0: 1 I registers, 'one' has 0"),
+    ((0, 0, [None], [], [1.0]), "frame 0: 1 F registers, 'one' has 0"),
+])
+def test_frames_must_fit_their_code(frame, message):
+    # written for a different shape under the same program hash
+    data = encode_snapshot(PROGRAM_1.hash, ([frame], False, 0))
+    with pytest.raises(SnapshotFormatError, match=message):
+        decode_snapshot(data, PROGRAM_1)
+
+
+def test_register_types_must_fit_their_file():
+    program = make_program([make_code("typed", 0, 1, 1)], tag="typed")
+    i_str = seal(b"DSNP", 1, b"\x01\x00\x00" + b"\x00" + b"\x01\x06\x01x" + b"\x01\x80" + b"\x00\x00",
+                 program.hash)
+    with pytest.raises(SnapshotFormatError, match=r"frame 0: I\[0\] holds str, not int"):
+        decode_snapshot(i_str, program)
+    f_int = seal(b"DSNP", 1, b"\x01\x00\x00" + b"\x00" + b"\x01\x81" + b"\x01\x81" + b"\x00\x00",
+                 program.hash)
+    with pytest.raises(SnapshotFormatError, match=r"frame 0: F\[0\] holds int, not float"):
+        decode_snapshot(f_int, program)
+    # the inspector shows whatever is there
+    assert inspect_snapshot(f_int)["frames"][0]["F"] == [1]
+
+
+def test_dataclass_fields_must_match_the_class():
+    # an Other written where the program's table binds that ref to Item
+    data = encode_snapshot(PROGRAM_1.hash, ([(0, 0, [Other("s", 1.0)], [], [])], False, 0))
+    program = make_program([make_code("one", 1, 0, 0)], ((Item, f"{__name__}:Other"),), tag="one")
+    with pytest.raises(SnapshotProgramError,
+                       match=rf"dataclass '{__name__}:Other' has fields \(sku, qty\), the snapshot stores \(sku, price\)"):
+        decode_snapshot(data, program)
+
+
+def test_dataclass_refs_that_are_not_dataclasses():
+    body = b"\x0f\x00\x07math:pi\x00"
+    with pytest.raises(SnapshotProgramError, match="resolves to 3.14.*not a dataclass"):
+        decode_value(seal(b"DSVL", 1, body))
+    body = b"\x0f\x00\x12no_such_module_x:Y\x00"
+    with pytest.raises(SnapshotProgramError, match="ModuleNotFoundError"):
+        decode_value(seal(b"DSVL", 1, body))
+    # the inspector does not resolve classes
+    got = inspect_snapshot(seal(b"DSNP", 1, snap_body(body, 1), PROGRAM_1.hash))
+    assert got["frames"][0]["O"] == [{"__dataclass__": "no_such_module_x:Y"}]
+
+
+def test_input_types():
+    assert decode_snapshot(bytearray(SNAP), PROGRAM)[2] == 1234
+    assert decode_snapshot(memoryview(SNAP), PROGRAM)[2] == 1234
+    assert inspect_snapshot(bytearray(SNAP))["steps"] == 1234
+    assert decode_value(memoryview(VALUE))[4] == Lock(8)
+    with pytest.raises(TypeError, match="a snapshot is bytes, got str"):
+        decode_snapshot("DSNP", PROGRAM)
+    with pytest.raises(TypeError, match="a value is bytes, got NoneType"):
+        decode_value(None)
+
+
+# ---- fuzzing: only SnapshotError, and quickly
+
+FUZZ = settings(max_examples=300, deadline=200, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _only_snapshot_errors(decode, data):
+    try:
+        decode(data)
+    except SnapshotError:
+        pass
+
+
+@FUZZ
+@given(st.binary(max_size=200))
+def test_fuzz_random_bytes(data):
+    for _, decode, _blob in decoders():
+        _only_snapshot_errors(decode, data)
+        _only_snapshot_errors(decode, b"DSNP\x01" + data)
+        _only_snapshot_errors(decode, b"DSVL\x01" + data)
+
+
+edits = st.lists(st.tuples(st.sampled_from(["set", "insert", "delete"]), st.integers(0, 10**6),
+                           st.integers(0, 255)), min_size=1, max_size=6)
+
+
+def _mutate(data: bytes, ops) -> bytes:
+    out = bytearray(data)
+    for op, at, byte in ops:
+        at %= max(len(out), 1)
+        if op == "set" and out:
+            out[at] = byte
+        elif op == "insert":
+            out.insert(at, byte)
+        elif out:
+            del out[at]
+    return bytes(out)
+
+
+@FUZZ
+@given(edits)
+def test_fuzz_mutated_blobs(ops):
+    for name, decode, blob in decoders():
+        _only_snapshot_errors(decode, _mutate(blob, ops))
+
+
+@FUZZ
+@given(edits)
+def test_fuzz_mutated_bodies_with_valid_checksums(ops):
+    # past the checksum: the body parser and the frame checks meet the damage
+    for name, decode, blob in decoders():
+        with_hash = name != "decode_value"
+        body = _mutate(split(blob, with_hash)["body"], ops)
+        _only_snapshot_errors(decode, reseal(blob, body, with_hash=with_hash))
+
+
+@settings(max_examples=200, deadline=200)
+@given(st.binary(min_size=1, max_size=60))
+def test_fuzz_random_bodies_with_valid_checksums(body):
+    _only_snapshot_errors(lambda b: decode_snapshot(b, PROGRAM_1), seal(b"DSNP", 1, body, PROGRAM_1.hash))
+    _only_snapshot_errors(inspect_snapshot, seal(b"DSNP", 1, body, PROGRAM_1.hash))
+    _only_snapshot_errors(decode_value, seal(b"DSVL", 1, body))
+
+
+def test_a_huge_count_does_not_allocate():
+    # a list claiming 2**62 items in a 20-byte body fails on the count, at once
+    body = b"\x08" + uvarint(2**62) + b"\x00" * 10
+    with pytest.raises(SnapshotFormatError, match="exceeds"):
+        decode_value(seal(b"DSVL", 1, body))
