@@ -286,6 +286,9 @@ class Driver:
     def __init__(self, program: Any, effects: list[tuple[str, Any]] | None = None, *,
                  budget: int = 997, max_rounds: int = 200_000,
                  on_durable: Callable[[Isolate, str], None] | None = None):
+        # on_durable(isolate, phase) runs while the VM is not executing and may replace
+        # isolate.vm: phase "pending" (an effect is requested), "ready" (its result was
+        # delivered) or "yield" (the instruction budget ran out)
         self.program = program
         self.budget = budget
         self.max_rounds = max_rounds
@@ -358,6 +361,8 @@ class Driver:
         spec, args = iso.vm.run(self.budget)
         kind = spec.kind
         if kind == "yield":
+            if self.on_durable is not None:
+                self.on_durable(iso, "yield")
             return True
         if kind == "return":
             iso.done, iso.result = True, args[0]
