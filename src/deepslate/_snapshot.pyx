@@ -59,7 +59,7 @@ rebuilt without calling ``__init__`` (a snapshot restores state, it does
 not construct it).
 
 Limits: every length or count is checked against the bytes left before
-anything is read or allocated; nesting is at most ``MAX_DEPTH`` containers
+anything is read or allocated; nesting is at most ``MAX_NESTING`` containers
 deep. Decoding raises only ``SnapshotError`` subclasses. The checks run in
 order magic, version, length, checksum, program hash: a flipped bit is
 reported as corruption, not as a foreign program.
@@ -86,7 +86,7 @@ import zlib
 from deepslate._values import DSError, Lock, Queue, WaitGroup
 
 __all__ = [
-    "FORMAT_VERSION", "MAGIC", "VALUE_MAGIC", "MAX_DEPTH",
+    "FORMAT_VERSION", "MAGIC", "VALUE_MAGIC", "MAX_NESTING",
     "SnapshotError", "SnapshotFormatError", "SnapshotVersionError", "SnapshotProgramError",
     "TrailingDataError", "SnapshotCorrupt",
     "encode_snapshot", "decode_snapshot", "inspect_snapshot", "encode_value", "decode_value",
@@ -95,7 +95,7 @@ __all__ = [
 FORMAT_VERSION = 1
 MAGIC = b"DSNP"
 VALUE_MAGIC = b"DSVL"
-MAX_DEPTH = 1000
+MAX_NESTING = 1000
 HASH_SIZE = 32
 
 cdef enum:
@@ -129,7 +129,7 @@ TAGS = {
     "WAITGROUP": T_WAITGROUP, "DATACLASS": T_DATACLASS, "REF": T_REF, "SMALLINT": T_SMALLINT,
 }
 
-cdef int C_MAX_DEPTH = MAX_DEPTH
+cdef int C_MAX_NESTING = MAX_NESTING
 cdef const char* C_MAGIC = b"DSNP"
 cdef const char* C_VALUE_MAGIC = b"DSVL"
 
@@ -348,8 +348,8 @@ cdef class _Writer:
 
     cdef int open(self) except -1:
         self.depth += 1
-        if self.depth > C_MAX_DEPTH:
-            raise ValueError(f"value nested deeper than {C_MAX_DEPTH} containers")
+        if self.depth > C_MAX_NESTING:
+            raise ValueError(f"value nested deeper than {C_MAX_NESTING} containers")
         return 0
 
     cdef int pack(self, object v) except -1:
@@ -671,8 +671,8 @@ cdef class _Reader:
 
     cdef int open(self) except -1:
         self.depth += 1
-        if self.depth > C_MAX_DEPTH:
-            self.fail(f"values nested deeper than {C_MAX_DEPTH} containers")
+        if self.depth > C_MAX_NESTING:
+            self.fail(f"values nested deeper than {C_MAX_NESTING} containers")
         return 0
 
     cdef Py_ssize_t remember(self, object v) except -1:

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from deepslate._snapshot import (
-    MAX_DEPTH, SnapshotError, SnapshotFormatError, SnapshotProgramError, SnapshotVersionError,
+    MAX_NESTING, SnapshotError, SnapshotFormatError, SnapshotProgramError, SnapshotVersionError,
     TrailingDataError, decode_snapshot, decode_value, encode_snapshot, encode_value,
     inspect_snapshot,
 )
@@ -187,7 +187,7 @@ def test_checksum_mismatch_message():
     (b"\x09\x05\x00\x00", "length 5 exceeds"),                     # a dict item is 2 bytes at least
     (b"\x03" + b"\xff" * 9 + b"\x02", "varint overflows 64 bits"),
     (b"\x09\x01\x08\x00\x00", "unusable dict key"),
-    (b"\x08\x01" * (MAX_DEPTH + 1) + b"\x00", f"nested deeper than {MAX_DEPTH}"),
+    (b"\x08\x01" * (MAX_NESTING + 1) + b"\x00", f"nested deeper than {MAX_NESTING}"),
     (b"\x0f\x00\x0aunit.tests\x00", "cannot resolve dataclass 'unit.tests'"),
 ])
 def test_malformed_values(O, message):

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from deepslate._snapshot import (
-    MAX_DEPTH, SnapshotProgramError, decode_snapshot, decode_value, encode_snapshot,
+    MAX_NESTING, SnapshotProgramError, decode_snapshot, decode_value, encode_snapshot,
     encode_value, inspect_snapshot,
 )
 from deepslate._values import DSError, Lock, Queue, WaitGroup
@@ -193,22 +193,22 @@ def test_state_round_trip_keeps_frames_pending_and_steps():
 def test_nesting_up_to_the_limit_round_trips_and_deeper_is_refused():
     deep: list = []
     inner = deep
-    for _ in range(MAX_DEPTH - 1):
+    for _ in range(MAX_NESTING - 1):
         inner.append([])
         inner = inner[0]
     got, depth = decode_value(encode_value(deep)), 1
     while got:                        # walked, not compared recursively: deeper than Python's limit
         assert len(got) == 1
         got, depth = got[0], depth + 1
-    assert depth == MAX_DEPTH
+    assert depth == MAX_NESTING
     inner.append([])
-    with pytest.raises(ValueError, match=f"nested deeper than {MAX_DEPTH}"):
+    with pytest.raises(ValueError, match=f"nested deeper than {MAX_NESTING}"):
         encode_value(deep)
     with pytest.raises(ValueError, match=r"frame 0 O\[0\]: value nested deeper"):
         encode_snapshot(b"\0" * 32, one_frame([deep]))
     # a deep dataclass chain counts too
     node = Node(0)
-    for i in range(MAX_DEPTH + 1):
+    for i in range(MAX_NESTING + 1):
         node = Node(i, parent=node)
     with pytest.raises(ValueError, match="nested deeper"):
         encode_value(node)

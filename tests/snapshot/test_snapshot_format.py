@@ -1,0 +1,118 @@
+"""The wire format pinned: the module docstring's grammar and tag table
+against the code, headers decoded by hand, and hand-written bytes."""
+from __future__ import annotations
+
+import re
+import struct
+import zlib
+from dataclasses import dataclass
+
+import pytest
+
+from deepslate import _snapshot
+from deepslate._snapshot import (
+    FORMAT_VERSION, MAGIC, VALUE_MAGIC, decode_snapshot, decode_value, encode_snapshot,
+    encode_value,
+)
+from snapshot_support import one_frame, program_for, read_uvarint, split, uvarint
+
+DOC = _snapshot.__doc__
+
+
+@dataclass
+class Point:
+    x: int
+    y: int
+
+
+def test_the_docstring_tag_table_is_the_code_tag_table():
+    rows = re.findall(r"^    (0x[0-9A-F]{2}) ([A-Z]+)\b", DOC, re.M)
+    assert {name: int(code, 16) for code, name in rows} == _snapshot.TAGS
+    assert len(rows) == len(_snapshot.TAGS)
+
+
+def test_the_docstring_grammar_names_the_real_magics_and_header():
+    assert f'snapshot := "{MAGIC.decode()}" version:uvarint program_hash:byte[32] ' \
+           'length:uvarint body:byte[length] crc:u32' in DOC
+    assert f'blob     := "{VALUE_MAGIC.decode()}" version:uvarint length:uvarint value:byte[length] crc:u32' in DOC
+    assert "body     := nframes:uvarint frame{nframes} pending:u8 steps:uvarint" in DOC
+    assert "frame    := code_index:uvarint pc:uvarint regs(O) regs(I) regs(F)" in DOC
+    assert f"Format version {FORMAT_VERSION}." in DOC
+
+
+def test_a_snapshot_header_decoded_by_hand():
+    state = one_frame([None, "x" * 300], I=[1], F=[2.0], pending=True, steps=5)
+    program = program_for(state)
+    data = encode_snapshot(program.hash, state)
+    parts = split(data)
+    assert parts["magic"] == MAGIC == b"DSNP"
+    assert parts["version"] == FORMAT_VERSION == 1
+    assert parts["program_hash"] == program.hash
+    assert parts["length"] == len(parts["body"]) > 300     # a two-byte length varint
+    assert parts["crc"] == zlib.crc32(data[:-4])
+    assert parts["rest"] == b""
+    # the body starts with the frame count and the first frame's code index and pc
+    assert parts["body"][:3] == b"\x01\x00\x00"
+    # and ends with pending and steps
+    assert parts["body"][-2:] == b"\x01\x05"
+
+
+def test_a_small_state_in_hand_written_bytes():
+    state = ([(0, 3, [None, "hi"], [5, -1], [1.5])], True, 300)
+    program = program_for(state)
+    body = bytes([
+        0x01,                           # one frame
+        0x00, 0x03,                     # code index 0, pc 3
+        0x02, 0x00, 0x06, 0x02]) + b"hi" + bytes([   # O: None, STR "hi"
+        0x02, 0x85, 0x03, 0x01,         # I: SMALLINT 5, INT zigzag(-1)
+        0x01, 0x05]) + struct.pack("<d", 1.5) + bytes([   # F: FLOAT 1.5
+        0x01,                           # pending
+        0xAC, 0x02,                     # steps 300
+    ])
+    head = b"DSNP\x01" + program.hash + uvarint(len(body)) + body
+    want = head + struct.pack("<I", zlib.crc32(head))
+    assert encode_snapshot(program.hash, state) == want
+    assert decode_snapshot(want, program) == state
+
+
+def test_values_in_hand_written_bytes():
+    def blob(body: bytes) -> bytes:
+        head = b"DSVL\x01" + uvarint(len(body)) + body
+        return head + struct.pack("<I", zlib.crc32(head))
+
+    shared = [7]
+    # LIST(2) [ LIST(1) [SMALLINT 7], REF 1 ]: the outer list is memo 0, the inner one memo 1
+    assert encode_value([shared, shared]) == blob(b"\x08\x02\x08\x01\x87\x10\x01")
+    ref = f"{__name__}:Point".encode()
+    points = b"\x08\x02" + b"\x0f\x00" + uvarint(len(ref)) + ref + b"\x02\x01x\x01y" + b"\x81\x82" \
+        + b"\x0f\x01\x83\x84"
+    assert encode_value([Point(1, 2), Point(3, 4)]) == blob(points)
+    assert decode_value(blob(points)) == [Point(1, 2), Point(3, 4)]
+    assert encode_value(-2**63) == blob(b"\x03" + b"\xff" * 9 + b"\x01")
+    assert encode_value(2**63) == blob(b"\x04\x09" + (2**63).to_bytes(9, "little", signed=True))
+    assert encode_value(-0.0) == blob(b"\x05" + struct.pack("<d", -0.0))
+    assert encode_value((b"\x00", True, False, None)) == blob(b"\x0a\x04\x07\x01\x00\x02\x01\x00")
+    assert encode_value({"é": 1}) == blob(b"\x09\x01\x06\x02\xc3\xa9\x81")
+
+
+@pytest.mark.parametrize("n", [0, 1, 3, 100, 511, 512, 513, 4096, 70000])
+def test_the_checksum_is_zlib_crc32_on_both_paths(n):
+    data = bytes((i * 131 + 7) & 0xFF for i in range(n))
+    assert _snapshot.crc32(data) == zlib.crc32(data)
+
+
+def test_long_bodies_use_longer_length_varints():
+    for size in (100, 20000, 3_000_000):
+        data = encode_value(b"z" * size)
+        parts = split(data, with_hash=False)
+        assert parts["length"] == len(parts["body"]) and parts["rest"] == b""
+        _, after = read_uvarint(data, 5)
+        assert after - 5 == len(uvarint(parts["length"]))
+        assert decode_value(data) == b"z" * size
+
+
+def test_the_vm_module_re_exports_the_codec():
+    from deepslate import _vm
+
+    for name in _snapshot.__all__:
+        assert getattr(_vm, name) is getattr(_snapshot, name), name
