@@ -259,7 +259,8 @@ class FunctionCompiler:
     def declare(self, node: ast.AST, name: str, t: Type) -> Var:
         old = self.lookup(name)
         if old is not None:
-            where = "in this block" if name in self.scopes[-1] else "in an enclosing block"
+            where = "in this block" if name in self.scopes[-1] else \
+                "as a parameter" if self.scopes[0].get(name) is old else "in an enclosing block"
             self.report(node, f"{name} is already declared at line {old.line} ({where}); "
                               "assign to it without an annotation or use another name")
         r = self.alloc(t.file)
@@ -413,7 +414,8 @@ class FunctionCompiler:
                                                                  "are not supported in flows"))
             method(node)
         except _Abort:
-            pass
+            if isinstance(node, (ast.Return, ast.Break, ast.Continue)):
+                self.state = None   # no "missing return" after a return that did not compile
         self.top = dict(self.local_top)
 
     def all_assigned(self) -> set:
@@ -503,7 +505,7 @@ class FunctionCompiler:
     def s_Expr(self, node: ast.Expr) -> None:
         e = node.value
         inner = e.value if isinstance(e, ast.Await) else e
-        if not isinstance(inner, ast.Call):
+        if not isinstance(inner, ast.Call) and not isinstance(e, ast.Await):
             if isinstance(e, ast.Constant) and isinstance(e.value, str):
                 return  # a string used as a comment
             self.fail(e, "this expression has no effect; assign its value to a variable or remove it")
@@ -1475,6 +1477,8 @@ class FunctionCompiler:
     def e_Call(self, node: ast.Call, want: Type | None, dst: tuple | None, statement: bool = False,
                awaited: ast.Await | None = None) -> Val:
         func = node.func
+        if type(func) in UNSUPPORTED_EXPR:
+            self.fail(func, UNSUPPORTED_EXPR[type(func)])
         for a in node.args:
             if isinstance(a, ast.Starred):
                 self.fail(a, "*args in calls is not supported in flows")
@@ -1687,7 +1691,11 @@ class FunctionCompiler:
             if len(node.args) != 1 or node.keywords or not isinstance(node.args[0], ast.Call):
                 self.fail(node, "dpslio.create_task takes one flow call, e.g. dpslio.create_task(child(1))")
             call = node.args[0]
-            kind, sig = self.callee(call.func)
+            try:
+                kind, sig = self.callee(call.func)
+            except _Abort:
+                self.errors.pop()
+                kind = None
             if kind != "flow":
                 self.fail(call.func, f"dpslio.create_task starts flows; {ast.unparse(call.func)} is not a flow")
             args = self.bind(call, sig.params, sig.name)

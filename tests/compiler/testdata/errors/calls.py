@@ -1,0 +1,226 @@
+# Calls: arity, keywords, argument types, await, durable operations.
+from deepslate import flow
+
+
+@flow
+async def add(a: int, b: int) -> int:
+    return a + b
+
+
+@flow
+async def too_many() -> int:
+    return add(1, 2, 3)  ### "add takes 2 arguments but 3 were given" at "3)"
+# ---
+from deepslate import flow
+
+
+@flow
+async def add(a: int, b: int) -> int:
+    return a + b
+
+
+@flow
+async def too_few() -> int:
+    return add(1)  ### "add is missing argument b" at "add(1)"
+# ---
+from deepslate import flow
+
+
+@flow
+async def add(a: int, b: int) -> int:
+    return a + b
+
+
+@flow
+async def unknown_keyword() -> int:
+    return add(1, c=2)  ### "add has no parameter named c" at "c=2"
+# ---
+from deepslate import flow
+
+
+@flow
+async def add(a: int, b: int) -> int:
+    return a + b
+
+
+@flow
+async def twice() -> int:
+    return add(1, a=2)  ### "add got argument a twice" at "a=2"
+# ---
+from deepslate import flow, pure
+
+
+@pure
+def double(n: int) -> int:
+    return 2 * n
+
+
+@flow
+async def wrong_arg_type() -> int:
+    return double("x")  ### "argument n of double: expected int, got str" at "\"x\""
+# ---
+from deepslate import flow, pure
+
+
+@pure
+def double(n: int) -> int:
+    return 2 * n
+
+
+@flow
+async def await_pure() -> int:
+    return await double(1)  ### "await needs a durable operation, an @impure function or a flow call; double is not one" at "await"
+# ---
+from deepslate import flow, pure
+
+
+@pure
+def unannotated(n):
+    return n
+
+
+@flow
+async def calls_unannotated() -> int:
+    return unannotated(1)  ### "parameter n of pure function unannotated needs a type annotation" at "unannotated"
+# ---
+from deepslate import flow, impure
+
+
+@impure
+def no_return(n: int):
+    return n
+
+
+@flow
+async def calls_no_return():
+    no_return(1)  ### "impure function no_return needs a return annotation" at "no_return"
+# ---
+from deepslate import flow, json_unmarshal
+
+
+@flow
+async def untyped_unmarshal(data: bytes):
+    json_unmarshal(data)  ### "json_unmarshal needs the target type, e.g. json_unmarshal\[list\[int\]\]\(data\)" at "json_unmarshal"
+# ---
+from deepslate import flow, json_unmarshal, DSError
+
+
+@flow
+async def unmarshal_result(data: bytes):
+    xs: list[int] = json_unmarshal[list[int]](data)  ### "cannot initialise xs: expected list\[int\], got list\[int\] \| DSError" at "json_unmarshal"
+# ---
+from deepslate import flow, sleep
+
+
+@flow
+async def sleep_str():
+    sleep("1")  ### "argument seconds of sleep: expected float, got str" at "\"1\""
+# ---
+from deepslate import flow, http_request
+
+
+@flow
+async def request_body_str():
+    http_request("GET", "http://x", {}, "body")  ### "argument body of http_request: expected bytes, got str" at "\"body\""
+# ---
+from deepslate import flow, dpslio
+
+
+def plain(n: int) -> None:
+    pass
+
+
+@flow
+async def create_plain():
+    dpslio.create_task(plain(1))  ### "dpslio.create_task starts flows; plain is not a flow" at "plain(1)"
+# ---
+from deepslate import flow, dpslio
+
+
+@flow
+async def create_nothing():
+    dpslio.create_task(1)  ### "dpslio.create_task takes one flow call" at "dpslio.create_task"
+# ---
+from deepslate import flow
+
+
+@flow
+async def str_method(s: str) -> str:
+    return s.upper()  ### "str.upper\(\) is not supported in flows; use a @pure function" at "s.upper"
+# ---
+from deepslate import flow
+
+
+@flow
+async def print_sep(n: int):
+    print(n, sep=",")  ### "print in flows takes no keyword arguments" at "sep"
+# ---
+from deepslate import flow
+
+
+@flow
+async def enumerate_value(xs: list[int]):
+    print(enumerate(xs))  ### "enumerate is only supported as the iterable of a for loop" at "enumerate"
+# ---
+from deepslate import flow, dpslio
+
+
+@flow
+async def untyped_queue():
+    q: dpslio.Queue[int] = dpslio.Queue()  ### "dpslio.Queue needs its element type" at "dpslio.Queue()"
+# ---
+from deepslate import flow, dpslio
+
+
+@flow
+async def put_wrong(q: dpslio.Queue[int]):
+    await q.put("a")  ### "argument value of put: expected int, got str" at "\"a\""
+# ---
+from deepslate import flow, dpslio
+
+
+@flow
+async def get_wrong(q: dpslio.Queue[int]):
+    s: str = await q.get()  ### "cannot initialise s: expected str, got int" at "await"
+# ---
+from deepslate import flow, dpslio
+
+
+@flow
+async def lock_put(mu: dpslio.Lock):
+    mu.put(1)  ### "dpslio.Lock.put\(\) is not supported in flows" at "mu.put"
+# ---
+from deepslate import flow
+
+
+@flow
+async def len_int(n: int) -> int:
+    return len(n)  ### "len needs a list, dict, str or bytes, not int" at "n)"
+# ---
+from deepslate import flow
+
+
+@flow
+async def int_of_list(xs: list[int]) -> int:
+    return int(xs)  ### "int\(\) cannot convert list\[int\]" at "xs)"
+# ---
+from deepslate import flow
+
+
+@flow
+async def max_of_str(s: str, n: int) -> int:
+    return max(n, s)  ### "max needs numbers, not str" at "s)"
+# ---
+from deepslate import flow
+
+
+@flow
+async def await_constant():
+    await 1  ### "await needs a durable operation, an @impure function or a flow call" at "await"
+# ---
+from deepslate import flow, DSError
+
+
+@flow
+async def dserror_kwarg() -> DSError:
+    return DSError("x", code=1)  ### "DSError has no parameter named code" at "code=1"
