@@ -20,6 +20,8 @@ cdef class CodeInfo:
     cdef tuple consts
     cdef int n_o, n_i, n_f      # register counts per file
     cdef int n_params           # boxed arguments arriving in O[0..n_params-1]
+    cdef int* kn                # per constant: nargs of a CallTarget/EffectSpec, else 0
+    cdef list kfn               # per constant: a CallTarget's fn once first called, else None
 
 
 cdef class Frame:

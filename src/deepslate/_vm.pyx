@@ -60,7 +60,7 @@ cimport cython
 from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_FromLongLong
 from cpython.float cimport PyFloat_AS_DOUBLE
 from cpython.mem cimport PyMem_Malloc, PyMem_Free
-from cpython.object cimport PyObject_RichCompareBool, Py_EQ, Py_NE, Py_LT, Py_LE, Py_GT, Py_GE
+from cpython.object cimport PyObject_Str, PyObject_RichCompareBool, Py_EQ, Py_NE, Py_LT, Py_LE, Py_GT, Py_GE
 from cpython.ref cimport PyObject, Py_INCREF, Py_XDECREF
 from cpython.list cimport PyList_GET_SIZE, PyList_GET_ITEM, PyList_SET_ITEM, PyList_New, PyList_Append
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
@@ -108,6 +108,41 @@ cdef extern from *:
     static inline int ds_mul(int64_t x, int64_t y, int64_t *r) {
         return (x == DS_BIG) | (y == DS_BIG) | __builtin_mul_overflow(x, y, r) | (*r == DS_BIG);
     }
+    /* Python's floor division and modulo for y != 0, x and y not DS_BIG (so no
+       overflow); a 32-bit divide when both fit, several times faster than
+       idiv on 64 bits */
+    static inline void ds_floordivmod(int64_t x, int64_t y, int64_t *q, int64_t *m) {
+        int64_t qq, mm;
+        if ((uint64_t)(x + 0x80000000LL) <= 0xFFFFFFFFULL &&
+            (uint64_t)(y + 0x80000000LL) <= 0xFFFFFFFFULL && y != -1) {
+            qq = (int32_t)x / (int32_t)y;
+            mm = (int32_t)x % (int32_t)y;
+        } else {
+            qq = x / y;
+            mm = x % y;
+        }
+        if (mm != 0 && ((mm ^ y) < 0)) {
+            mm += y;
+            qq -= 1;
+        }
+        *q = qq;
+        *m = mm;
+    }
+    /* s = s + t on a str that only this register holds: grow it in place, as
+       CPython does for its own locals, instead of copying s each time */
+    static inline int ds_can_append(PyObject *left, PyObject *right) {
+        return left != right && PyUnicode_CheckExact(left) && PyUnicode_CheckExact(right)
+               && Py_REFCNT(left) == 1;
+    }
+    static int ds_append(PyObject **slot, PyObject *right) {
+        PyUnicode_Append(slot, right);
+        if (*slot == NULL) {
+            Py_INCREF(Py_None);
+            *slot = Py_None;
+            return -1;
+        }
+        return 0;
+    }
     """
     const bint DS_DEBUG
     const int64_t INT_BIG "DS_BIG"
@@ -115,6 +150,9 @@ cdef extern from *:
     bint ds_sub(int64_t x, int64_t y, int64_t* r) nogil
     bint ds_mul(int64_t x, int64_t y, int64_t* r) nogil
     bint __builtin_mul_overflow(int64_t x, int64_t y, int64_t* r) nogil
+    void ds_floordivmod(int64_t x, int64_t y, int64_t* q, int64_t* m) nogil
+    bint ds_can_append(PyObject* left, PyObject* right)
+    int ds_append(PyObject** slot, PyObject* right) except -1
 
 MAX_DEPTH = 1000              # flow frames per isolate; deeper CALLFLOW faults with RecursionError
 DEFAULT_BUDGET = 1_000_000    # instructions per run() before it yields
@@ -144,6 +182,7 @@ class ProgramError(ValueError):
 cdef class CodeInfo:
     def __dealloc__(self):
         PyMem_Free(self.insns)
+        PyMem_Free(self.kn)
 
 
 cdef str _where(code, int pc):
@@ -165,6 +204,15 @@ cdef CodeInfo _decode(code, int index):
     for j in range(len(words)):
         ci.insns[j] = words[j]
     ci.consts = tuple(code.consts)
+    ci.kn = <int*>PyMem_Malloc((len(ci.consts) + 1) * sizeof(int))
+    if ci.kn == NULL:
+        raise MemoryError()
+    for j, k in enumerate(ci.consts):
+        ci.kn[j] = k.nargs if isinstance(k, (CallTarget, EffectSpec)) else 0
+        if ci.kn[j] < 0:
+            raise ProgramError(f"code {code.name!r}: constant {j} has nargs {ci.kn[j]}")
+    # callables are bound by Program.link, possibly after decoding: cache at first call
+    ci.kfn = [None] * len(ci.consts)
     ci.n_o, ci.n_i, ci.n_f = code.n_o, code.n_i, code.n_f
     if ci.n_o < 0 or ci.n_i < 0 or ci.n_f < 0:
         raise ProgramError(f"code {code.name!r}: negative register count")
@@ -635,7 +683,7 @@ cdef class VM:
         cdef int64_t* I = fr.I
         cdef double* F = fr.F
         cdef int pc = fr.pc
-        cdef int cur = pc
+        cdef int start = pc           # first instruction of the straight run being executed
         cdef int op, a, b, c, j, n
         cdef const int* ip
         cdef long long left = budget
@@ -647,11 +695,7 @@ cdef class VM:
         cdef Frame callee
         try:
             while True:
-                if left == 0:
-                    result = (YIELD, ())
-                    break
-                left -= 1
-                cur = pc
+                # pc - 1 is the current instruction from here on (faults use it)
                 ip = code + 4 * pc
                 op = ip[0]
                 a = ip[1]
@@ -659,7 +703,7 @@ cdef class VM:
                 c = ip[3]
                 pc += 1
                 if DS_DEBUG:
-                    _debug_check(ci, cur, op, a, b, c)
+                    _debug_check(ci, pc - 1, op, a, b, c)
 
                 # -- ints
                 if op == OP_IADD:
@@ -688,11 +732,8 @@ cdef class VM:
                     if x == INT_BIG or y == INT_BIG or y == 0:
                         int_slow(fr, op, a, b, c)
                     else:
-                        r = x % y
-                        if r != 0 and (r ^ y) < 0:
-                            I[a] = r + y if op == OP_IMOD else x / y - 1
-                        else:
-                            I[a] = r if op == OP_IMOD else x / y
+                        ds_floordivmod(x, y, &x, &r)
+                        I[a] = r if op == OP_IMOD else x
                 elif op == OP_IPOW:
                     x = I[b]
                     y = I[c]
@@ -819,14 +860,18 @@ cdef class VM:
                         raise unbox_error("float", v)
 
                 # -- jumps
-                elif op == OP_JUMP:
-                    pc = a
-                elif op == OP_JUMPIF:
-                    if I[a] != 0:
-                        pc = b
-                elif op == OP_JUMPIFNOT:
-                    if I[a] == 0:
-                        pc = b
+                elif op == OP_JUMP or op == OP_JUMPIF or op == OP_JUMPIFNOT:
+                    if op != OP_JUMP:
+                        if (I[a] != 0) == (op == OP_JUMPIFNOT):
+                            continue            # not taken: the straight run goes on
+                        a = b
+                    # steps are counted per straight run when control leaves it,
+                    # and the budget is checked there: every loop takes a jump
+                    left -= pc - start
+                    pc = start = a
+                    if left <= 0:
+                        result = (YIELD, ())
+                        break
 
                 # -- objects
                 elif op == OP_LOADK:
@@ -836,7 +881,10 @@ cdef class VM:
                 elif op == OP_MOVE:
                     oset(O, a, <object>O[b])
                 elif op == OP_ADD:
-                    oset(O, a, <object>O[b] + <object>O[c])
+                    if a == b and ds_can_append(O[a], O[c]):
+                        ds_append(O + a, O[c])
+                    else:
+                        oset(O, a, <object>O[b] + <object>O[c])
                 elif op == OP_MUL:
                     oset(O, a, <object>O[b] * <object>O[c])
                 elif op == OP_EQ:
@@ -917,13 +965,19 @@ cdef class VM:
 
                 # -- calls and durable points
                 elif op == OP_CALL:
-                    v = K[b]
-                    w = v.fn
+                    w = <object>PyList_GET_ITEM(ci.kfn, b)
                     if w is None:
-                        raise VMError(f"call target {v.ref!r} is not linked")
-                    oset(O, a, PyObject_Vectorcall(w, O + c, <size_t>v.nargs, NULL))
+                        w = K[b].fn
+                        if w is None:
+                            raise VMError(f"call target {K[b].ref!r} is not linked")
+                        ci.kfn[b] = w
+                    if w is str and ci.kn[b] == 1:
+                        # str has no vectorcall in 3.11; CPython specialises str(x) the same way
+                        oset(O, a, PyObject_Str(<object>O[c]))
+                    else:
+                        oset(O, a, PyObject_Vectorcall(w, O + c, <size_t>ci.kn[b], NULL))
                 elif op == OP_CALLFLOW:
-                    fr.pc = cur
+                    fr.pc = pc - 1
                     self._push(<CodeInfo>self.infos[K[b]])
                     callee = _top(self.frames)
                     for j in range(callee.ci.n_params):
@@ -935,9 +989,15 @@ cdef class VM:
                     O = fr.O
                     I = fr.I
                     F = fr.F
-                    pc = 0
+                    left -= pc - start
+                    pc = start = 0
+                    if left <= 0:
+                        result = (YIELD, ())
+                        break
                 elif op == OP_RETURN or op == OP_RETURNNONE:
                     v = <object>O[a] if op == OP_RETURN else None
+                    left -= pc - start
+                    start = pc
                     self.frames.pop()
                     if not self.frames:
                         self.status = ST_DONE
@@ -953,20 +1013,25 @@ cdef class VM:
                     pc = fr.pc
                     oset(O, code[4 * pc + 1], v)
                     pc += 1
+                    start = pc
                 elif op == OP_EFFECT:
                     v = K[b]
-                    result = (v, oslice(O, c, v.nargs))
-                    pc = cur
+                    result = (v, oslice(O, c, ci.kn[b]))
+                    left -= pc - start
+                    pc -= 1
+                    start = pc
                     self.status = ST_PENDING
                     break
                 elif op == OP_NOP:
                     pass
                 else:
                     raise SystemError(f"illegal opcode {op} ({_OPNAMES.get(op, 'not in the table')}) "
-                                      f"at {_where(ci.code, cur)}")
+                                      f"at {_where(ci.code, pc - 1)}")
         except Exception as e:
-            pc = cur
-            self.fault = self._make_fault(e, cur)
+            left -= pc - start
+            pc -= 1
+            start = pc
+            self.fault = self._make_fault(e, pc)
             self.status = ST_FAULTED
             result = (FAULT, (self.fault,))
         fr.pc = pc

@@ -154,18 +154,41 @@ def test_budget_yields_and_the_total_is_unchanged():
     whole = VM(program(SUM), 0, (50,))
     assert whole.run() == (RETURN, (1225,))
     vm = VM(program(SUM), 0, (50,))
-    yields = 0
+    chunks = []
     while True:
+        before = vm.steps
         spec, out = vm.run(7)
+        chunks.append(vm.steps - before)
         if spec is RETURN:
             break
         assert spec is YIELD and out == ()
-        yields += 1
+        # the budget is checked where control jumps: a yield lands on a jump target
+        assert vm.export_state()[0][0][1] in (3, 8)
     assert out == (1225,)
-    assert vm.steps == whole.steps
-    assert yields == whole.steps // 7
+    assert vm.steps == whole.steps == 3 + 50 * 5 + 4
+    # every run but the last used its budget and stopped at the next taken jump
+    assert all(7 <= n <= 7 + 5 for n in chunks[:-1]), chunks
     with pytest.raises(VMError, match="returned"):
         vm.run()
+
+
+def test_budget_bounds_recursion_too():
+    c = assemble("""
+        UNBOXI I0 O0
+        JUMPIFNOT I0 @base
+        IADDI I0 I0 -1
+        BOXI O1 I0
+        CALLFLOW O1 =0 O1
+        RETURN O1
+    base:
+        RETURN O0
+    """, params=params("n"), name="down")
+    vm = VM(program(c), 0, (20,))
+    spec, out = vm.run(10)
+    assert spec is YIELD and vm.steps == 10     # five instructions per level, checked at each call
+    assert len(vm.export_state()[0]) == 3
+    spec, out = run_to_end(vm)
+    assert out == (0,)
 
 
 def test_budget_must_be_positive():

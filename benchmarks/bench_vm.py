@@ -1,0 +1,288 @@
+"""The interpreter core against CPython on the same pure loops.
+
+Each loop exists twice: as a plain CPython function and as VM bytecode. The
+bytecode is the compiled flow when deepslate's compiler is importable (the
+flow's body is the same source as the Python function), else a hand-assembled
+program in the shape the compiler emits (kept so that the VM can be measured
+on its own). ``benchmarks/vm_table.py`` prints the ratios as a table.
+
+    .venv/bin/python -m pytest benchmarks/bench_vm.py --benchmark-group-by=group
+"""
+from __future__ import annotations
+
+import pathlib
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+if str(ROOT / "tests") not in sys.path:
+    sys.path.insert(0, str(ROOT / "tests"))
+
+from deepslate._builtins import b_str                 # noqa: E402
+from deepslate._program import RETURN, CallTarget      # noqa: E402
+from deepslate._vm import VM                           # noqa: E402
+from vm.asm import assemble, params, program           # noqa: E402
+
+N = 200_000
+
+
+# -- the loops, as CPython runs them --------------------------------------------
+
+def int_loop(n: int) -> int:
+    total = 0
+    for i in range(n):
+        if i % 3 == 0:
+            total += i * 2
+        else:
+            total -= 1
+    return total
+
+
+def float_loop(n: int) -> float:
+    x = 0.0
+    acc = 0.0
+    for i in range(n):
+        x = x + 0.5
+        acc = acc + x * x / (x + 1.0)
+    return acc
+
+
+def list_loop(n: int) -> int:
+    xs = []
+    for i in range(n):
+        xs.append(i)
+    s = 0
+    for x in xs:
+        s += x
+    return s
+
+
+def fib_loop(n: int) -> int:
+    a = 0
+    b = 1
+    for i in range(n):
+        a, b = b, (a + b) % 1000000007
+    return a
+
+
+def dict_loop(n: int) -> dict:
+    d = {}
+    for i in range(n):
+        k = i % 100
+        if k in d:
+            d[k] = d[k] + i
+        else:
+            d[k] = i
+    return d
+
+
+def str_loop(n: int) -> int:
+    s = ""
+    for i in range(n):
+        s = s + str(i % 10)
+    return len(s)
+
+
+# -- the same loops as register bytecode --------------------------------------------
+
+ASM = {
+    "int": """
+        UNBOXI I0 O0
+        LOADI I1 0              ; total
+        LOADI I2 0              ; i
+    loop:
+        ILT I3 I2 I0
+        JUMPIFNOT I3 @end
+        LOADI I5 3
+        IMOD I4 I2 I5
+        LOADI I6 0
+        IEQ I3 I4 I6
+        JUMPIFNOT I3 @else
+        LOADI I7 2
+        IMUL I4 I2 I7
+        IADD I1 I1 I4
+        JUMP @next
+    else:
+        IADDI I1 I1 -1
+    next:
+        IADDI I2 I2 1
+        JUMP @loop
+    end:
+        BOXI O1 I1
+        RETURN O1
+    """,
+    "float": """
+        UNBOXI I0 O0
+        LOADKF F0 =0.0          ; x
+        LOADKF F1 =0.0          ; acc
+        LOADI I1 0
+    loop:
+        ILT I2 I1 I0
+        JUMPIFNOT I2 @end
+        LOADKF F2 =0.5
+        FADD F0 F0 F2
+        FMUL F3 F0 F0
+        LOADKF F4 =1.0
+        FADD F5 F0 F4
+        FDIV F3 F3 F5
+        FADD F1 F1 F3
+        IADDI I1 I1 1
+        JUMP @loop
+    end:
+        BOXF O1 F1
+        RETURN O1
+    """,
+    "list": """
+        UNBOXI I0 O0
+        BUILDLIST O1 O0 0       ; xs
+        LOADI I1 0
+    fill:
+        ILT I2 I1 I0
+        JUMPIFNOT I2 @sum
+        BOXI O2 I1
+        APPEND O1 O2
+        IADDI I1 I1 1
+        JUMP @fill
+    sum:
+        LOADI I3 0              ; s
+        LOADI I1 0
+        LEN I4 O1
+    loop:
+        ILT I2 I1 I4
+        JUMPIFNOT I2 @end
+        INDEXI O2 O1 I1
+        UNBOXI I5 O2
+        IADD I3 I3 I5
+        IADDI I1 I1 1
+        JUMP @loop
+    end:
+        BOXI O3 I3
+        RETURN O3
+    """,
+    "fib": """
+        UNBOXI I0 O0
+        LOADI I1 0              ; a
+        LOADI I2 1              ; b
+        LOADI I3 0              ; i
+    loop:
+        ILT I4 I3 I0
+        JUMPIFNOT I4 @end
+        IADD I5 I1 I2
+        LOADI I6 1000000007
+        IMOD I5 I5 I6
+        MOVEI I1 I2
+        MOVEI I2 I5
+        IADDI I3 I3 1
+        JUMP @loop
+    end:
+        BOXI O1 I1
+        RETURN O1
+    """,
+    "dict": """
+        UNBOXI I0 O0
+        BUILDDICT O1 O0 0       ; d
+        LOADI I1 0
+    loop:
+        ILT I2 I1 I0
+        JUMPIFNOT I2 @end
+        LOADI I3 100
+        IMOD I4 I1 I3           ; k
+        BOXI O2 I4
+        IN I2 O2 O1
+        JUMPIFNOT I2 @new
+        INDEX O3 O1 O2
+        UNBOXI I5 O3
+        IADD I5 I5 I1
+        BOXI O3 I5
+        STOREINDEX O1 O2 O3
+        JUMP @next
+    new:
+        BOXI O3 I1
+        STOREINDEX O1 O2 O3
+    next:
+        IADDI I1 I1 1
+        JUMP @loop
+    end:
+        RETURN O1
+    """,
+    "str": """
+        UNBOXI I0 O0
+        LOADK O1 =''            ; s
+        LOADI I1 0
+    loop:
+        ILT I2 I1 I0
+        JUMPIFNOT I2 @end
+        LOADI I3 10
+        IMOD I4 I1 I3
+        BOXI O2 I4
+        CALL O3 $str O2
+        ADD O1 O1 O3
+        IADDI I1 I1 1
+        JUMP @loop
+    end:
+        LEN I5 O1
+        BOXI O4 I5
+        RETURN O4
+    """,
+}
+
+PYTHON = {"int": int_loop, "float": float_loop, "list": list_loop, "fib": fib_loop,
+          "dict": dict_loop, "str": str_loop}
+CONSTS = {"str": CallTarget("builtin", "builtin:str", 1, fn=b_str)}
+
+
+def assembled(name: str):
+    return program(assemble(ASM[name], name=f"{name}_loop", params=params("n"), consts=CONSTS))
+
+
+def compiled(name: str):
+    """The loop compiled from its Python source by deepslate's compiler, or None
+    while the compiler cannot take it."""
+    try:
+        import inspect
+        import textwrap
+
+        from deepslate import flow
+    except ImportError:
+        return None
+    src = textwrap.dedent(inspect.getsource(PYTHON[name]))
+    ns: dict = {}
+    try:
+        exec(compile("from deepslate import flow\n@flow\nasync " + src, f"<bench {name}>", "exec"), ns)
+        return ns[PYTHON[name].__name__].program
+    except Exception:
+        return None
+
+
+def vm_program(name: str):
+    """(program, 'compiled' | 'assembled') for a loop."""
+    p = compiled(name)
+    return (p, "compiled") if p is not None else (assembled(name), "assembled")
+
+
+def run_vm(prog, n: int):
+    spec, (value,) = VM(prog, prog.entry, (n,)).run(1 << 62)
+    assert spec is RETURN, value
+    return value
+
+
+def check(name: str, prog) -> None:
+    want = PYTHON[name](1000)
+    got = run_vm(prog, 1000)
+    assert got == want, (name, got, want)
+
+
+@pytest.mark.parametrize("name", list(PYTHON))
+def test_cpython(benchmark, name):
+    benchmark.group = name
+    benchmark(PYTHON[name], N)
+
+
+@pytest.mark.parametrize("name", list(PYTHON))
+def test_deepslate(benchmark, name):
+    benchmark.group = name
+    prog, how = vm_program(name)
+    benchmark.extra_info["bytecode"] = how
+    check(name, prog)
+    benchmark(run_vm, prog, N)
