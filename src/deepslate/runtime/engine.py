@@ -120,7 +120,7 @@ class Engine:
 
     def __init__(self, store: Store, flows: Iterable[Any], workers: int = 4, *, node_id: str = "local",
                  commit_batch: int = 1000, budget: int = 200_000, impure_threads: int | None = None,
-                 lease_seconds: float = 30.0):
+                 lease_seconds: float = 30.0, time_scale: float = 1.0):
         if workers < 1:
             raise ValueError(f"workers must be at least 1, not {workers}")
         self.store = store
@@ -133,6 +133,9 @@ class Engine:
         self.commit_batch = commit_batch
         self.budget = budget
         self.lease_seconds = lease_seconds
+        if not time_scale > 0:
+            raise ValueError(f"time_scale must be positive, not {time_scale}")
+        self.time_scale = time_scale       # sleeps last seconds * time_scale (tests, demos)
         self.db = ThreadPoolExecutor(1, thread_name_prefix="deepslate-db")
         self.pool = ThreadPoolExecutor(impure_threads or max(4, workers), thread_name_prefix="deepslate-impure")
         self.by_name: dict[str, Iso] = {}
@@ -462,7 +465,7 @@ class Engine:
         waiting_on = kind
         status = "running"
         if kind == "sleep":
-            wake_at = time.time() + max(0.0, float(args[0]))
+            wake_at = time.time() + max(0.0, float(args[0])) * self.time_scale
             status = "sleeping"
         elif kind in BLOCKING:
             status = "waiting"
