@@ -33,6 +33,8 @@ by ``n`` bytes of UTF-8::
     0x0E WAITGROUP  id:svarint
     0x0F DATACLASS  class:uvarint [ref:str nfields:uvarint name:str{nfields}] value{nfields}  memoized
     0x10 REF        index:uvarint
+    0x11 FLOAT32    byte[4], IEEE 754 binary32 bits, for a float that survives the round trip
+                    through binary32 bit for bit (1.0, 0.5, -0.0, inf, the usual NaN)
     0x80 SMALLINT   tags 0x80..0xFF are the ints 0..127 (tag - 0x80)
 
 The frames of a snapshot are the VM's state tuple (see ``_vm.pyi``),
@@ -116,6 +118,7 @@ cdef enum:
     T_WAITGROUP = 0x0E
     T_DATACLASS = 0x0F
     T_REF = 0x10
+    T_FLOAT32 = 0x11
     T_SMALLINT = 0x80     # 0x80 + n for 0 <= n < 128
 
     SMALL_BUF = 256        # inline first chunk of a writer: small states never touch the heap
@@ -126,7 +129,8 @@ TAGS = {
     "NONE": T_NONE, "FALSE": T_FALSE, "TRUE": T_TRUE, "INT": T_INT, "BIGINT": T_BIGINT,
     "FLOAT": T_FLOAT, "STR": T_STR, "BYTES": T_BYTES, "LIST": T_LIST, "DICT": T_DICT,
     "TUPLE": T_TUPLE, "ERROR": T_ERROR, "QUEUE": T_QUEUE, "LOCK": T_LOCK,
-    "WAITGROUP": T_WAITGROUP, "DATACLASS": T_DATACLASS, "REF": T_REF, "SMALLINT": T_SMALLINT,
+    "WAITGROUP": T_WAITGROUP, "DATACLASS": T_DATACLASS, "REF": T_REF, "FLOAT32": T_FLOAT32,
+    "SMALLINT": T_SMALLINT,
 }
 
 cdef int C_MAX_NESTING = MAX_NESTING
@@ -357,8 +361,10 @@ cdef class _Writer:
         cdef type t = type(v)
         cdef int overflow = 0
         cdef long long x
-        cdef double d
-        cdef uint64_t bits
+        cdef double d, back
+        cdef float f
+        cdef uint64_t bits, bits_back
+        cdef uint32_t bits32
         cdef Py_ssize_t n, idx, i
         cdef const char* p
         cdef int k
@@ -382,6 +388,17 @@ cdef class _Writer:
         if t is float:
             d = PyFloat_AS_DOUBLE(v)
             memcpy(&bits, &d, 8)
+            f = <float>d
+            back = <double>f
+            memcpy(&bits_back, &back, 8)
+            if bits_back == bits:          # 4 bytes suffice; keeps the README counter under 64
+                memcpy(&bits32, &f, 4)
+                self.ensure(5)
+                self.buf[self.len] = T_FLOAT32
+                for k in range(4):
+                    self.buf[self.len + 1 + k] = <unsigned char>(bits32 >> (8 * k))
+                self.len += 5
+                return 0
             self.ensure(9)
             self.buf[self.len] = T_FLOAT
             for k in range(8):
@@ -748,7 +765,9 @@ cdef class _Reader:
         cdef Py_ssize_t idx = -1
         cdef const unsigned char* p
         cdef uint64_t bits, u
+        cdef uint32_t bits32
         cdef double d
+        cdef float f
         if tag >= T_SMALLINT:
             return tag - T_SMALLINT
         if tag == T_NONE:
@@ -767,6 +786,14 @@ cdef class _Reader:
             for i in range(8):
                 bits |= <uint64_t>p[i] << (8 * i)
             memcpy(&d, &bits, 8)
+            return _plain_float(d) if self.plain else PyFloat_FromDouble(d)
+        if tag == T_FLOAT32:
+            p = self.take(4)
+            bits32 = 0
+            for i in range(4):
+                bits32 |= <uint32_t>p[i] << (8 * i)
+            memcpy(&f, &bits32, 4)
+            d = <double>f
             return _plain_float(d) if self.plain else PyFloat_FromDouble(d)
         if tag == T_LIST:
             n = self.length(1)

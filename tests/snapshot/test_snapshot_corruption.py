@@ -175,7 +175,7 @@ def test_checksum_mismatch_message():
 
 
 @pytest.mark.parametrize("O, message", [
-    (b"\x11", "unknown value tag 0x11"),
+    (b"\x12", "unknown value tag 0x12"),
     (b"\x7f", "unknown value tag 0x7f"),
     (b"\x10\x00", "back-reference to value 0, only 0 seen"),
     (b"\x08\x01\x10\x05", "back-reference to value 5, only 1 seen"),

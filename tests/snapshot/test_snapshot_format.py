@@ -2,6 +2,7 @@
 against the code, headers decoded by hand, and hand-written bytes."""
 from __future__ import annotations
 
+import math
 import re
 import struct
 import zlib
@@ -26,7 +27,7 @@ class Point:
 
 
 def test_the_docstring_tag_table_is_the_code_tag_table():
-    rows = re.findall(r"^    (0x[0-9A-F]{2}) ([A-Z]+)\b", DOC, re.M)
+    rows = re.findall(r"^    (0x[0-9A-F]{2}) ([A-Z][A-Z0-9]*)\b", DOC, re.M)
     assert {name: int(code, 16) for code, name in rows} == _snapshot.TAGS
     assert len(rows) == len(_snapshot.TAGS)
 
@@ -65,7 +66,7 @@ def test_a_small_state_in_hand_written_bytes():
         0x00, 0x03,                     # code index 0, pc 3
         0x02, 0x00, 0x06, 0x02]) + b"hi" + bytes([   # O: None, STR "hi"
         0x02, 0x85, 0x03, 0x01,         # I: SMALLINT 5, INT zigzag(-1)
-        0x01, 0x05]) + struct.pack("<d", 1.5) + bytes([   # F: FLOAT 1.5
+        0x01, 0x11]) + struct.pack("<f", 1.5) + bytes([   # F: FLOAT32 1.5
         0x01,                           # pending
         0xAC, 0x02,                     # steps 300
     ])
@@ -90,7 +91,10 @@ def test_values_in_hand_written_bytes():
     assert decode_value(blob(points)) == [Point(1, 2), Point(3, 4)]
     assert encode_value(-2**63) == blob(b"\x03" + b"\xff" * 9 + b"\x01")
     assert encode_value(2**63) == blob(b"\x04\x09" + (2**63).to_bytes(9, "little", signed=True))
-    assert encode_value(-0.0) == blob(b"\x05" + struct.pack("<d", -0.0))
+    assert encode_value(-0.0) == blob(b"\x11" + struct.pack("<f", -0.0))
+    assert encode_value(0.1) == blob(b"\x05" + struct.pack("<d", 0.1))
+    assert encode_value(1e300) == blob(b"\x05" + struct.pack("<d", 1e300))
+    assert encode_value(math.inf) == blob(b"\x11" + struct.pack("<f", math.inf))
     assert encode_value((b"\x00", True, False, None)) == blob(b"\x0a\x04\x07\x01\x00\x02\x01\x00")
     assert encode_value({"é": 1}) == blob(b"\x09\x01\x06\x02\xc3\xa9\x81")
 

@@ -75,7 +75,10 @@ def test_scalars_round_trip(v):
 def test_nan_payload_and_sign_bits_are_kept():
     odd_nan = struct.unpack("<d", struct.pack("<Q", 0x7FF800000000BEEF))[0]
     neg_nan = struct.unpack("<d", struct.pack("<Q", 0xFFF8000000000001))[0]
-    for v in (odd_nan, neg_nan, -0.0):
+    short_nan = struct.unpack("<d", struct.pack("<Q", 0x7FFC000000000000))[0]    # fits binary32
+    neg_short_nan = struct.unpack("<d", struct.pack("<Q", 0xFFF8000000000000))[0]
+    for v in (odd_nan, neg_nan, short_nan, neg_short_nan, -0.0, 2.0**-149, 2.0**-150, 3.4028234663852886e38,
+              3.4028235677973366e38, 16777217.0, 16777216.0):
         for got in value_roundtrip(v):
             assert struct.pack("<d", got) == struct.pack("<d", v)
 
