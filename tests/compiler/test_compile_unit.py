@@ -1,0 +1,490 @@
+"""Codegen shapes (one-line disassembly), programs, serialization and hashing,
+and the decorators' behaviour from plain Python."""
+from __future__ import annotations
+
+import dataclasses
+import linecache
+import sys
+import types
+
+import pytest
+
+from deepslate import DSError, CompileError, dpslio, flow, http_listen, impure, json_marshal, \
+    json_unmarshal, pure, sleep
+from deepslate import _builtins
+from deepslate._opcodes import Op
+from deepslate._program import CallTarget, EffectSpec, TypeTest
+from deepslate._types import FLOAT, INT, STR, DataclassT, ListT
+from deepslate.compiler import Flow, collect_errors
+from deepslate.compiler.dis import dis, instructions, oneline
+from deepslate.compiler.serial import LinkError, link, program_from_bytes, program_to_bytes
+
+_counter = 0
+
+
+def compile_module(text: str, name: str | None = None) -> types.ModuleType:
+    """Run ``text`` as a module whose source inspect can read."""
+    global _counter
+    _counter += 1
+    name = name or f"_unit_mod_{_counter}"
+    filename = f"<unit {name}>"
+    linecache.cache[filename] = (len(text), None, text.splitlines(keepends=True), filename)
+    mod = types.ModuleType(name)
+    mod.__file__ = filename
+    sys.modules[name] = mod
+    exec(compile(text, filename, "exec"), mod.__dict__)
+    return mod
+
+
+def body(code) -> str:
+    """oneline() without the prologue's constant loads and parameter unboxing."""
+    ins = instructions(code)
+    first_line = min(i.line for i in ins if i.line != code.position(0)[0]) if len(
+        {i.line for i in ins}) > 1 else ins[0].line
+    return "; ".join(f"{i.opname} {i.argrepr.split(' (')[0]}".strip() for i in ins if i.line >= first_line)
+
+
+HEAD = "from deepslate import flow, pure, impure, dpslio, DSError, sleep, http_listen, json_unmarshal\n"
+
+
+# -- codegen shapes ----------------------------------------------------------------------
+
+
+def test_increment_is_one_addi() -> None:
+    m = compile_module(HEAD + """
+@flow
+async def f(n: int) -> int:
+    x: int = n
+    x = x + 1
+    x += 2
+    return x
+""")
+    assert oneline(m.f.code) == ("UNBOXI I0 O0; MOVEI I1 I0; IADDI I1 I1 1; IADDI I1 I1 2; "
+                                 "BOXI O1 I1; RETURN O1")
+
+
+def test_range_loop_is_a_pure_register_loop() -> None:
+    m = compile_module(HEAD + """
+@flow
+async def f(n: int) -> int:
+    total: int = 0
+    for i in range(n):
+        total = total + i
+    return total
+""")
+    # n is not assigned in the body, so the loop test reads it in place
+    assert oneline(m.f.code) == (
+        "UNBOXI I0 O0; LOADI I1 0; LOADI I2 0; JUMP L2; "
+        "IADD I1 I1 I2; IADDI I2 I2 1; ILT I3 I2 I0; JUMPIF I3 L1; BOXI O1 I1; RETURN O1")
+    code = m.f.code
+    assert (code.n_o, code.n_i, code.n_f) == (2, 4, 0)
+
+
+def test_range_bound_the_body_assigns_is_copied_once() -> None:
+    m = compile_module(HEAD + """
+@flow
+async def f(n: int) -> int:
+    for i in range(n):
+        n = n - 1
+    return n
+""")
+    assert oneline(m.f.code) == (
+        "UNBOXI I0 O0; MOVEI I1 I0; LOADI I2 0; JUMP L2; "
+        "IADDI I0 I0 -1; IADDI I2 I2 1; ILT I3 I2 I1; JUMPIF I3 L1; BOXI O1 I0; RETURN O1")
+
+
+def test_loop_bound_that_the_body_does_not_assign_is_read_in_place() -> None:
+    m = compile_module(HEAD + """
+@flow
+async def f(n: int) -> int:
+    total: int = 0
+    i: int = 0
+    while i < n:
+        total = total + i
+        i = i + 1
+    return total
+""")
+    assert oneline(m.f.code) == (
+        "UNBOXI I0 O0; LOADI I1 0; LOADI I2 0; JUMP L2; IADD I1 I1 I2; IADDI I2 I2 1; "
+        "ILT I3 I2 I0; JUMPIF I3 L1; BOXI O1 I1; RETURN O1")
+
+
+def test_constant_operands_live_in_registers_loaded_once() -> None:
+    m = compile_module(HEAD + """
+@flow
+async def f(x: float) -> float:
+    y: float = 0.0
+    while y < 100.0:
+        y = y * 1.5 + x
+    return y
+""")
+    code = m.f.code
+    text = oneline(code)
+    assert text.startswith("LOADKF F3 k1; LOADKF F4 k2; UNBOXF F0 O0; LOADKF F1 k0; JUMP L2; ")
+    assert "FMUL F2 F1 F3; FADD F1 F2 F0; FLT I0 F1 F4; JUMPIF I0 L1" in text
+    assert code.n_f == 5
+
+
+def test_int_to_float_promotion() -> None:
+    m = compile_module(HEAD + """
+@flow
+async def f(n: int, x: float) -> float:
+    y: float = n
+    y = y + n
+    return n / 2 + x
+""")
+    text = oneline(m.f.code)
+    assert "ITOF F1 I0" in text            # y: float = n
+    assert "ITOF F2 I0; FADD F1 F1 F2" in text
+    assert "IDIV F2 I0 I1" in text          # int / int is a float
+
+
+def test_literal_next_to_float_is_a_float_constant() -> None:
+    m = compile_module(HEAD + """
+@flow
+async def f(x: float) -> float:
+    return 2 * x
+""")
+    text = oneline(m.f.code)
+    assert "ITOF" not in text and "FMUL" in text
+
+
+def test_big_int_constant_uses_loadki() -> None:
+    m = compile_module(HEAD + """
+@flow
+async def f() -> int:
+    x: int = 2 ** 100
+    y: int = 12345678901234567890
+    return x + y
+""")
+    text = oneline(m.f.code)
+    assert "LOADKI" in text and "IPOW" in text
+    assert 12345678901234567890 in m.f.code.consts
+
+
+def test_implicit_return_none_and_no_return_after_return() -> None:
+    m = compile_module(HEAD + """
+@flow
+async def f(n: int):
+    print(n)
+
+@flow
+async def g(n: int) -> int:
+    return n
+""")
+    assert oneline(m.f.code).endswith("PRINT O1 1; RETURNNONE")
+    assert "RETURNNONE" not in oneline(m.g.code)
+
+
+def test_narrowing_after_early_return() -> None:
+    m = compile_module(HEAD + """
+@flow
+async def handle() -> int | DSError:
+    data: bytes | DSError
+    data = http_listen("POST", "/n")
+    if not isinstance(data, bytes):
+        return data
+    return len(data)
+""")
+    text = oneline(m.handle.code)
+    assert "ISINSTANCE I0 O0 k" in text and "JUMPIF I0 L1" in text
+    assert "RETURN O0" in text              # the error goes back as is
+    assert "LEN I0 O0" in text              # data is bytes after the if
+    test = next(k for k in m.handle.code.consts if isinstance(k, TypeTest))
+    assert str(test.type) == "bytes" and test.check(b"x") and not test.check(DSError("e"))
+
+
+def test_effects_and_calls_carry_their_descriptors() -> None:
+    m = compile_module(HEAD + """
+@impure(retries=3, backoff=0.25, timeout=5.0)
+def charge(n: int) -> str | DSError:
+    return "ok"
+
+@pure
+def double(n: int) -> int:
+    return 2 * n
+
+@flow
+async def child(q: dpslio.Queue[int]):
+    await q.put(1)
+
+@flow
+async def f() -> int:
+    q: dpslio.Queue[int] = dpslio.Queue[int](4)
+    dpslio.create_task(child(q))
+    r: str | DSError = await charge(double(2))
+    sleep(1)
+    return await q.get()
+""")
+    p = m.f.program
+    consts = p.codes[0].consts
+    effects = {k.kind: k for k in consts if isinstance(k, EffectSpec)}
+    assert set(effects) == {"new_queue", "create_task", "impure", "sleep", "queue_get"}
+    assert effects["new_queue"].extra == ("int",)
+    assert effects["create_task"].extra == (p.code_index("child"),)
+    assert effects["impure"].extra == (f"{m.__name__}:charge", 3, 0.25, 5.0, True)
+    assert effects["impure"].fn is m.charge
+    call = next(k for k in consts if isinstance(k, CallTarget))
+    assert (call.kind, call.ref, call.nargs, call.fn) == ("pure", f"{m.__name__}:double", 1, m.double)
+    assert "LOADKF" in oneline(p.codes[0]) or "BOXF" in oneline(p.codes[0])  # sleep(1) takes a float
+
+
+def test_locals_and_positions() -> None:
+    m = compile_module(HEAD + """
+@flow
+async def f(n: int) -> int:
+    total: int = 0
+    for i in range(n):
+        total += i
+    return total
+""")
+    code = m.f.code
+    names = {(v.name, v.file, v.reg) for v in code.locals}
+    assert {("n", "I", 0), ("total", "I", 1), ("i", "I", 2)} <= names
+    for v in code.locals:
+        assert 0 <= v.start_pc <= v.end_pc <= len(code.insns) // 4
+    add = next(i for i in instructions(code) if i.opname == "IADD")
+    assert (add.line, add.col) == (7, 9)   # `total += i`, 1-based column
+    assert code.firstlineno == 3 and code.source.startswith("@flow")
+
+
+def test_select_and_match_shapes() -> None:
+    m = compile_module(HEAD + """
+@flow
+async def f(a: dpslio.Queue[int], b: dpslio.Queue[str]) -> int:
+    match dpslio.select:
+        case _ if v := await a.get():
+            return v
+        case _ if s := await b.get():
+            match s:
+                case "x" | "y":
+                    return 1
+                case _:
+                    return len(s)
+""")
+    text = oneline(m.f.code)
+    assert "EFFECT O" in text and "INDEXI" in text and "EQ I" in text
+    assert any(k.kind == "select" and k.nargs == 2 for k in m.f.code.consts if isinstance(k, EffectSpec))
+
+
+# -- programs, serialization, hashing -----------------------------------------------------
+
+SRC = HEAD + """
+from dataclasses import dataclass
+
+@flow
+async def main(n: int) -> int:
+    p: Point = Point(n, "a")
+    return helper(p) + later_flow(n)
+
+@pure
+def helper(p: "Point") -> int:
+    return p.x
+
+@flow
+async def later_flow(n: int) -> int:
+    return n * 2
+
+@dataclass
+class Point:
+    x: int
+    tag: str
+"""
+
+
+def test_names_defined_later_resolve_and_link() -> None:
+    m = compile_module(SRC)
+    p = m.main.program
+    assert [c.name for c in p.codes] == ["main", "later_flow"]
+    assert [t.name for t in p.types] == ["Point"] and p.types[0].cls is m.Point
+    assert p.types[0].fields == [("x", INT), ("tag", STR)]
+    dc = next(k for k in p.codes[0].consts if isinstance(k, CallTarget) and k.kind == "dataclass")
+    assert dc.fn is m.Point
+
+
+def test_serial_round_trip_and_link() -> None:
+    m = compile_module(SRC, "_unit_serial_mod")
+    p = m.main.program
+    data = program_to_bytes(p)
+    q = program_from_bytes(data)
+    assert program_to_bytes(q) == data
+    assert q.hash == p.hash
+    assert all(isinstance(k, CallTarget) and k.fn is None for k in q.codes[0].consts if isinstance(k, CallTarget))
+    link(q)
+    pure_call = next(k for k in q.codes[0].consts if isinstance(k, CallTarget) and k.kind == "pure")
+    assert pure_call.fn is m.helper
+    assert q.types[0].cls is m.Point
+    assert q.codes[0].insns == p.codes[0].insns and q.codes[0].positions == p.codes[0].positions
+    assert [(v.name, v.type) for v in q.codes[0].locals] == [(v.name, v.type) for v in p.codes[0].locals]
+
+
+def test_link_names_a_missing_ref() -> None:
+    m = compile_module(SRC, "_unit_missing_mod")
+    data = program_to_bytes(m.main.program).replace(b"_unit_missing_mod:helper", b"_unit_missing_mod:gone")
+    q = program_from_bytes(data)
+    with pytest.raises(LinkError, match="_unit_missing_mod:gone"):
+        link(q)
+
+
+def test_program_from_bad_bytes() -> None:
+    with pytest.raises(ValueError, match="not a serialized program"):
+        program_from_bytes(b"\x00garbage")
+    with pytest.raises(ValueError, match="unsupported program format: got 99"):
+        program_from_bytes(b'{"v": 99}')
+
+
+def test_same_source_same_hash_changed_source_other_hash() -> None:
+    a = compile_module(SRC, "_unit_hash_mod").main.program.hash
+    b = compile_module(SRC, "_unit_hash_mod").main.program.hash
+    c = compile_module(SRC.replace("n * 2", "n * 3"), "_unit_hash_mod").main.program.hash
+    assert len(a) == 32 and a == b and a != c
+
+
+def test_floats_and_big_ints_survive_serialization() -> None:
+    m = compile_module(HEAD + """
+@flow
+async def f() -> float:
+    x: float = 0.1 + -0.0
+    y: int = 123456789012345678901234567890
+    return x + 1e300 * 10.0
+""", "_unit_float_mod")
+    q = program_from_bytes(program_to_bytes(m.f.program))
+    assert q.codes[0].consts == m.f.program.codes[0].consts
+
+
+# -- decorators and Flow --------------------------------------------------------------------
+
+
+def test_flow_object() -> None:
+    m = compile_module(SRC)
+    assert isinstance(m.main, Flow) and m.main.name == "main" and m.main() is m.main
+    with pytest.raises(TypeError, match="start it with spawn"):
+        m.main(1)
+    assert m.main.params == (("n", INT),)
+    assert "flow main(n: int) -> int" in dis(m.main)
+
+
+def test_pure_and_impure_stay_plain_functions() -> None:
+    @pure
+    def p(x: int) -> int:
+        return x + 1
+
+    @impure(retries=2, backoff=1.0, timeout=3.0)
+    def q(x: int) -> int:
+        return x
+
+    assert p(1) == 2 and q(5) == 5
+    assert q.__deepslate__ == {"kind": "impure", "retries": 2, "backoff": 1.0, "timeout": 3.0}
+    with pytest.raises(ValueError, match="must not be negative"):
+        impure(retries=-1)
+
+
+def test_durable_builtins_refuse_plain_python() -> None:
+    for call in (lambda: sleep(1.0), lambda: http_listen("GET", "/"), lambda: json_marshal(1),
+                 lambda: json_unmarshal[list[int]](b"[]"), lambda: dpslio.create_task(None)):
+        with pytest.raises(RuntimeError, match="only works inside an @flow"):
+            call()
+
+
+def test_flow_rejects_non_functions() -> None:
+    with pytest.raises(TypeError, match="async def"):
+        flow(42)  # type: ignore[arg-type]
+
+
+def test_compile_error_collects_every_error() -> None:
+    with pytest.raises(CompileError) as info:
+        compile_module(HEAD + """
+@flow
+async def f(n: int) -> int:
+    a: int = "x"
+    b: str = 1
+    return n
+""")
+    e = info.value
+    assert [(x.lineno, x.offset) for x in e.errors] == [(5, 14), (6, 14)]
+    text = str(e)
+    assert ":5:14: cannot initialise a: expected int, got str" in text
+    assert '    a: int = "x"\n' in text and "\n                 ^^^" in text
+    assert "(1 more error in this module)" in text
+
+
+def test_collect_errors_keeps_going() -> None:
+    with collect_errors() as errors:
+        m = compile_module(HEAD + """
+@flow
+async def bad() -> int:
+    return "x"
+
+@flow
+async def worse():
+    raise ValueError()
+""")
+    assert [e.lineno for e in errors] == [5, 9]
+    with pytest.raises(CompileError):
+        m.bad.program
+
+
+def test_unicode_columns_are_characters() -> None:
+    with pytest.raises(CompileError) as info:
+        compile_module(HEAD + """
+@flow
+async def f() -> str:
+    s: str = "ééé" + 1
+    return s
+""")
+    assert info.value.offset == 14   # the str literal starts at character 14
+
+
+def test_missing_flow_at_link_time() -> None:
+    m = compile_module(HEAD + """
+@flow
+async def f() -> int:
+    return g()
+
+@flow
+async def g() -> int:
+    return 1
+
+del g
+""")
+    with pytest.raises(RuntimeError, match="calls g, which is not defined"):
+        m.f.program
+
+
+# -- builtins ----------------------------------------------------------------------------------
+
+
+def test_builtins() -> None:
+    b = _builtins.BUILTINS
+    assert b["str"](1.5) == "1.5" and b["int"]("7") == 7 and b["range"](1, 7, 2) == [1, 3, 5]
+    with pytest.raises(ValueError):
+        b["int"]("x")
+    assert b["json_marshal"]({"a": [1, 2.5]}) == b'{"a":[1,2.5]}'
+    assert b["json_unmarshal"](ListT(INT), b"[1,2]") == [1, 2]
+    err = b["json_unmarshal"](ListT(INT), b'[1,"a"]')
+    assert isinstance(err, DSError) and "$[1]: expected int, got str" in err.message
+    assert isinstance(b["json_unmarshal"](ListT(FLOAT), b"[1,"), DSError)
+    assert b["DSError"]("m", "k") == DSError("m", kind="k")
+
+    @dataclasses.dataclass
+    class P:
+        x: int
+
+    assert b["json_marshal"](P(3)) == b'{"x":3}'
+
+
+def test_runs_on_the_vm() -> None:
+    vm_mod = pytest.importorskip("deepslate._vm")
+    m = compile_module(HEAD + """
+@flow
+async def f(n: int) -> list[int]:
+    out: list[int] = []
+    for i in range(0, n, 3):
+        out.append(i * i)
+    for i, x in enumerate(out):
+        out[i] = x + i
+    return out
+""")
+    vm = vm_mod.VM(m.f.program, 0, (10,))
+    spec, vals = vm.run()
+    assert spec.kind == "return" and vals == ([0, 10, 38, 84],)
