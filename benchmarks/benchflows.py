@@ -1,0 +1,39 @@
+"""Flows the runtime benchmarks run."""
+import time
+
+from deepslate import flow, impure, sleep
+
+STAMPS: list[float] = []
+
+
+@impure
+async def stamp() -> int:
+    STAMPS.append(time.perf_counter())
+    return 0
+
+
+@flow
+async def steps(n: int) -> int:
+    i: int = 0
+    while i < n:
+        sleep(0.0)
+        i = i + 1
+    return i
+
+
+@flow
+async def stamped(n: int) -> int:
+    i: int = 0
+    while i < n:
+        i = i + 1 + stamp()
+    return i
+
+
+@flow
+async def park(n: int) -> int:
+    i: int = 0
+    while i < n:
+        sleep(0.0)
+        i = i + 1
+    sleep(3600.0)
+    return i

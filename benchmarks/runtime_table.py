@@ -1,0 +1,160 @@
+"""Runtime figures in one run, deepslate beside DBOS Transact (both on SQLite).
+
+    .venv/bin/python benchmarks/runtime_table.py [--quick] [--big] [--dbos-python PATH]
+
+Columns: durable steps per second with 1, 100 and 1000 concurrent isolates; single-isolate
+step latency p50/p99; time to resume an isolate parked after N steps and the bytes it
+occupies, for N = 100, 10 000 (and 1 000 000 with --big). DBOS runs in its own processes
+(benchmarks/dbos_side.py) with the Python given by --dbos-python or $DEEPSLATE_DBOS_PYTHON,
+or this one when it can import dbos; without one its column says so.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import benchflows  # noqa: E402
+from deepslate.runtime import Engine  # noqa: E402
+from deepslate.store import SQLiteStore  # noqa: E402
+
+FLOWS = [benchflows.steps, benchflows.stamped, benchflows.park]
+
+
+async def throughput(path: str, isolates: int, steps: int, synchronous: str = "FULL") -> float:
+    eng = await Engine(SQLiteStore(path, synchronous=synchronous), FLOWS, 4).start()
+    t = time.perf_counter()
+    await asyncio.gather(*(eng.spawn(f"t{i}", "steps", {"n": steps}) for i in range(isolates)))
+    await asyncio.gather(*(eng.wait(f"t{i}") for i in range(isolates)))
+    dt = time.perf_counter() - t
+    await eng.stop()
+    eng.store.close()
+    return isolates * steps / dt
+
+
+async def latency(path: str, steps: int) -> tuple[float, float]:
+    benchflows.STAMPS.clear()
+    eng = await Engine(SQLiteStore(path), FLOWS, 1).start()
+    await eng.spawn("lat", "stamped", {"n": steps})
+    await eng.wait("lat")
+    await eng.stop()
+    eng.store.close()
+    d = sorted(b - a for a, b in zip(benchflows.STAMPS, benchflows.STAMPS[1:]))
+    return d[len(d) // 2], d[int(len(d) * 0.99)]
+
+
+async def build_parked(path: str, n: int) -> None:
+    """Run park(n) until it sleeps for an hour after n steps (fsync off: only the result matters)."""
+    eng = await Engine(SQLiteStore(path, synchronous="NORMAL"), FLOWS, 1).start()
+    await eng.spawn("p", "park", {"n": n})
+    while True:
+        r = eng.store.get_isolate("p")
+        if r.wake_at is not None and r.steps > n:
+            break
+        await asyncio.sleep(0.05)
+    await eng.stop()
+    eng.store.close()
+
+
+async def resume(path: str) -> tuple[float, int, int]:
+    db = sqlite3.connect(path)
+    db.execute("UPDATE isolates SET wake_at = 0 WHERE name = 'p'")     # the timer is overdue now
+    db.commit()
+    db.close()
+    t = time.perf_counter()
+    eng = await Engine(SQLiteStore(path), FLOWS, 1).start()
+    await eng.wait("p")
+    dt = time.perf_counter() - t
+    row = eng.store.get_isolate("p")
+    await eng.stop()
+    eng.store.close()
+    return dt, row.steps, SQLiteStore(path).storage_bytes(row.id)
+
+
+def dbos_python(arg: str | None) -> str | None:
+    for cand in (arg, os.environ.get("DEEPSLATE_DBOS_PYTHON")):
+        if cand:
+            return cand
+    try:
+        import dbos  # noqa: F401
+        return sys.executable
+    except ImportError:
+        return None
+
+
+def dbos(py: str, tmp: str, *args: str) -> dict:
+    db = os.path.join(tmp, f"dbos-{'-'.join(args)}.sqlite")
+    if args[0] == "resume":
+        db = os.path.join(tmp, f"dbos-park-{args[1]}.sqlite")
+    out = subprocess.run([py, os.path.join(HERE, "dbos_side.py"), args[0], db, *args[1:]],
+                         capture_output=True, text=True, timeout=3600)
+    lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
+    if args[0] == "build":
+        return {}
+    if out.returncode != 0 or not lines:
+        raise RuntimeError(f"dbos_side {args} failed: {out.stderr[-2000:]}")
+    return json.loads(lines[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="smaller workloads, no DBOS N=10 000")
+    ap.add_argument("--big", action="store_true", help="also N = 1 000 000 (minutes)")
+    ap.add_argument("--dbos-python", help="a Python that can import dbos")
+    a = ap.parse_args()
+    tmp = tempfile.mkdtemp(prefix="deepslate-bench-")
+    py = dbos_python(a.dbos_python)
+    rows: list[tuple[str, str, str, str]] = []
+
+    def ratio(x: float, y: float | None) -> str:
+        return f"{x / y:.1f}x" if y else "-"
+
+    shapes = [(1, 2000 if a.quick else 5000, 200), (100, 50 if a.quick else 100, 5), (1000, 10 if a.quick else 20, 2)]
+    for k, m, dm in shapes:
+        ours = asyncio.run(throughput(os.path.join(tmp, f"t{k}.db"), k, m))
+        theirs = dbos(py, tmp, "throughput", str(k), str(dm))["steps_per_s"] if py else None
+        rows.append((f"durable steps/s, {k} isolate{'s' if k > 1 else ''}", f"{ours:,.0f}",
+                     f"{theirs:,.0f}" if theirs else "n/a", ratio(ours, theirs)))
+    p50, p99 = asyncio.run(latency(os.path.join(tmp, "lat.db"), 500 if a.quick else 2000))
+    rows.append(("single-isolate step latency p50", f"{p50 * 1e3:.3f} ms", "", ""))
+    rows.append(("single-isolate step latency p99", f"{p99 * 1e3:.3f} ms", "", ""))
+    ns = [100, 10_000] + ([1_000_000] if a.big else [])
+    for n in ns:
+        path = os.path.join(tmp, f"park{n}.db")
+        t = time.perf_counter()
+        asyncio.run(build_parked(path, n))
+        build = time.perf_counter() - t
+        dt, steps, size = asyncio.run(resume(path))
+        theirs_t = theirs_b = None
+        if py and (n <= 100 or (n <= 10_000 and not a.quick)):
+            dbos(py, tmp, "build", str(n))
+            d = dbos(py, tmp, "resume", str(n))
+            theirs_t, theirs_b = d["resume_s"], d["bytes"]
+        rows.append((f"resume after N={n:,} steps", f"{dt * 1e3:.1f} ms",
+                     f"{theirs_t * 1e3:,.0f} ms" if theirs_t else "n/a", ratio(theirs_t or 0, dt) if theirs_t else "-"))
+        rows.append((f"bytes stored, N={n:,} (isolate / DBOS file)", f"{size:,}",
+                     f"{theirs_b:,}" if theirs_b else "n/a", ""))
+        print(f"  (built N={n:,} in {build:.1f} s; {steps:,} durable steps committed)", file=sys.stderr)
+    w = max(len(r[0]) for r in rows)
+    print(f"{'workload':<{w}}  {'deepslate':>14}  {'DBOS Transact':>14}  {'ratio':>8}")
+    print("-" * (w + 42))
+    for r in rows:
+        print(f"{r[0]:<{w}}  {r[1]:>14}  {r[2]:>14}  {r[3]:>8}")
+    if not py:
+        print("DBOS Transact: not installed (pip install -e '.[bench]' or pass --dbos-python)")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,42 @@
+"""Flows the crash tests run in a worker process that gets SIGKILLed."""
+import time
+
+from deepslate import dpslio, flow, idempotency_key, impure
+
+
+@impure
+def record(path: str, who: str, i: int) -> int:
+    # the effect lives outside the store, so the test can count how often it really ran
+    with open(path, "a") as f:
+        f.write(f"{who} {i} {idempotency_key()}\n")
+    time.sleep(0.001)     # a little real work, so kills land in the middle of the run
+    return i
+
+
+@flow
+async def stepper(path: str, who: str, n: int) -> int:
+    total: int = 0
+    for i in range(n):
+        total = total + record(path, who, i)
+    return total
+
+
+@flow
+async def consume(q: dpslio.Queue[int], path: str, who: str, n: int, done: dpslio.WaitGroup) -> None:
+    for k in range(n):
+        v: int = await q.get()
+        record(path, who, v)
+    await done.done()
+
+
+@flow
+async def pipeline(path: str, n: int, consumers: int) -> int:
+    q: dpslio.Queue[int] = dpslio.Queue[int](4)
+    done: dpslio.WaitGroup = dpslio.WaitGroup()
+    done.add(consumers)
+    for c in range(consumers):
+        dpslio.create_task(consume(q, path, "c" + str(c), n // consumers, done))
+    for i in range(n):
+        await q.put(i)
+    await done.wait()
+    return n
