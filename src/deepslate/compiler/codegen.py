@@ -382,7 +382,10 @@ class FunctionCompiler:
             for k in range(3):
                 x = ins[k + 1]
                 if isinstance(x, Label):
-                    x = x.pc + shift  # type: ignore[operator]
+                    if x.pc is None:   # only a statement cut short by an error leaves one
+                        assert self.errors, f"internal error: unplaced label in {self.fn.name}"
+                        x.pc = 0
+                    x = x.pc + shift
                 elif k < len(files) and files[k] in "OIF" and x >= CBASE:
                     x = base[files[k]] + x - CBASE
                 out[k + 1] = x
