@@ -63,6 +63,7 @@ from cpython.mem cimport PyMem_Malloc, PyMem_Free
 from cpython.object cimport PyObject_Str, PyObject_RichCompareBool, Py_EQ, Py_NE, Py_LT, Py_LE, Py_GT, Py_GE
 from cpython.ref cimport PyObject, Py_INCREF, Py_XDECREF
 from cpython.list cimport PyList_GET_SIZE, PyList_GET_ITEM, PyList_SET_ITEM, PyList_New, PyList_Append
+from cpython.dict cimport PyDict_Contains, PyDict_GetItemWithError, PyDict_SetItem
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from libc.math cimport fmod, floor, pow, copysign, isfinite
 from libc.stdint cimport int64_t, INT64_MIN
@@ -99,6 +100,9 @@ cdef extern from *:
     #define DS_BIG INT64_MIN
     /* nonzero when the fast path cannot be used: an operand or the result is
        (or would be) a Python int */
+    static inline int ds_big2(int64_t x, int64_t y) {
+        return (x == DS_BIG) | (y == DS_BIG);
+    }
     static inline int ds_add(int64_t x, int64_t y, int64_t *r) {
         return (x == DS_BIG) | (y == DS_BIG) | __builtin_add_overflow(x, y, r) | (*r == DS_BIG);
     }
@@ -146,6 +150,7 @@ cdef extern from *:
     """
     const bint DS_DEBUG
     const int64_t INT_BIG "DS_BIG"
+    bint ds_big2(int64_t x, int64_t y) nogil
     bint ds_add(int64_t x, int64_t y, int64_t* r) nogil
     bint ds_sub(int64_t x, int64_t y, int64_t* r) nogil
     bint ds_mul(int64_t x, int64_t y, int64_t* r) nogil
@@ -341,7 +346,7 @@ cdef inline Frame _top(list frames):
     return <Frame>PyList_GET_ITEM(frames, PyList_GET_SIZE(frames) - 1)
 
 
-cdef inline void oset(PyObject** O, int a, object v):
+cdef inline void oset(PyObject** O, int a, object v) noexcept:
     cdef PyObject* old = O[a]
     Py_INCREF(v)
     O[a] = <PyObject*>v
@@ -426,7 +431,7 @@ cdef double float_slow(int op, double x, double y) except? -1.0:
     return r
 
 
-cdef inline double float_mod(double x, double y):
+cdef inline double float_mod(double x, double y) noexcept:
     # Python's float % (y != 0): the result takes the divisor's sign
     cdef double m = fmod(x, y)
     if m != 0.0:
@@ -437,7 +442,7 @@ cdef inline double float_mod(double x, double y):
     return m
 
 
-cdef inline double float_floordiv(double x, double y):
+cdef inline double float_floordiv(double x, double y) noexcept:
     # Python's float // (y != 0), from the same fmod so that x == q*y + x%y holds
     cdef double m = fmod(x, y)
     cdef double d = (x - m) / y
@@ -453,7 +458,7 @@ cdef inline double float_floordiv(double x, double y):
     return q
 
 
-cdef int64_t int_pow(int64_t x, int64_t y, bint* ovf):
+cdef int64_t int_pow(int64_t x, int64_t y, bint* ovf) noexcept:
     cdef int64_t r = 1
     while True:
         if y & 1:
@@ -693,6 +698,7 @@ cdef class VM:
         cdef object result = None
         cdef object v, w
         cdef Frame callee
+        cdef PyObject* pv
         try:
             while True:
                 # pc - 1 is the current instruction from here on (faults use it)
@@ -756,24 +762,37 @@ cdef class VM:
                         int_slow(fr, op, a, b, c)
                     else:
                         I[a] = -I[b]
-                elif (op == OP_ILT or op == OP_ILE or op == OP_IEQ or op == OP_INE or
-                      op == OP_IGT or op == OP_IGE):
-                    x = I[b]
-                    y = I[c]
-                    if x == INT_BIG or y == INT_BIG:
+                # one case per comparison: a shared case would dispatch twice
+                elif op == OP_ILT:
+                    if ds_big2(I[b], I[c]):
                         int_slow(fr, op, a, b, c)
-                    elif op == OP_ILT:
-                        I[a] = x < y
-                    elif op == OP_ILE:
-                        I[a] = x <= y
-                    elif op == OP_IEQ:
-                        I[a] = x == y
-                    elif op == OP_INE:
-                        I[a] = x != y
-                    elif op == OP_IGT:
-                        I[a] = x > y
                     else:
-                        I[a] = x >= y
+                        I[a] = I[b] < I[c]
+                elif op == OP_ILE:
+                    if ds_big2(I[b], I[c]):
+                        int_slow(fr, op, a, b, c)
+                    else:
+                        I[a] = I[b] <= I[c]
+                elif op == OP_IEQ:
+                    if ds_big2(I[b], I[c]):
+                        int_slow(fr, op, a, b, c)
+                    else:
+                        I[a] = I[b] == I[c]
+                elif op == OP_INE:
+                    if ds_big2(I[b], I[c]):
+                        int_slow(fr, op, a, b, c)
+                    else:
+                        I[a] = I[b] != I[c]
+                elif op == OP_IGT:
+                    if ds_big2(I[b], I[c]):
+                        int_slow(fr, op, a, b, c)
+                    else:
+                        I[a] = I[b] > I[c]
+                elif op == OP_IGE:
+                    if ds_big2(I[b], I[c]):
+                        int_slow(fr, op, a, b, c)
+                    else:
+                        I[a] = I[b] >= I[c]
                 elif op == OP_NOT:
                     I[a] = I[b] == 0      # INT_BIG is nonzero, like every big int
                 elif op == OP_LOADI:
@@ -792,7 +811,11 @@ cdef class VM:
                     v = <object>O[b]
                     if not isinstance(v, int):
                         raise unbox_error("int", v)
-                    iset(fr, a, v)
+                    x = PyLong_AsLongLongAndOverflow(v, &j)
+                    if j == 0 and x != INT_BIG:
+                        I[a] = x
+                    else:
+                        iset(fr, a, v)
                 elif op == OP_ITOF:
                     if I[b] == INT_BIG:
                         F[a] = float(fr.ibig[b])
@@ -900,7 +923,11 @@ cdef class VM:
                 elif op == OP_GE:
                     I[a] = PyObject_RichCompareBool(<object>O[b], <object>O[c], Py_GE)
                 elif op == OP_IN:
-                    I[a] = (<object>O[b]) in (<object>O[c])
+                    w = <object>O[c]
+                    if type(w) is dict:
+                        I[a] = PyDict_Contains(w, <object>O[b])
+                    else:
+                        I[a] = (<object>O[b]) in w
                 elif op == OP_TRUTHY:
                     I[a] = bool(<object>O[b])
                 elif op == OP_ISNONE:
@@ -922,7 +949,14 @@ cdef class VM:
                         v[<object>O[b + 2 * j]] = <object>O[b + 2 * j + 1]
                     oset(O, a, v)
                 elif op == OP_INDEX:
-                    oset(O, a, (<object>O[b])[<object>O[c]])
+                    v = <object>O[b]
+                    if type(v) is dict:
+                        pv = PyDict_GetItemWithError(v, <object>O[c])
+                        if pv == NULL:
+                            raise KeyError(<object>O[c])
+                        oset(O, a, <object>pv)
+                    else:
+                        oset(O, a, v[<object>O[c]])
                 elif op == OP_INDEXI:
                     v = <object>O[b]
                     x = I[c]
@@ -931,7 +965,11 @@ cdef class VM:
                     else:
                         oset(O, a, v[ibox(fr, c)])
                 elif op == OP_STOREINDEX:
-                    (<object>O[a])[<object>O[b]] = <object>O[c]
+                    v = <object>O[a]
+                    if type(v) is dict:
+                        PyDict_SetItem(v, <object>O[b], <object>O[c])
+                    else:
+                        v[<object>O[b]] = <object>O[c]
                 elif op == OP_STOREINDEXI:
                     v = <object>O[a]
                     x = I[b]
@@ -943,7 +981,8 @@ cdef class VM:
                     else:
                         v[ibox(fr, b)] = <object>O[c]
                 elif op == OP_LEN:
-                    I[a] = len(<object>O[b])
+                    v = <object>O[b]
+                    I[a] = PyList_GET_SIZE(v) if type(v) is list else len(v)
                 elif op == OP_APPEND:
                     v = <object>O[a]
                     if type(v) is list:
