@@ -33,6 +33,92 @@ def best_of(fns, n: int, repeats: int) -> list[float]:
     return best
 
 
+def cpython_ops(fn, n: int) -> int:
+    """Bytecodes CPython executes in the loop function fn (a flow's own
+    coroutine function) for n, traced per opcode."""
+    count = 0
+
+    def tracer(frame, event, arg):
+        nonlocal count
+        if frame.f_code is not fn.__code__:
+            return None
+        frame.f_trace_opcodes = True
+        count += event == "opcode"
+        return tracer
+    sys.settrace(tracer)
+    try:
+        fn(n).send(None)
+    except StopIteration:
+        pass
+    finally:
+        sys.settrace(None)
+    return count
+
+
+def vm_steps(prog, n: int) -> int:
+    vm = bench_vm.VM(prog, prog.entry, (n,))
+    vm.run(1 << 62)
+    return vm.steps
+
+
+# A counting loop in the typed I file and the same loop on boxed ints through
+# the generic O instructions: what unboxing is worth on its own.
+SUM_TYPED = """
+    UNBOXI I0 O0
+    LOADI I1 0
+    LOADI I2 0
+    JUMP @test
+loop:
+    IADD I1 I1 I2
+    IADDI I2 I2 1
+test:
+    ILT I3 I2 I0
+    JUMPIF I3 @loop
+    BOXI O1 I1
+    RETURN O1
+"""
+SUM_BOXED = """
+    LOADK O1 =0
+    LOADK O2 =0
+    LOADK O3 =1
+    JUMP @test
+loop:
+    ADD O1 O1 O2
+    ADD O2 O2 O3
+test:
+    LT I0 O2 O0
+    JUMPIF I0 @loop
+    RETURN O1
+"""
+
+
+def sum_loop(n: int) -> int:
+    total = 0
+    i = 0
+    while i < n:
+        total += i
+        i += 1
+    return total
+
+
+def registers_section(n: int, repeats: int) -> None:
+    print()
+    print("instructions per loop iteration: CPython's stack bytecode vs deepslate's registers")
+    for name, py in bench_vm.PYTHON.items():
+        prog = bench_vm.compiled(name)
+        fn = bench_vm.FLOWS[name].fn
+        per_py = (cpython_ops(fn, 2000) - cpython_ops(fn, 1000)) / 1000
+        per_vm = (vm_steps(prog, 2000) - vm_steps(prog, 1000)) / 1000
+        print(f"  {name:<7}CPython {per_py:5.1f}   deepslate {per_vm:5.1f}   ({per_py / per_vm:.1f}x fewer)")
+    typed = bench_vm.program(bench_vm.assemble(SUM_TYPED, params=bench_vm.params("n")))
+    boxed = bench_vm.program(bench_vm.assemble(SUM_BOXED, params=bench_vm.params("n")))
+    t_py, t_typed, t_boxed = best_of([sum_loop, lambda n: bench_vm.run_vm(typed, n),
+                                      lambda n: bench_vm.run_vm(boxed, n)], n, repeats)
+    print("a counting loop: unboxed I registers vs boxed ints in O registers")
+    print(f"  CPython {t_py * 1e3:.2f} ms   typed {t_typed * 1e3:.2f} ms ({t_typed / t_py:.2f}x)"
+          f"   boxed {t_boxed * 1e3:.2f} ms ({t_boxed / t_py:.2f}x)")
+
+
 def main() -> int:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else bench_vm.N
     repeats = int(sys.argv[2]) if len(sys.argv) > 2 else 7
@@ -51,6 +137,7 @@ def main() -> int:
         failed += not ok
         print(f"{name:<7}{t_py * 1e3:>11.2f}{t_vm * 1e3:>9.2f}{ratio:>7.2f}{TARGETS[name]:>8.1f}"
               f"  {'yes' if ok else 'NO ':<3}{t_asm * 1e3:>8.2f}{t_asm / t_py:>7.2f}")
+    registers_section(n, repeats)
     return 1 if failed else 0
 
 
