@@ -57,7 +57,9 @@ class VM:
 
         Returns (spec, args): an EFFECT's spec with its arguments (the VM is then
         pending until ``resume``), (RETURN, (value,)), (FAULT, (Fault,)) or
-        (YIELD, ()) when ``budget`` instructions ran without reaching one."""
+        (YIELD, ()) when ``budget`` instructions ran without reaching one (the
+        budget is checked on taken jumps and flow calls, so a yield comes at
+        the first of those after ``budget`` instructions)."""
     def resume(self, value: Any) -> None:
         """Deliver the result of the pending effect; does not run."""
     def pending(self) -> tuple[EffectSpec, tuple[Any, ...]] | None:
