@@ -1,0 +1,294 @@
+"""The README's doors on real flows: new_sqlite, spawn_workers -> (spawn, wait, cancel, stop)."""
+import importlib
+import os
+import shutil
+import sqlite3
+import sys
+import textwrap
+import threading
+import time
+
+import pytest
+
+import deepslate
+from deepslate import DSError, FlowCancelled, FlowFailed, new_sqlite, spawn_workers
+from deepslate.store import NotADeepslateStore, StoreError, StoreFull, StoreReadOnly
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "flowmods"))
+import doorflows as df  # noqa: E402
+
+pytestmark = pytest.mark.timeout(60)
+ALL = [df.add, df.counter(), df.nap, df.fail_div, df.checkout, df.returns_error, df.fanout]
+
+
+@pytest.fixture
+def doors(tmp_path):
+    platform, none = new_sqlite(str(tmp_path / "s.db"))
+    assert none is None
+    d = spawn_workers(4, platform, ALL)
+    yield d
+    d[3]()
+
+
+def test_spawn_wait_from_sync_code(doors):
+    spawn, wait, cancel, stop = doors
+    assert spawn("x", "add", {"a": 2, "b": 3}) == (1, False)
+    assert spawn("x", "add", {"a": 2, "b": 3}) == (1, True)
+    assert wait("x") == 5
+    assert spawn("x", "add", {"a": 9, "b": 9}) == (1, True)     # finished: same isolate, same result
+    assert wait("x") == 5
+
+
+def test_doors_are_thread_safe(doors):
+    spawn, wait, cancel, stop = doors
+    results, errors = {}, []
+
+    def client(k):
+        try:
+            for i in range(10):
+                name = f"t{k}-{i}"
+                spawn(name, "add", {"a": k, "b": i})
+                results[name] = wait(name, timeout=20)
+        except Exception as e:   # pragma: no cover - reported below
+            errors.append(e)
+    ts = [threading.Thread(target=client, args=(k,)) for k in range(6)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert not errors
+    assert results == {f"t{k}-{i}": k + i for k in range(6) for i in range(10)}
+
+
+def test_wait_outcomes(doors):
+    spawn, wait, cancel, stop = doors
+    spawn("f", "fail_div", {"x": 0})
+    with pytest.raises(FlowFailed) as ei:
+        wait("f", timeout=10)
+    assert ei.value.exc_type == "ZeroDivisionError"
+    assert ei.value.where == f"{df.__file__}:{df.fail_div.code.firstlineno + 3}"
+    assert "in fail_div" in ei.value.backtrace()
+    spawn("e", "returns_error", {"msg": "no stock"})
+    assert wait("e") == DSError("no stock")                    # a returned DSError is a value
+    spawn("n", "nap", {"seconds": 30.0})
+    with pytest.raises(TimeoutError):
+        wait("n", timeout=0.1)
+    assert cancel("n") is True
+    with pytest.raises(FlowCancelled):
+        wait("n")
+    with pytest.raises(KeyError):
+        wait("nobody")
+
+
+def test_bad_spawn_arguments(doors):
+    spawn, wait, cancel, stop = doors
+    with pytest.raises(ValueError, match="unknown flow 'nope'"):
+        spawn("a", "nope", {})
+    with pytest.raises(TypeError, match="parameter b: expected int, got str"):
+        spawn("a", "add", {"a": 1, "b": "2"})
+    with pytest.raises(TypeError, match="parameter o.items\\[1\\]: expected str, got int"):
+        spawn("a", "checkout", {"o": df.Order(1, ["x", 2]), "cents": 5})
+    with pytest.raises(TypeError, match="expected float, got str"):
+        spawn("a", "nap", {"seconds": "1"})
+    with pytest.raises(ValueError, match="NaN"):
+        spawn("a", "nap", {"seconds": float("nan")})
+    spawn("ok", "nap", {"seconds": 0})                     # an int is a fine float
+    assert wait("ok", timeout=10) == "rested"
+
+
+def test_dataclass_args_impure_and_idempotency_key(doors):
+    spawn, wait, cancel, stop = doors
+    df.KEYS.clear()
+    spawn("c", "checkout", {"o": df.Order(7, ["tea", "cake"]), "cents": 250})
+    assert wait("c", timeout=10) == "charged 7:250 2"
+    assert len(df.KEYS) == 1 and df.KEYS[0]
+
+
+def test_fanout_with_waitgroup_and_queues(doors):
+    spawn, wait, cancel, stop = doors
+    spawn("fan", "fanout", {"n": 20})
+    assert wait("fan", timeout=30) == sum(i * i for i in range(20))
+    for i in range(1, 21):
+        assert wait(f"fan/{i}", timeout=10) is None
+
+
+def test_counter_continues_after_restart(tmp_path):
+    path = str(tmp_path / "s.db")
+    platform, _ = new_sqlite(path)
+    spawn, wait, cancel, stop = spawn_workers(2, platform, [df.counter()])
+    spawn("my-counter", "counter", {})
+    stop()
+    db = sqlite3.connect(path)
+    steps_before = db.execute("SELECT steps FROM isolates").fetchone()[0]
+    db.execute("UPDATE isolates SET wake_at = 0")           # as if a long time had passed
+    db.commit()
+    db.close()
+    platform, _ = new_sqlite(path)
+    spawn, wait, cancel, stop = spawn_workers(2, platform, [df.counter])
+    assert spawn("my-counter", "counter", {}) == (1, True)
+    deadline = time.time() + 10
+    while platform.store.get_isolate("my-counter").steps <= steps_before and time.time() < deadline:
+        time.sleep(0.02)
+    assert platform.store.get_isolate("my-counter").status == "sleeping"
+    assert platform.store.get_isolate("my-counter").steps == steps_before + 1
+    stop()
+
+
+def test_doors_after_stop(tmp_path):
+    platform, _ = new_sqlite(str(tmp_path / "s.db"))
+    spawn, wait, cancel, stop = spawn_workers(1, platform, [df.add])
+    with pytest.raises(RuntimeError, match="already has workers"):
+        spawn_workers(1, platform, [df.add])
+    stop()
+    stop()                                                   # idempotent
+    with pytest.raises(RuntimeError, match="stopped"):
+        spawn("a", "add", {"a": 1, "b": 2})
+
+
+def test_spawn_workers_bad_arguments(tmp_path):
+    platform, _ = new_sqlite(str(tmp_path / "s.db"))
+    with pytest.raises(TypeError, match="@flow functions"):
+        spawn_workers(1, platform, [len])
+    with pytest.raises(TypeError, match="platform from new_sqlite"):
+        spawn_workers(1, "sqlite://x", [df.add])
+    with pytest.raises(ValueError, match="workers must be at least 1"):
+        spawn_workers(0, platform, [df.add])
+
+
+# -- opening stores -------------------------------------------------------------------
+
+def test_new_sqlite_clear_errors(tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a database at all\n" * 200)
+    with pytest.raises(NotADeepslateStore, match="not a deepslate store"):
+        new_sqlite(str(notes))
+    with pytest.raises(StoreError, match="does not exist"):
+        new_sqlite(str(tmp_path / "missing" / "s.db"))
+    with pytest.raises(ValueError, match="host:port"):
+        new_sqlite(str(tmp_path / "s.db"), listen_addr="8765")
+    assert isinstance(deepslate.new_sqlite(str(tmp_path / "ok.db"))[0], deepslate.runtime.Platform)
+
+
+def test_store_turning_read_only_stops_the_engine_and_loses_nothing(tmp_path):
+    path = str(tmp_path / "s.db")
+    platform, _ = new_sqlite(path)
+    spawn, wait, cancel, stop = spawn_workers(2, platform, [df.add, df.nap])
+    spawn("done-before", "add", {"a": 1, "b": 1})
+    assert wait("done-before") == 2
+    spawn("sleeper", "nap", {"seconds": 0.3})
+    platform.store.db.execute("PRAGMA query_only = 1")      # every write now fails as read-only
+    with pytest.raises(StoreReadOnly, match="read-only"):
+        spawn("new", "add", {"a": 1, "b": 2})
+    with pytest.raises(StoreError, match="store failure"):
+        wait("sleeper", timeout=5)
+    stop()
+    platform, _ = new_sqlite(path)
+    spawn, wait, cancel, stop = spawn_workers(2, platform, [df.add, df.nap])
+    assert wait("done-before") == 2
+    assert wait("sleeper", timeout=10) == "rested"
+    assert platform.store.get_isolate("new") is None
+    stop()
+
+
+def test_disk_full_stops_with_a_clear_error_and_loses_nothing(tmp_path):
+    path = str(tmp_path / "s.db")
+    platform, _ = new_sqlite(path)
+    spawn, wait, cancel, stop = spawn_workers(2, platform, [df.add])
+    spawn("first", "add", {"a": 1, "b": 1})
+    assert wait("first") == 2
+    pages = platform.store.db.execute("PRAGMA page_count").fetchone()[0]
+    stop()
+    platform, _ = new_sqlite(path, max_page_count=pages + 2)
+    spawn, wait, cancel, stop = spawn_workers(2, platform, [df.add])
+    spawned = []
+    with pytest.raises(StoreFull, match="is full"):
+        for i in range(5000):
+            spawn(f"n{i}-" + "x" * 300, "add", {"a": i, "b": 1})
+            spawned.append(i)
+    stop()
+    platform, _ = new_sqlite(path)
+    spawn, wait, cancel, stop = spawn_workers(2, platform, [df.add])
+    assert wait("first") == 2
+    for i in spawned:
+        assert wait(f"n{i}-" + "x" * 300, timeout=10) == i + 1
+    stop()
+
+
+def test_corrupt_snapshot_fails_that_isolate_only(tmp_path):
+    path = str(tmp_path / "s.db")
+    platform, _ = new_sqlite(path)
+    spawn, wait, cancel, stop = spawn_workers(2, platform, [df.nap])
+    spawn("bad", "nap", {"seconds": 0.2})
+    spawn("good", "nap", {"seconds": 0.2})
+    stop()
+    db = sqlite3.connect(path)
+    snap = db.execute("SELECT snapshot FROM isolates WHERE name = 'bad'").fetchone()[0]
+    db.execute("UPDATE isolates SET snapshot = ? WHERE name = 'bad'", (snap[:-7] + b"garbage",))
+    db.commit()
+    db.close()
+    platform, _ = new_sqlite(path)
+    spawn, wait, cancel, stop = spawn_workers(2, platform, [df.nap])
+    with pytest.raises(FlowFailed, match="cannot resume from the stored snapshot") as ei:
+        wait("bad")
+    assert ei.value.kind == "snapshot"
+    assert wait("good", timeout=10) == "rested"
+    stop()
+
+
+# -- code versions ----------------------------------------------------------------------
+
+V1 = '''
+from deepslate import flow, sleep
+
+
+@flow
+async def greet(n: int) -> str:
+    sleep(0.3)
+    return "v1:" + str(n)
+'''
+
+V2 = '''
+from deepslate import flow, sleep
+
+
+@flow
+async def greet(n: int) -> str:
+    m: int = n * 10
+    sleep(0.0)
+    return "v2:" + str(m) + "!"
+'''
+
+
+def _load_version(d, source):
+    shutil.rmtree(d / "__pycache__", ignore_errors=True)
+    (d / "versioned_mod.py").write_text(textwrap.dedent(source))
+    sys.modules.pop("versioned_mod", None)
+    importlib.invalidate_caches()
+    return importlib.import_module("versioned_mod")
+
+
+def test_isolate_finishes_on_its_own_program_after_redeploy(tmp_path):
+    d = tmp_path / "app"
+    d.mkdir()
+    sys.path.insert(0, str(d))
+    try:
+        v1 = _load_version(d, V1)
+        path = str(tmp_path / "s.db")
+        platform, _ = new_sqlite(path)
+        spawn, wait, cancel, stop = spawn_workers(2, platform, [v1.greet])
+        spawn("old", "greet", {"n": 1})
+        stop()
+        v2 = _load_version(d, V2)
+        assert v2.greet.program.hash != v1.greet.program.hash
+        platform, _ = new_sqlite(path)
+        spawn, wait, cancel, stop = spawn_workers(2, platform, [v2.greet])
+        spawn("new", "greet", {"n": 1})
+        assert wait("new", timeout=10) == "v2:10!"
+        assert wait("old", timeout=10) == "v1:1"
+        hashes = {r.name: r.program_hash for r in platform.store.list_isolates()}
+        assert hashes == {"old": v1.greet.program.hash, "new": v2.greet.program.hash}
+        assert platform.store.db.execute("SELECT count(*) FROM programs").fetchone()[0] == 2
+        stop()
+    finally:
+        sys.path.remove(str(d))
+        sys.modules.pop("versioned_mod", None)
