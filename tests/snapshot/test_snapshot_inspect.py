@@ -64,3 +64,14 @@ def test_cycles_show_as_references():
     assert out[2] == {"me": {"__ref__": 3}}
     assert out[3] is out[0]                   # a finished value is shown again, not as a reference
     json.dumps(got)
+
+
+def test_shared_values_are_repeated_only_within_a_budget():
+    # 60 levels of [a, a]: 2**60 leaves if every repeat were shown in full
+    a: list = ["leaf"]
+    for _ in range(60):
+        a = [a, a]
+    data = encode_snapshot(H, ([(0, 0, [a], [], [])], False, 0))
+    assert len(data) < 1000
+    text = json.dumps(inspect_snapshot(data))
+    assert '"__ref__"' in text and len(text) < 5_000_000
