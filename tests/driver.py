@@ -213,7 +213,9 @@ def compile_source(source: str, filename: str) -> dict[str, Any]:
     mod = types.ModuleType(name)
     mod.__file__ = filename
     sys.modules[name] = mod
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    # lines as a file read would give them (str.splitlines would also split at \f and \x1c)
+    lines = io.StringIO(source, newline=None).readlines()
+    linecache.cache[filename] = (len(source), None, lines, filename)
     try:
         with collect_errors() as errors:
             exec(code, mod.__dict__)  # noqa: S102 - compiling test input is the point
