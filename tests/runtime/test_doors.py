@@ -292,3 +292,87 @@ def test_isolate_finishes_on_its_own_program_after_redeploy(tmp_path):
     finally:
         sys.path.remove(str(d))
         sys.modules.pop("versioned_mod", None)
+
+
+# -- more durable operations ---------------------------------------------------------------
+
+def test_inbox_messages_reach_http_listen_in_order_once(tmp_path):
+    platform, _ = new_sqlite(str(tmp_path / "s.db"))
+    spawn, wait, cancel, stop = spawn_workers(2, platform, [df.listener, df.add])
+    eng, call = platform.engine, platform.runner.call
+    spawn("l", "listener", {"n": 3})
+    assert call(eng.send("l", "POST", "/numbers", b"1")) >= 1
+    call(eng.send("l", "post", "/numbers", b"2"))            # methods are case-insensitive
+    call(eng.send("l", "POST", "/other", b"nope"))            # another route: not for this listen
+    time.sleep(0.1)
+    call(eng.send("l", "POST", "/numbers", b"3"))
+    assert wait("l", timeout=10) == [b"1", b"2", b"3"]
+    assert platform.store.inbox_peek(1, "POST", "/numbers") is None
+    assert platform.store.inbox_peek(1, "POST", "/other")[1] == b"nope"
+    with pytest.raises(ValueError, match="has finished"):
+        call(eng.send("l", "POST", "/numbers", b"4"))
+    with pytest.raises(KeyError):
+        call(eng.send("zz", "POST", "/numbers", b"4"))
+    with pytest.raises(TypeError, match="must be bytes"):
+        call(eng.send("l", "POST", "/numbers", "text"))
+    stop()
+
+
+def test_message_sent_before_a_restart_is_delivered_after_it(tmp_path):
+    path = str(tmp_path / "s.db")
+    platform, _ = new_sqlite(path)
+    spawn, wait, cancel, stop = spawn_workers(2, platform, [df.listener])
+    spawn("l", "listener", {"n": 2})
+    platform.runner.call(platform.engine.send("l", "POST", "/numbers", b"a"))
+    platform.runner.call(platform.engine.send("l", "POST", "/numbers", b"b"))
+    stop()
+    platform, _ = new_sqlite(path)
+    spawn, wait, cancel, stop = spawn_workers(2, platform, [df.listener])
+    assert wait("l", timeout=10) == [b"a", b"b"]
+    stop()
+
+
+def test_failed_impure_can_be_retried_once_fixed(tmp_path):
+    platform, _ = new_sqlite(str(tmp_path / "s.db"))
+    spawn, wait, cancel, stop = spawn_workers(2, platform, [df.uses_fragile])
+    df.FLAKY["broken"] = True
+    spawn("f", "uses_fragile", {"x": 41})
+    with pytest.raises(FlowFailed, match="provider down") as ei:
+        wait("f", timeout=10)
+    assert ei.value.exc_type == "ConnectionError" and ei.value.kind == "impure"
+    df.FLAKY["broken"] = False
+    assert platform.runner.call(platform.engine.retry("f")) is True
+    assert wait("f", timeout=10) == 42
+    assert platform.runner.call(platform.engine.retry("f")) is False      # done: nothing to retry
+    stop()
+
+
+def test_lock_contention_between_isolates(tmp_path):
+    platform, _ = new_sqlite(str(tmp_path / "s.db"))
+    spawn, wait, cancel, stop = spawn_workers(4, platform, [df.contend])
+    df.INSIDE.clear()
+    df.OVERLAPS.clear()
+    spawn("c", "contend", {"n": 8})
+    assert wait("c", timeout=20) == 8
+    assert df.OVERLAPS == []                   # never two isolates inside at once
+    assert platform.store.load_shared().locks == {1: None}
+    stop()
+
+
+def test_storage_per_isolate_does_not_grow_with_steps(tmp_path):
+    platform, _ = new_sqlite(str(tmp_path / "s.db"))
+    spawn, wait, cancel, stop = spawn_workers(2, platform, [df.counter()])
+    eng, call = platform.engine, platform.runner.call
+    eng.time_scale = 0.0001
+    spawn("c", "counter", {})
+    sizes = {}
+    deadline = time.time() + 20
+    while len(sizes) < 2 and time.time() < deadline:
+        row = platform.store.get_isolate("c")
+        for n in (20, 400):
+            if row.steps >= n and n not in sizes:
+                sizes[n] = platform.store.storage_bytes(row.id)
+        time.sleep(0.005)
+    stop()
+    # only the varint encodings of the growing numbers (count, the step counter) may widen
+    assert 0 <= sizes[400] - sizes[20] <= 8, sizes

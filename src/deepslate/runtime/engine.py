@@ -45,9 +45,16 @@ _RETRY = object()          # ready-queue marker: perform the pending effect agai
 _START = object()          # ready-queue marker: run without resuming (a fresh or yielded isolate)
 
 
+_VM: Any = None
+
+
 def _vm_api() -> Any:
-    from .. import _vm
-    return _vm
+    # imported on first use: the store and the doors work without the extension built
+    global _VM
+    if _VM is None:
+        from .. import _vm
+        _VM = _vm
+    return _VM
 
 
 def _serial() -> Any:
@@ -58,7 +65,8 @@ def _serial() -> Any:
 class Iso:
     """An isolate in memory."""
     __slots__ = ("id", "name", "flow", "program", "vm", "status", "steps", "children", "log_seq",
-                 "parent_id", "waiters", "wake_at", "snapshot", "handle", "task", "active", "held")
+                 "parent_id", "waiters", "wake_at", "snapshot", "handle", "task", "active", "held",
+                 "listen")
 
     def __init__(self, id: int, name: str, flow: str, program: Any, vm: Any, parent_id: int | None = None):
         self.id = id
@@ -78,6 +86,7 @@ class Iso:
         self.task: asyncio.Task[Any] | None = None
         self.active = True                     # False once finished, failed or cancelled
         self.held: set[int] = set()            # locks held, released on cancel
+        self.listen: str | None = None         # http_listen: None, "peeking", "again" or "waiting"
 
 
 class _Queue:
@@ -403,14 +412,39 @@ class Engine:
         self._restart(iso)
         return True
 
-    def deliver(self, name: str, method: str, route: str, msg_id: int) -> None:
-        """An inbound message was committed to the inbox: wake the isolate if it listens there."""
+    async def send(self, name: str, method: str, route: str, body: bytes) -> int:
+        """Commit an inbound message for ``name``'s ``http_listen(method, route)`` and wake it.
+
+        Messages wait in the inbox until the flow listens there, and are delivered once each,
+        in arrival order per (isolate, method, route). Returns the message id."""
+        self._check()
+        if not isinstance(body, bytes):
+            raise TypeError(f"message body must be bytes, not {type(body).__name__}")
+        iso = self.by_name.get(name)
+        if iso is None:
+            row = await self._db(self.store.get_isolate, name)
+            if row is None:
+                raise KeyError(f"no isolate named {name!r}")
+            if row.status in TERMINAL:
+                raise ValueError(f"isolate {name!r} has finished ({row.status}); it listens no more")
+            iid = row.id
+        else:
+            iid = iso.id
+        mid = await self._db(self.store.inbox_put, iid, method.upper(), route, body)
+        self.deliver(name)
+        return mid
+
+    def deliver(self, name: str) -> None:
+        """A message for ``name`` was committed to the inbox: look again if it listens."""
         iso = self.by_name.get(name)
         if iso is None or not iso.active:
             return
-        pending = iso.vm.pending()
-        if pending is not None and pending[0].kind == "http_listen" and iso.status == "waiting":
-            self._perform_safely(iso, pending[0], pending[1])
+        if iso.listen == "peeking":
+            iso.listen = "again"            # the peek in flight may have missed it
+        elif iso.listen == "waiting":
+            pending = iso.vm.pending()
+            if pending is not None:
+                self._perform_safely(iso, pending[0], pending[1])
 
     # -- stepping -------------------------------------------------------------------
 
@@ -628,7 +662,9 @@ class Engine:
         elif kind == "create_task":
             self._create_task(iso, spec, args)
         elif kind == "http_listen":
-            self.loop.create_task(self._listen(iso, str(args[0]), str(args[1])))
+            t = self.loop.create_task(self._listen(iso, str(args[0]), str(args[1])))
+            self._impure_tasks.add(t)
+            t.add_done_callback(self._impure_tasks.discard)
         elif kind == "http_request":
             t = self.loop.create_task(self._http_request(iso, *args))
             iso.task = t
@@ -654,7 +690,7 @@ class Engine:
         q = self._queue(handle.id)
         data = _vm_api().encode_value(value)
         # a full queue still takes the item when a getter is waiting for it (Go's handoff)
-        while q.getters and not q.getters[0][0].active:
+        while q.getters and (q.getters[0][2][0] or not q.getters[0][0].active):
             q.getters.popleft()
         if q.capacity and len(q.items) >= q.capacity and not q.getters:
             iso.status = "waiting"
@@ -793,14 +829,26 @@ class Engine:
     # inbox (the HTTP ingress that fills it is a later piece)
 
     async def _listen(self, iso: Iso, method: str, route: str) -> None:
-        msg = await self._db(self.store.inbox_peek, iso.id, method, route)
-        if not iso.active:
-            return
-        if msg is None:
+        method = method.upper()
+        while True:
+            iso.listen = "peeking"
+            msg = await self._db(self.store.inbox_peek, iso.id, method, route)
+            if not iso.active:
+                return
+            if msg is not None:
+                iso.listen = None
+                mid, body = msg
+                try:
+                    self._advance(iso, body, [("inbox_take", mid)])
+                except Exception as e:
+                    log.exception("isolate %r", iso.name)
+                    self._fail(iso, f"internal error in http_listen: {type(e).__name__}: {e}", kind="internal")
+                return
+            if iso.listen == "again":
+                continue
+            iso.listen = "waiting"
             iso.status = "waiting"
             return
-        mid, body = msg
-        self._advance(iso, body, [("inbox_take", mid)])
 
     async def _http_request(self, iso: Iso, method: str, url: str, headers: dict[str, str], body: bytes) -> None:
         import aiohttp

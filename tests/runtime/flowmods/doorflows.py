@@ -1,7 +1,7 @@
 """Flows for the runtime tests of the public doors."""
 from dataclasses import dataclass
 
-from deepslate import DSError, dpslio, flow, idempotency_key, impure, sleep
+from deepslate import DSError, dpslio, flow, http_listen, idempotency_key, impure, sleep
 
 KEYS: list[str] = []
 
@@ -78,3 +78,66 @@ async def fanout(n: int) -> int:
     for i in range(n):
         total = total + await out.get()
     return total
+
+
+@flow
+async def listener(n: int) -> list[bytes]:
+    out: list[bytes] = []
+    for i in range(n):
+        data: bytes | DSError = http_listen("POST", "/numbers")
+        if isinstance(data, bytes):
+            out.append(data)
+    return out
+
+
+FLAKY = {"broken": True}
+
+
+@impure
+def fragile(x: int) -> int:
+    if FLAKY["broken"]:
+        raise ConnectionError("provider down")
+    return x + 1
+
+
+@flow
+async def uses_fragile(x: int) -> int:
+    sleep(0.0)
+    return fragile(x)
+
+
+INSIDE: list[int] = []
+OVERLAPS: list[int] = []
+
+
+@impure
+def enter(i: int) -> None:
+    if INSIDE:
+        OVERLAPS.append(i)
+    INSIDE.append(i)
+
+
+@impure
+def leave(i: int) -> None:
+    INSIDE.remove(i)
+
+
+@flow
+async def critical(mu: dpslio.Lock, i: int, wg: dpslio.WaitGroup) -> None:
+    await mu.acquire()
+    enter(i)
+    sleep(0.005)
+    leave(i)
+    await mu.release()
+    await wg.done()
+
+
+@flow
+async def contend(n: int) -> int:
+    mu: dpslio.Lock = dpslio.Lock()
+    wg: dpslio.WaitGroup = dpslio.WaitGroup()
+    wg.add(n)
+    for i in range(n):
+        dpslio.create_task(critical(mu, i, wg))
+    await wg.wait()
+    return n
