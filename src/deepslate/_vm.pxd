@@ -5,10 +5,13 @@ from libc.stdint cimport int64_t
 
 
 cdef enum VMStatus:
-    ST_READY = 0        # may run: fresh, resumed, or yielded on the budget
-    ST_PENDING = 1      # suspended at the EFFECT at the top frame's pc
-    ST_DONE = 2         # the entry flow returned
-    ST_FAULTED = 3      # a fault ended the isolate; run() refuses
+    ST_UNSET = 0        # made by __new__ alone: nothing to run
+    ST_READY = 1        # may run: fresh, resumed, or yielded on the budget
+    ST_PENDING = 2      # suspended at the EFFECT at the top frame's pc
+    ST_DONE = 3         # the entry flow returned
+    ST_FAULTED = 4      # a fault ended the isolate; run() refuses
+    ST_RUNNING = 5      # inside run(): a call back into this VM is refused
+    ST_BROKEN = 6       # a BaseException (KeyboardInterrupt ...) escaped mid-instruction
 
 
 cdef class CodeInfo:
@@ -41,8 +44,9 @@ cdef class VM:
     cdef list frames            # Frame, outermost first
     cdef int status             # a VMStatus
     cdef list log               # print() lines not yet taken
-    cdef object fault           # the Fault that ended the isolate, if any
+    cdef object fault           # the Fault that ended the isolate, or the BaseException that broke it
 
     cdef object _run(self, long long budget)
     cdef object _make_fault(self, object exc, int pc)
     cdef int _push(self, CodeInfo ci) except -1
+    cdef int _expect(self, int status, str doing) except -1

@@ -321,6 +321,7 @@ cdef list _program_infos(program):
 # ---------------------------------------------------------------------------
 # frames and register access
 
+@cython.no_gc_clear             # __dealloc__ needs ci (for n_o)
 cdef class Frame:
     def __dealloc__(self):
         cdef int j
@@ -591,22 +592,37 @@ cdef class VM:
                 fr.F[j] = fl[j]
         return vm
 
+    cdef int _expect(self, int status, str doing) except -1:
+        if self.status == status:
+            return 0
+        raise VMError(f"cannot {doing}: " + {
+            ST_UNSET: "the VM was never set up (use VM(...) or VM.from_state)",
+            ST_READY: "the VM is not pending on an effect",
+            ST_PENDING: "the VM is pending on an effect: resume() it first",
+            ST_DONE: "the flow has returned",
+            ST_FAULTED: f"the flow faulted ({self.fault!r})",
+            ST_RUNNING: "the VM is running (called back from inside its own run)",
+            ST_BROKEN: f"run() was interrupted by {self.fault!r} mid-instruction; restore "
+                       "the isolate from its snapshot",
+        }[self.status])
+
     def run(self, long long budget=DEFAULT_BUDGET):
         """Run until a durable point, the end of the flow, a fault or the budget;
         see _vm.pyi for the result."""
-        if self.status != ST_READY:
-            raise VMError({ST_PENDING: "the VM is pending on an effect: resume() it first",
-                           ST_DONE: "the flow has returned: nothing left to run",
-                           ST_FAULTED: f"the flow faulted ({self.fault!r}): it cannot run again"
-                           }[self.status])
+        self._expect(ST_READY, "run")
         if budget <= 0:
             raise ValueError(f"budget must be positive, got {budget}")
-        return self._run(budget)
+        self.status = ST_RUNNING
+        try:
+            return self._run(budget)
+        except BaseException as e:      # only non-Exceptions get here: _run turns the rest into faults
+            self.status = ST_BROKEN
+            self.fault = e
+            raise
 
     def resume(self, value):
         """Deliver the pending effect's result into its register; does not run."""
-        if self.status != ST_PENDING:
-            raise VMError("resume() without a pending effect")
+        self._expect(ST_PENDING, "resume")
         cdef Frame fr = _top(self.frames)
         oset(fr.O, fr.ci.insns[4 * fr.pc + 1], value)
         fr.pc += 1
@@ -619,7 +635,7 @@ cdef class VM:
         cdef Frame fr = _top(self.frames)
         cdef const int* ip = fr.ci.insns + 4 * fr.pc
         spec = fr.ci.consts[ip[2]]
-        return spec, oslice(fr.O, ip[3], spec.nargs)
+        return spec, oslice(fr.O, ip[3], fr.ci.kn[ip[2]])
 
     @property
     def done(self):
@@ -632,9 +648,8 @@ cdef class VM:
     def export_state(self):
         cdef Frame fr
         cdef int j
-        if self.status == ST_DONE or self.status == ST_FAULTED:
-            raise VMError("no state to export: the flow has " +
-                          ("returned" if self.status == ST_DONE else "faulted"))
+        if self.status != ST_PENDING:
+            self._expect(ST_READY, "export the state")
         frames = []
         for fr in self.frames:
             frames.append((fr.ci.index, fr.pc,
@@ -943,7 +958,10 @@ cdef class VM:
                 elif op == OP_ISNONE:
                     I[a] = O[b] == <PyObject*>None
                 elif op == OP_ISINSTANCE:
-                    I[a] = bool(K[c].check(<object>O[b]))
+                    w = K[c].check
+                    if w is None:
+                        raise VMError(f"type test for {K[c].type} is not linked")
+                    I[a] = bool(w(<object>O[b]))
 
                 # -- containers and fields
                 elif op == OP_BUILDLIST:
@@ -1083,6 +1101,8 @@ cdef class VM:
             self.fault = self._make_fault(e, pc)
             self.status = ST_FAULTED
             result = (FAULT, (self.fault,))
+        if self.status == ST_RUNNING:
+            self.status = ST_READY      # a yield
         fr.pc = pc
         self.steps += budget - left
         return result

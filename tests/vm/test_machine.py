@@ -115,9 +115,9 @@ def test_fault_names_every_frame_outermost_first():
     assert fault.frames == [("outer", "outer.py", 13, 5), ("inner", "inner.py", 23, 5)]
     assert 'File "inner.py", line 23, col 5, in inner' in fault.backtrace()
     assert vm.steps == 6
-    with pytest.raises(VMError, match="faulted .*ZeroDivisionError.* cannot run again"):
+    with pytest.raises(VMError, match="cannot run: the flow faulted .*ZeroDivisionError"):
         vm.run()
-    with pytest.raises(VMError, match="no state to export"):
+    with pytest.raises(VMError, match="cannot export the state: the flow faulted"):
         vm.export_state()
     view = vm.frames_view()
     assert [(v["function"], v["line"]) for v in view] == [("outer", 13), ("inner", 23)]
@@ -168,7 +168,7 @@ def test_budget_yields_and_the_total_is_unchanged():
     assert vm.steps == whole.steps == 3 + 50 * 5 + 4
     # every run but the last used its budget and stopped at the next taken jump
     assert all(7 <= n <= 7 + 5 for n in chunks[:-1]), chunks
-    with pytest.raises(VMError, match="returned"):
+    with pytest.raises(VMError, match="cannot run: the flow has returned"):
         vm.run()
 
 
@@ -272,11 +272,13 @@ def test_export_state_layout_and_aliasing():
 
 def test_misuse_is_a_clear_error():
     vm = VM(PROG, 0, ())
-    with pytest.raises(VMError, match="without a pending effect"):
+    with pytest.raises(VMError, match="cannot resume: the VM is not pending on an effect"):
         vm.resume(1)
     vm.run()
-    with pytest.raises(VMError, match="pending on an effect"):
+    with pytest.raises(VMError, match="cannot run: the VM is pending on an effect"):
         vm.run()
+    with pytest.raises(VMError, match="never set up"):
+        VM.__new__(VM).run()
     with pytest.raises(TypeError, match="flow 'worker' takes 1 arguments, got 0"):
         VM(PROG, 1, ())
     with pytest.raises(ProgramError, match="code index 5 outside 0..1"):
@@ -362,3 +364,50 @@ def test_verifier_rejects_short_tables():
     c.insns = c.insns[:3]
     with pytest.raises(ProgramError, match="insns has 3 words"):
         VM(program(c), 0, ())
+
+
+# -- re-entry and interruption -------------------------------------------------------
+
+def _call_program(fn):
+    from deepslate._program import CallTarget
+    return program(assemble("""
+        CALL O0 $fn O0
+        RETURN O0
+    """, n_o=1, consts={"fn": CallTarget("pure", "t:fn", 0, fn=fn)}))
+
+
+def test_a_call_back_into_the_running_vm_is_refused():
+    holder = []
+
+    def reenter():
+        return holder[0].run()
+
+    vm = VM(_call_program(reenter), 0, ())
+    holder.append(vm)
+    spec, (fault,) = vm.run()
+    assert spec is FAULT and fault.exc_type == "VMError"
+    assert "called back from inside its own run" in fault.message
+
+
+def test_keyboard_interrupt_propagates_and_breaks_the_vm():
+    def interrupt():
+        raise KeyboardInterrupt
+
+    vm = VM(_call_program(interrupt), 0, ())
+    with pytest.raises(KeyboardInterrupt):
+        vm.run()
+    with pytest.raises(VMError, match="interrupted by KeyboardInterrupt.*restore"):
+        vm.run()
+    with pytest.raises(VMError, match="cannot export the state"):
+        vm.export_state()
+
+
+def test_unlinked_type_test_faults_clearly():
+    from deepslate._program import TypeTest
+    from deepslate._types import INT
+    c = assemble("""
+        ISINSTANCE I0 O0 $t
+        RETURNNONE
+    """, n_o=1, consts={"t": TypeTest(INT)})
+    spec, (fault,) = VM(program(c), 0, ()).run()
+    assert fault.message == "VMError: type test for int is not linked"
