@@ -527,3 +527,28 @@ def test_unimplemented_opcode_in_the_table_gap_is_illegal_too():
         RETURNNONE
     """)
     assert "illegal opcode 2 (not in the table)" in run(c).message
+
+
+# -- random values against Python ------------------------------------------------
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+# near the int64 edges, where promotion happens, and anywhere
+EDGE_INTS = st.one_of(st.integers(-2**64, 2**64), st.integers(),
+                      st.integers(-2**63 - 3, -2**63 + 3), st.integers(2**63 - 3, 2**63 + 3))
+
+
+@settings(max_examples=300, deadline=None)
+@given(x=EDGE_INTS, y=EDGE_INTS, name=st.sampled_from(sorted(INT_BINOPS)))
+def test_int_binops_on_random_values(x, y, name):
+    want = outcome(lambda: INT_BINOPS[name](x, y))
+    assert same(vm_outcome(INT_PROGS[name], x, y), want)
+
+
+@settings(max_examples=300, deadline=None)
+@given(x=st.floats(), y=st.floats(), name=st.sampled_from(sorted(FLOAT_BINOPS)))
+def test_float_binops_on_random_values(x, y, name):
+    want = outcome(lambda: FLOAT_BINOPS[name](x, y))
+    if isinstance(want, complex):
+        want = "ValueError"
+    assert same(vm_outcome(FLOAT_PROGS[name], x, y), want)
