@@ -63,11 +63,10 @@ def test_check_bad_file_prints_every_error(tmp_path: pathlib.Path) -> None:
     r = deepslate("check", str(path), cwd=tmp_path)
     out = r.stdout + r.stderr
     assert r.returncode == 1, out
-    positions = re.findall(r"bad_flows\.py:(\d+):(\d+): ", out)
-    lines = {int(line) for line, _col in positions}
-    assert 6 in lines, out                         # the str assigned to an int
-    assert 12 in lines or 14 in lines, out         # try/except is not flow code
-    assert all(int(col) >= 1 for _line, col in positions)
+    positions = set(re.findall(r"bad_flows\.py:(\d+):(\d+): ", out))
+    assert ("6", "14") in positions, out           # the str assigned to an int, at the literal
+    assert ("12", "5") in positions, out           # try/except is not flow code, at the try
+    assert '        x: int = "text"\n                 ^^^^^^' in out, out   # source line and caret
     assert "Traceback" not in out
 
 
