@@ -349,7 +349,7 @@ class Engine:
     async def wait(self, name: str, timeout: float | None = None) -> Any:
         self._check()
         iso = self.by_name.get(name)
-        if iso is not None and iso.active:
+        if iso is not None:     # running, or finished with its last commit not yet durable
             fut = self.loop.create_future()
             iso.waiters.append(fut)
             try:
