@@ -181,7 +181,7 @@ class ModuleEnv:
             return NONE
         if isinstance(obj, str):
             return self.type_from_ast(ast.Constant(obj))
-        if obj in PY_PRIMS:
+        if isinstance(obj, type) and obj in PY_PRIMS:
             return PY_PRIMS[obj]
         if obj is DSError:
             return ERROR

@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 import hashlib
 import inspect
+import linecache
 import sys
 import textwrap
 from typing import Any, Callable, Iterator
@@ -125,6 +126,18 @@ def flow(fn: Callable) -> Flow:
     """Compile ``fn`` (an ``async def`` in the flow language) into a ``Flow``."""
     if isinstance(fn, Flow):
         return fn
+    if inspect.isclass(fn):
+        try:
+            line = inspect.getsourcelines(fn)[1]
+        except (OSError, TypeError):
+            line = 1
+        filename = getattr(sys.modules.get(fn.__module__), "__file__", None) or "<unknown>"
+        err = CompileError(f"@flow decorates async def functions; {fn.__name__} is a class",
+                           filename, line, 1, linecache.getline(filename, line) or None)
+        if not _collecting:
+            raise err
+        _collecting[-1].append(err)
+        return fn  # type: ignore[return-value]
     if not inspect.isfunction(fn):
         raise TypeError(f"@flow decorates an async def function, not {type(fn).__name__}")
     try:
