@@ -1,7 +1,7 @@
 """Flows for the runtime tests of the public doors."""
 from dataclasses import dataclass
 
-from deepslate import DSError, dpslio, flow, http_listen, idempotency_key, impure, sleep
+from deepslate import DSError, dpslio, flow, http_listen, http_request, idempotency_key, impure, sleep
 
 KEYS: list[str] = []
 
@@ -141,3 +141,9 @@ async def contend(n: int) -> int:
         dpslio.create_task(critical(mu, i, wg))
     await wg.wait()
     return n
+
+
+@flow
+async def fetch(url: str) -> bytes | DSError:
+    r: bytes | DSError = http_request("POST", url, {"X-Test": "1"}, b"ping")
+    return r
