@@ -57,9 +57,32 @@ def _program(state: tuple) -> Program:
                    hash=hashlib.sha256(repr(len(codes)).encode()).digest())
 
 
+try:
+    from deepslate import flow, sleep
+
+    @flow
+    async def counter():
+        count: int = 0
+        while True:
+            sleep(1.0)
+            count = count + 1
+except ImportError:        # the compiler is not importable: use the same state, described by hand
+    counter = None
+
+
 def small_state() -> tuple:
-    # the README counter after 1000 ticks, waiting at sleep(1.0)
-    return ([(0, 3, [1.0, None], [1000, 1], [])], True, 4003)
+    """The README counter at its 1000th sleep, as the VM exports it."""
+    if counter is None:
+        return ([(0, 3, [1.0, None], [999], [1.0])], True, 4000)
+    from deepslate._vm import VM
+
+    vm = VM(counter.program, counter.program.entry, ())
+    for _ in range(1000):
+        spec, _args = vm.run()
+        assert spec.kind == "sleep", spec.kind
+        vm.resume(None)
+    vm.run()
+    return vm.export_state()
 
 
 def _order(i: int) -> Order:
@@ -94,6 +117,8 @@ def queue_item():
 
 STATES = {"small": small_state(), "medium": medium_state(), "large": large_state()}
 PROGRAMS = {name: _program(state) for name, state in STATES.items()}
+if counter is not None:
+    PROGRAMS["small"] = counter.program
 BLOBS = {name: encode_snapshot(PROGRAMS[name].hash, state) for name, state in STATES.items()}
 
 
@@ -167,7 +192,8 @@ def main() -> int:
     rt = _best_per_call(lambda: decode_value(encode_value(item)))
     print(f"{'value':<8} {len(blob):>8} {'':>10} {'':>10} {rt * 1e6:>11.2f}   (a queue item, encode_value+decode_value)")
     size, both = rows["small"]
-    print(f"\nsmall state: {size} bytes (target <= 64), encode+decode {both * 1e6:.2f} us (target < 2 us): "
+    print(f"\nsmall state {STATES['small']} ({'compiled' if counter else 'described'} README counter)")
+    print(f"small state: {size} bytes (target <= 64), encode+decode {both * 1e6:.2f} us (target < 2 us): "
           f"{'met' if size <= 64 and both < 2e-6 else 'MISSED'}")
     return 0
 

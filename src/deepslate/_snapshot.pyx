@@ -10,9 +10,12 @@ by ``n`` bytes of UTF-8::
     snapshot := "DSNP" version:uvarint program_hash:byte[32] length:uvarint body:byte[length] crc:u32
     blob     := "DSVL" version:uvarint length:uvarint value:byte[length] crc:u32
     crc      := CRC-32 (the zlib polynomial) of every byte before it
-    body     := nframes:uvarint frame{nframes} pending:u8 steps:uvarint
-    frame    := code_index:uvarint pc:uvarint regs(O) regs(I) regs(F)
-    regs     := count:uvarint value{count}
+    body     := head:uvarint frame{head >> 1} steps:uvarint          pending = head & 1
+    frame    := code_index:uvarint pc:uvarint oregs iregs fregs
+    oregs    := count:uvarint value{count}
+    iregs    := n:uvarint (svarint{n >> 1} if n & 1 == 0 else value{n >> 1})
+    fregs    := n:uvarint (f32{n >> 1} if n & 1 == 0 else f64{n >> 1})
+    f32, f64 := byte[4], byte[8]: IEEE 754 binary32, binary64 bits
     value    := tag:u8 payload
 
     tag  name       payload
@@ -38,8 +41,12 @@ by ``n`` bytes of UTF-8::
     0x80 SMALLINT   tags 0x80..0xFF are the ints 0..127 (tag - 0x80)
 
 The frames of a snapshot are the VM's state tuple (see ``_vm.pyi``),
-outermost first; ``pending`` is 0 or 1. Every register of every file is a
-tagged value, so what the VM exported comes back with its exact type.
+outermost first, at least one. The register files are typed, so their
+values go untagged when they can: I registers as bare svarints unless one
+holds a bool or an int outside 64 bits (then all are tagged values), F
+registers as binary32 when every one survives that bit for bit (else all as
+binary64). What the VM exported comes back with its exact type; this keeps
+the README counter's snapshot within 64 bytes.
 
 Aliasing: a memoized value (list, dict, dataclass instance) gets the next
 index, counting from 0 in the order values start, before its items are
@@ -260,6 +267,13 @@ cdef object _import_class(str ref):
 
 # ---------------------------------------------------------------- writer
 
+cdef inline bint _fits32(double d) noexcept:
+    """True if binary32 holds ``d`` bit for bit (1.0, 0.5, -0.0, inf, the usual NaN)."""
+    cdef float f = <float>d
+    cdef double back = <double>f
+    return memcmp(&back, &d, 8) == 0
+
+
 cdef inline Py_ssize_t _slot(uintptr_t key, Py_ssize_t cap) noexcept:
     # Fibonacci hashing of the address (its low bits are alignment zeros), high bits folded down
     cdef uint64_t h = (<uint64_t>key >> 4) * 0x9E3779B97F4A7C15ULL
@@ -353,6 +367,22 @@ cdef class _Writer:
         self.len += 4
         return 0
 
+    cdef inline int f64(self, double d) except -1:
+        cdef uint64_t bits
+        cdef int k
+        memcpy(&bits, &d, 8)
+        self.ensure(8)
+        for k in range(8):
+            self.buf[self.len + k] = <unsigned char>(bits >> (8 * k))
+        self.len += 8
+        return 0
+
+    cdef inline int f32(self, double d) except -1:
+        cdef float f = <float>d
+        cdef uint32_t bits
+        memcpy(&bits, &f, 4)
+        return self.u32(bits)
+
     cdef int string(self, str s) except -1:
         cdef Py_ssize_t n
         cdef const char* p = PyUnicode_AsUTF8AndSize(s, &n)
@@ -422,10 +452,7 @@ cdef class _Writer:
         cdef type t = type(v)
         cdef int overflow = 0
         cdef long long x
-        cdef double d, back
-        cdef float f
-        cdef uint64_t bits, bits_back
-        cdef uint32_t bits32
+        cdef double d
         cdef Py_ssize_t n, idx, i
         cdef const char* p
         cdef int k
@@ -448,24 +475,11 @@ cdef class _Writer:
             return self.svarint(x)
         if t is float:
             d = PyFloat_AS_DOUBLE(v)
-            memcpy(&bits, &d, 8)
-            f = <float>d
-            back = <double>f
-            memcpy(&bits_back, &back, 8)
-            if bits_back == bits:          # 4 bytes suffice; keeps the README counter under 64
-                memcpy(&bits32, &f, 4)
-                self.ensure(5)
-                self.buf[self.len] = T_FLOAT32
-                for k in range(4):
-                    self.buf[self.len + 1 + k] = <unsigned char>(bits32 >> (8 * k))
-                self.len += 5
-                return 0
-            self.ensure(9)
-            self.buf[self.len] = T_FLOAT
-            for k in range(8):
-                self.buf[self.len + 1 + k] = <unsigned char>(bits >> (8 * k))
-            self.len += 9
-            return 0
+            if _fits32(d):
+                self.u8(T_FLOAT32)
+                return self.f32(d)
+            self.u8(T_FLOAT)
+            return self.f64(d)
         if t is str:
             self.u8(T_STR)
             return self.string(<str>v)
@@ -544,24 +558,57 @@ cdef class _Writer:
         self.depth -= 1
         return 0
 
-    cdef int registers(self, object regs, int fi, str file, object want) except -1:
-        """One register file; ``want`` is the exact type I and F registers must hold."""
+    cdef int oregisters(self, object regs, int fi) except -1:
         cdef Py_ssize_t j = 0
-        if type(regs) is not list and type(regs) is not tuple:
-            raise TypeError(f"frame {fi}: register file {file} must be a list, "
-                            f"got {type(regs).__name__}")
+        _check_file(regs, fi, "O")
         self.uvarint(<uint64_t>len(regs))
         try:
             for v in regs:
-                if want is not None and type(v) is not want and not (want is int and type(v) is bool):
-                    raise TypeError(f"an {file} register holds {want.__name__} values, "
-                                    f"got {type(v).__name__}")
                 self.pack(v)
                 j += 1
         except TypeError as e:
-            raise TypeError(f"frame {fi} {file}[{j}]: {e}") from None
+            raise TypeError(f"frame {fi} O[{j}]: {e}") from None
         except ValueError as e:
-            raise ValueError(f"frame {fi} {file}[{j}]: {e}") from None
+            raise ValueError(f"frame {fi} O[{j}]: {e}") from None
+        return 0
+
+    cdef int iregisters(self, object regs, int fi) except -1:
+        cdef Py_ssize_t j = 0
+        cdef int overflow = 0
+        cdef bint tagged = False
+        _check_file(regs, fi, "I")
+        for v in regs:
+            if type(v) is int:
+                PyLong_AsLongLongAndOverflow(v, &overflow)
+                tagged |= overflow != 0
+            elif type(v) is bool:
+                tagged = True
+            else:
+                raise TypeError(f"frame {fi} I[{j}]: an I register holds int values, got {type(v).__name__}")
+            j += 1
+        self.uvarint((<uint64_t>len(regs) << 1) | tagged)
+        for v in regs:
+            if tagged:
+                self.pack(v)
+            else:
+                self.svarint(PyLong_AsLongLongAndOverflow(v, &overflow))
+        return 0
+
+    cdef int fregisters(self, object regs, int fi) except -1:
+        cdef Py_ssize_t j = 0
+        cdef bint wide = False
+        _check_file(regs, fi, "F")
+        for v in regs:
+            if type(v) is not float:
+                raise TypeError(f"frame {fi} F[{j}]: an F register holds float values, got {type(v).__name__}")
+            wide |= not _fits32(PyFloat_AS_DOUBLE(v))
+            j += 1
+        self.uvarint((<uint64_t>len(regs) << 1) | wide)
+        for v in regs:
+            if wide:
+                self.f64(PyFloat_AS_DOUBLE(v))
+            else:
+                self.f32(PyFloat_AS_DOUBLE(v))
         return 0
 
     cdef bytes seal(self, Py_ssize_t body_at):
@@ -586,6 +633,12 @@ cdef class _Writer:
         p[0] = <unsigned char>v
         self.u32(_crc32(self.buf, self.len))
         return PyBytes_FromStringAndSize(<char*>self.buf, self.len)
+
+
+cdef int _check_file(object regs, int fi, str file) except -1:
+    if type(regs) is not list and type(regs) is not tuple:
+        raise TypeError(f"frame {fi}: register file {file} must be a list, got {type(regs).__name__}")
+    return 0
 
 
 cdef inline Py_ssize_t _reserve_length(_Writer w) except -1:
@@ -620,7 +673,7 @@ def encode_snapshot(program_hash, state) -> bytes:
     w.uvarint(FORMAT_VERSION)
     w.raw(PyBytes_AS_STRING(program_hash), HASH_SIZE)
     body_at = _reserve_length(w)
-    w.uvarint(<uint64_t>len(frames))
+    w.uvarint((<uint64_t>len(frames) << 1) | (1 if pending else 0))
     for frame in frames:
         if type(frame) is not tuple or len(<tuple>frame) != 5:
             raise TypeError(f"frame {fi} must be a (code_index, pc, O, I, F) tuple, got {frame!r:.80}")
@@ -629,11 +682,10 @@ def encode_snapshot(program_hash, state) -> bytes:
         _nonneg(pc, f"frame {fi} pc")
         w.uvarint(<uint64_t>code_index)
         w.uvarint(<uint64_t>pc)
-        w.registers(O, fi, "O", None)
-        w.registers(I, fi, "I", int)
-        w.registers(F, fi, "F", float)
+        w.oregisters(O, fi)
+        w.iregisters(I, fi)
+        w.fregisters(F, fi)
         fi += 1
-    w.u8(1 if pending else 0)
     w.uvarint(<uint64_t>steps)
     return w.seal(body_at)
 
@@ -861,10 +913,6 @@ cdef class _Reader:
         cdef Py_ssize_t n, i, start
         cdef Py_ssize_t idx = -1
         cdef const unsigned char* p
-        cdef uint64_t bits, u
-        cdef uint32_t bits32
-        cdef double d
-        cdef float f
         if tag >= T_SMALLINT:
             return tag - T_SMALLINT
         if tag == T_NONE:
@@ -878,20 +926,9 @@ cdef class _Reader:
         if tag == T_STR:
             return self.string()
         if tag == T_FLOAT:
-            p = self.take(8)
-            bits = 0
-            for i in range(8):
-                bits |= <uint64_t>p[i] << (8 * i)
-            memcpy(&d, &bits, 8)
-            return _plain_float(d) if self.plain else PyFloat_FromDouble(d)
+            return self.float_value(self.f64())
         if tag == T_FLOAT32:
-            p = self.take(4)
-            bits32 = 0
-            for i in range(4):
-                bits32 |= <uint32_t>p[i] << (8 * i)
-            memcpy(&f, &bits32, 4)
-            d = <double>f
-            return _plain_float(d) if self.plain else PyFloat_FromDouble(d)
+            return self.float_value(self.f32())
         if tag == T_LIST:
             n = self.length(1)
             self.open()
@@ -955,10 +992,56 @@ cdef class _Reader:
         self.pos -= 1
         self.fail(f"unknown value tag 0x{tag:02x}")
 
-    cdef list registers(self):
+    cdef double f64(self) except? -1:
+        cdef const unsigned char* p = self.take(8)
+        cdef uint64_t bits = <uint64_t>_le32(p) | (<uint64_t>_le32(p + 4) << 32)
+        cdef double d
+        memcpy(&d, &bits, 8)
+        return d
+
+    cdef double f32(self) except? -1:
+        cdef uint32_t bits = _le32(self.take(4))
+        cdef float f
+        memcpy(&f, &bits, 4)
+        return <double>f
+
+    cdef inline object float_value(self, double d):
+        return _plain_float(d) if self.plain else PyFloat_FromDouble(d)
+
+    cdef Py_ssize_t flagged_count(self, Py_ssize_t unit0, Py_ssize_t unit1, bint* flag) except -1:
+        """A ``count << 1 | flag`` uvarint; the count fits the bytes left at unit0
+        (flag 0) or unit1 (flag 1) bytes an item."""
+        cdef uint64_t u
+        cdef Py_ssize_t at = self.pos
+        cdef Py_ssize_t left
+        self.uvarint(&u)
+        flag[0] = u & 1
+        left = self.end - self.pos
+        if (u >> 1) > <uint64_t>(left // (unit1 if flag[0] else unit0)):
+            self.pos = at
+            self.fail(f"length {u >> 1} exceeds the {left} bytes left")
+        return <Py_ssize_t>(u >> 1)
+
+    cdef list oregisters(self):
         cdef Py_ssize_t n = self.length(1)
         cdef Py_ssize_t i
         return [self.unpack() for i in range(n)]
+
+    cdef list iregisters(self):
+        cdef bint tagged
+        cdef Py_ssize_t n = self.flagged_count(1, 1, &tagged)
+        cdef Py_ssize_t i
+        if tagged:
+            return [self.unpack() for i in range(n)]
+        return [PyLong_FromLongLong(self.svarint()) for i in range(n)]
+
+    cdef list fregisters(self):
+        cdef bint wide
+        cdef Py_ssize_t n = self.flagged_count(4, 8, &wide)
+        cdef Py_ssize_t i
+        if wide:
+            return [self.float_value(self.f64()) for i in range(n)]
+        return [self.float_value(self.f32()) for i in range(n)]
 
     cdef int open_blob(self, const char* magic, bint with_hash) except -1:
         """Check magic, version, length and checksum; leave the cursor on the body."""
@@ -1031,16 +1114,13 @@ cdef int _check_frame(list codes, Py_ssize_t fi, object ci, object pc, list O, l
     if pc >= ninsns:
         raise SnapshotFormatError(
             f"frame {fi}: pc {pc} out of range, {code.name!r} has {ninsns} instructions")
-    for regs, file, want, count in ((O, "O", None, code.n_o), (I, "I", int, code.n_i),
-                                    (F, "F", float, code.n_f)):
+    for regs, file, count in ((O, "O", code.n_o), (I, "I", code.n_i), (F, "F", code.n_f)):
         if len(regs) != count:
             raise SnapshotFormatError(
                 f"frame {fi}: {len(regs)} {file} registers, {code.name!r} has {count}")
-        if want is not None:
-            for j, v in enumerate(regs):
-                if type(v) is not want and not (want is int and type(v) is bool):
-                    raise SnapshotFormatError(
-                        f"frame {fi}: {file}[{j}] holds {type(v).__name__}, not {want.__name__}")
+    for j, v in enumerate(I):          # tagged I registers could hold anything
+        if type(v) is not int and type(v) is not bool:
+            raise SnapshotFormatError(f"frame {fi}: I[{j}] holds {type(v).__name__}, not int")
     return 0
 
 
@@ -1048,8 +1128,8 @@ cdef tuple _read_state(_Reader r, list codes):
     """The body of a snapshot; frames checked against ``codes`` unless it is None."""
     cdef Py_ssize_t nframes, fi
     cdef uint64_t u, steps
-    cdef int pending
-    nframes = r.length(1)
+    cdef bint pending
+    nframes = r.flagged_count(5, 5, &pending)     # a frame is 5 bytes at least
     if nframes == 0:
         r.fail("a snapshot has at least one frame")
     frames = []
@@ -1058,19 +1138,15 @@ cdef tuple _read_state(_Reader r, list codes):
         ci = u
         r.uvarint(&u)
         pc = u
-        O = r.registers()
-        I = r.registers()
-        F = r.registers()
+        O = r.oregisters()
+        I = r.iregisters()
+        F = r.fregisters()
         if codes is not None:
             _check_frame(codes, fi, ci, pc, O, I, F)
         frames.append((ci, pc, O, I, F))
-    pending = r.u8()
-    if pending > 1:
-        r.pos -= 1
-        r.fail(f"pending flag must be 0 or 1, got {pending}")
     r.uvarint(&steps)
     r.close_blob()
-    return frames, bool(pending), steps
+    return frames, pending, steps
 
 
 def decode_snapshot(data, program) -> tuple:

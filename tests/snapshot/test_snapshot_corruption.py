@@ -5,6 +5,7 @@ and nothing else ever escapes."""
 from __future__ import annotations
 
 import math
+import struct
 from dataclasses import dataclass
 
 import pytest
@@ -57,9 +58,9 @@ def decoders():
 DECODERS = pytest.mark.parametrize("name, decode, blob", decoders(), ids=lambda x: x if isinstance(x, str) else "")
 
 
-def snap_body(O: bytes, n_o: int, pending: bytes = b"\x00", steps: bytes = b"\x00") -> bytes:
+def snap_body(O: bytes, n_o: int, pending: int = 0, steps: bytes = b"\x00") -> bytes:
     """A one-frame body with raw O register bytes (code 0, pc 0, no I or F)."""
-    return uvarint(1) + uvarint(0) + uvarint(0) + uvarint(n_o) + O + uvarint(0) + uvarint(0) + pending + steps
+    return uvarint(1 << 1 | pending) + uvarint(0) + uvarint(0) + uvarint(n_o) + O + uvarint(0) + uvarint(0) + steps
 
 
 def snap_with(O: bytes, n_o: int = 1, **kw) -> bytes:
@@ -198,13 +199,15 @@ def test_malformed_values(O, message):
         decode_value(seal(b"DSVL", 1, O))
 
 
-def test_malformed_frames_and_flags():
-    with pytest.raises(SnapshotFormatError, match="pending flag must be 0 or 1, got 2"):
-        decode_snapshot(snap_with(b"\x00", pending=b"\x02"), PROGRAM_1)
-    with pytest.raises(SnapshotFormatError, match="at least one frame"):
-        decode_snapshot(seal(b"DSNP", 1, b"\x00\x00\x00", PROGRAM_1.hash), PROGRAM_1)
-    with pytest.raises(SnapshotFormatError, match="length 1000 exceeds"):
-        decode_snapshot(seal(b"DSNP", 1, uvarint(1000) + b"\x00", PROGRAM_1.hash), PROGRAM_1)
+def test_malformed_frame_lists():
+    for head in (b"\x00", b"\x01"):          # no frames, pending or not
+        with pytest.raises(SnapshotFormatError, match="at least one frame"):
+            decode_snapshot(seal(b"DSNP", 1, head + b"\x00", PROGRAM_1.hash), PROGRAM_1)
+    with pytest.raises(SnapshotFormatError, match="length 1000 exceeds the 1 bytes left"):
+        decode_snapshot(seal(b"DSNP", 1, uvarint(2000) + b"\x00", PROGRAM_1.hash), PROGRAM_1)
+    # a frame is 5 bytes at least: 2 frames cannot fit in 9
+    with pytest.raises(SnapshotFormatError, match="length 2 exceeds the 9 bytes left"):
+        decode_snapshot(seal(b"DSNP", 1, uvarint(4) + b"\x00" * 9, PROGRAM_1.hash), PROGRAM_1)
 
 
 @pytest.mark.parametrize("frame, message", [
@@ -221,18 +224,20 @@ def test_frames_must_fit_their_code(frame, message):
         decode_snapshot(data, PROGRAM_1)
 
 
-def test_register_types_must_fit_their_file():
+def test_register_files():
     program = make_program([make_code("typed", 0, 1, 1)], tag="typed")
-    i_str = seal(b"DSNP", 1, b"\x01\x00\x00" + b"\x00" + b"\x01\x06\x01x" + b"\x01\x80" + b"\x00\x00",
-                 program.hash)
+    f32_one = b"\x02" + struct.pack("<f", 1.0)
+    # tagged I registers (flag 1) holding a str
+    i_str = seal(b"DSNP", 1, b"\x02\x00\x00" + b"\x00" + b"\x03\x06\x01x" + f32_one + b"\x00", program.hash)
     with pytest.raises(SnapshotFormatError, match=r"frame 0: I\[0\] holds str, not int"):
         decode_snapshot(i_str, program)
-    f_int = seal(b"DSNP", 1, b"\x01\x00\x00" + b"\x00" + b"\x01\x81" + b"\x01\x81" + b"\x00\x00",
-                 program.hash)
-    with pytest.raises(SnapshotFormatError, match=r"frame 0: F\[0\] holds int, not float"):
-        decode_snapshot(f_int, program)
-    # the inspector shows whatever is there
-    assert inspect_snapshot(f_int)["frames"][0]["F"] == [1]
+    assert inspect_snapshot(i_str)["frames"][0]["I"] == ["x"]      # the inspector shows what is there
+    ok = seal(b"DSNP", 1, b"\x02\x00\x00" + b"\x00" + b"\x02\x0a" + f32_one + b"\x00", program.hash)
+    assert decode_snapshot(ok, program) == ([(0, 0, [], [5], [1.0])], False, 0)
+    # one wide F register (flag 1) needs 8 bytes, 5 are left
+    f_short = seal(b"DSNP", 1, b"\x02\x00\x00" + b"\x00" + b"\x02\x0a" + b"\x03" + b"\x00" * 5, program.hash)
+    with pytest.raises(SnapshotFormatError, match="length 1 exceeds the 5 bytes left"):
+        decode_snapshot(f_short, program)
 
 
 def test_dataclass_fields_must_match_the_class():

@@ -41,11 +41,11 @@ class Order:
 
 
 # The README counter, `count: int = 0; while True: sleep(1.0); count = count + 1`,
-# after 1000 ticks, waiting at its sleep: one code "counter" with 2 O registers
-# (the sleep argument and result), 2 I registers (count, a temporary), no F, 6
-# instructions, the EFFECT at pc 3.
-COUNTER_PROGRAM = make_program([make_code("counter", 2, 2, 0, n_insns=6)], tag="v1 fixture: readme counter")
-COUNTER_STATE = ([(0, 3, [1.0, None], [1000, 1], [])], True, 4003)
+# at its 1000th sleep, as our compiler lays it out: one code "counter" with 2 O
+# registers (the sleep argument and result), 1 I register (count), 1 F register
+# (the 1.0), 6 instructions, the EFFECT at pc 3.
+COUNTER_PROGRAM = make_program([make_code("counter", 2, 1, 1, n_insns=6)], tag="v1 fixture: readme counter")
+COUNTER_STATE = ([(0, 3, [1.0, None], [999], [1.0])], True, 4000)
 
 # A checkout flow "main" (code 0: 6 O, 2 I, 2 F, 40 instructions) suspended in
 # its CALLFLOW at pc 17 into "reserve" (code 1: 3 O, 1 I, 0 F, 12 instructions),

@@ -36,8 +36,10 @@ def test_the_docstring_grammar_names_the_real_magics_and_header():
     assert f'snapshot := "{MAGIC.decode()}" version:uvarint program_hash:byte[32] ' \
            'length:uvarint body:byte[length] crc:u32' in DOC
     assert f'blob     := "{VALUE_MAGIC.decode()}" version:uvarint length:uvarint value:byte[length] crc:u32' in DOC
-    assert "body     := nframes:uvarint frame{nframes} pending:u8 steps:uvarint" in DOC
-    assert "frame    := code_index:uvarint pc:uvarint regs(O) regs(I) regs(F)" in DOC
+    assert "body     := head:uvarint frame{head >> 1} steps:uvarint          pending = head & 1" in DOC
+    assert "frame    := code_index:uvarint pc:uvarint oregs iregs fregs" in DOC
+    assert "iregs    := n:uvarint (svarint{n >> 1} if n & 1 == 0 else value{n >> 1})" in DOC
+    assert "fregs    := n:uvarint (f32{n >> 1} if n & 1 == 0 else f64{n >> 1})" in DOC
     assert f"Format version {FORMAT_VERSION}." in DOC
 
 
@@ -52,28 +54,37 @@ def test_a_snapshot_header_decoded_by_hand():
     assert parts["length"] == len(parts["body"]) > 300     # a two-byte length varint
     assert parts["crc"] == zlib.crc32(data[:-4])
     assert parts["rest"] == b""
-    # the body starts with the frame count and the first frame's code index and pc
-    assert parts["body"][:3] == b"\x01\x00\x00"
-    # and ends with pending and steps
-    assert parts["body"][-2:] == b"\x01\x05"
+    # the body starts with one frame, pending, then the frame's code index and pc
+    assert parts["body"][:3] == b"\x03\x00\x00"
+    # and ends with F (one binary32) and steps
+    assert parts["body"][-6:] == b"\x02" + struct.pack("<f", 2.0) + b"\x05"
 
 
 def test_a_small_state_in_hand_written_bytes():
     state = ([(0, 3, [None, "hi"], [5, -1], [1.5])], True, 300)
     program = program_for(state)
     body = bytes([
-        0x01,                           # one frame
+        0x03,                           # one frame, pending
         0x00, 0x03,                     # code index 0, pc 3
         0x02, 0x00, 0x06, 0x02]) + b"hi" + bytes([   # O: None, STR "hi"
-        0x02, 0x85, 0x03, 0x01,         # I: SMALLINT 5, INT zigzag(-1)
-        0x01, 0x11]) + struct.pack("<f", 1.5) + bytes([   # F: FLOAT32 1.5
-        0x01,                           # pending
+        0x04, 0x0A, 0x01,               # I: two bare svarints, 5 and -1
+        0x02]) + struct.pack("<f", 1.5) + bytes([    # F: one, as binary32
         0xAC, 0x02,                     # steps 300
     ])
     head = b"DSNP\x01" + program.hash + uvarint(len(body)) + body
     want = head + struct.pack("<I", zlib.crc32(head))
     assert encode_snapshot(program.hash, state) == want
     assert decode_snapshot(want, program) == state
+
+
+def test_register_files_fall_back_to_tagged_and_wide():
+    state = ([(0, 0, [], [1, 2**64, True], [1.0, 0.1])], False, 0)
+    program = program_for(state)
+    body = split(encode_snapshot(program.hash, state))["body"]
+    iregs = b"\x07\x81" + b"\x04\x09" + (2**64).to_bytes(9, "little", signed=True) + b"\x02"
+    fregs = b"\x05" + struct.pack("<dd", 1.0, 0.1)
+    assert body == b"\x02\x00\x00\x00" + iregs + fregs + b"\x00"
+    assert decode_snapshot(encode_snapshot(program.hash, state), program) == state
 
 
 def test_values_in_hand_written_bytes():
