@@ -36,11 +36,13 @@ that CPython agrees with the expectation, so expected values are never invented.
 from __future__ import annotations
 
 import ast
+import asyncio
 import collections
 import contextlib
 import copy
 import dataclasses
 import functools
+import inspect
 import io
 import pathlib
 import re
@@ -422,7 +424,10 @@ class Driver:
             err: BaseException | None = None
             for _ in range(1 + int(retries)):
                 try:
-                    return spec.fn(*args)
+                    value = spec.fn(*args)
+                    if inspect.isawaitable(value):   # an async def @impure function
+                        value = asyncio.run(_awaited(value))
+                    return value
                 except Exception as e:  # noqa: BLE001 - the flow decides what a failure means
                     err = e
             assert err is not None
@@ -486,6 +491,10 @@ class Driver:
             self.start(spec.extra[0], child_args)
             return None
         raise DriverError(f"{iso.name} requested an unknown effect kind {kind!r}")
+
+
+async def _awaited(awaitable: Any) -> Any:
+    return await awaitable
 
 
 def flow_program(flow: Any) -> Any:

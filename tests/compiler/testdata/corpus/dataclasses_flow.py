@@ -26,8 +26,8 @@ class Segment:
 @flow
 async def main() -> Segment:
     a: Point = Point(0, 0)
-    b: Point = Point(3, 4)
-    s: Segment = Segment(a, b, "diag")
+    b: Point = Point(x=3, y=4)
+    s: Segment = Segment(a, end=b, label="diag")
     s.end.y = s.end.y + 1
     return s
 

@@ -47,3 +47,34 @@ async def message(n: int) -> str:
     if isinstance(r, DSError):
         return "failed: " + str(r)
     return "got " + str(r)
+
+
+# run: kinds(n=1)
+# expect: [DSError('slow', kind='timeout'), DSError('bad')]
+# run: kinds(n=-1)
+# expect: []
+@flow
+async def kinds(n: int) -> list[DSError]:
+    out: list[DSError] = []
+    if n < 0:
+        return out
+    out.append(DSError("slow", kind="timeout"))
+    out.append(DSError("bad"))
+    return out
+
+
+# run: accept(r=5)
+# expect: 10
+@flow
+async def accept(r: int | DSError) -> int:
+    if isinstance(r, DSError):
+        return -1
+    return r * 2
+
+
+# run: accept_error()
+# expect: -1
+@flow
+async def accept_error() -> int:
+    e: int | DSError = DSError("nope")
+    return accept(e)

@@ -11,6 +11,12 @@
 # expect: 25
 # run: to_float(s="abc")
 # expect fault: ValueError @tofloat
+# run: too_big(e=1100)
+# expect fault: OverflowError @toobig
+# run: too_big(e=10)
+# expect: 1024.0
+# run: inf_to_int()
+# expect fault: OverflowError @inftoint
 from deepslate import flow
 
 
@@ -45,3 +51,16 @@ async def outer(n: int) -> int:
 async def to_float(s: str) -> float:
     x: float = float(s)  #@tofloat
     return x
+
+
+@flow
+async def too_big(e: int) -> float:
+    n: int = 2 ** e
+    x: float = n * 1.0  #@toobig
+    return x
+
+
+@flow
+async def inf_to_int() -> int:
+    x: float = float("inf")
+    return int(x)  #@inftoint
