@@ -1004,15 +1004,19 @@ class FunctionCompiler:
             return self.cond(node.operand, label, not jump_if)
         if isinstance(node, ast.BoolOp):
             is_and = isinstance(node.op, ast.And)
+            saved = self.state
             if is_and != jump_if:   # and+false / or+true: any operand decides
                 for v in node.values:
                     self.cond(v, label, jump_if)
+                    self.narrow_past(v, is_and)
             else:
                 skip = Label()
                 for v in node.values[:-1]:
                     self.cond(v, skip, not jump_if)
+                    self.narrow_past(v, is_and)
                 self.cond(node.values[-1], label, jump_if)
                 self.place(skip)
+            self.state = saved
             return
         if isinstance(node, ast.Constant) and type(node.value) is bool:
             if bool(node.value) == jump_if:
@@ -1022,6 +1026,12 @@ class FunctionCompiler:
         self.set_pos(node)
         self.emit(Op.JUMPIF if jump_if else Op.JUMPIFNOT, v.r, label)
         self.top = dict(self.local_top)
+
+    def narrow_past(self, operand: ast.expr, is_and: bool) -> None:
+        """After an operand of and (or) the next ones see it true (false)."""
+        facts = self.narrowing(operand)[0 if is_and else 1]
+        if facts:
+            self.state = self.apply(self.state, facts)
 
     def truth(self, node: ast.expr, dst: tuple | None = None) -> Val:
         """node's truth value (Python's rules) as a bool in an I register."""
@@ -1119,8 +1129,8 @@ class FunctionCompiler:
                 self.emit(Op.LOADI, dst[1], int(v))
                 return Val(BOOL, "I", dst[1])
             return Val(BOOL, "I", self.creg("I", int(v)))
-        if type(v) is int and want == FLOAT and dst is None:
-            return Val(FLOAT, "F", self.creg("F", float(v)))
+        if type(v) is int and want == FLOAT and (dst is None or dst[0] == "F"):
+            return self.e_Constant(ast.copy_location(ast.Constant(float(v)), node), want, dst)
         if type(v) is int:
             if dst is not None and dst[0] == "I":
                 if INT32[0] <= v <= INT32[1]:
@@ -1249,7 +1259,10 @@ class FunctionCompiler:
     def e_BoolOp(self, node: ast.BoolOp, want: Type | None, dst: tuple | None) -> Val:
         t = self.target("I", dst, safe=True)
         end = Label()
+        saved = self.state
         for i, e in enumerate(node.values):
+            if i:
+                self.narrow_past(node.values[i - 1], isinstance(node.op, ast.And))
             v = self.ex(e, None, ("I", t, False))
             if v.t != BOOL:
                 word = "and" if isinstance(node.op, ast.And) else "or"
@@ -1258,6 +1271,7 @@ class FunctionCompiler:
                 self.emit(Op.MOVEI, t, v.r)
             if i < len(node.values) - 1:
                 self.emit(Op.JUMPIFNOT if isinstance(node.op, ast.And) else Op.JUMPIF, t, end)
+        self.state = saved
         self.place(end)
         return Val(BOOL, "I", t)
 
@@ -1469,7 +1483,7 @@ class FunctionCompiler:
                 self.emit(Op.CALL, r, self.const(CallTarget("builtin", "builtin:repr", 1)), r)
             elif part.conversion == ord("a"):
                 self.fail(part, "!a conversions are not supported in flows")
-            if spec or v.t != STR or part.conversion == ord("r"):
+            if spec or (v.t != STR and part.conversion == -1) or part.conversion == ord("s"):
                 self.emit(Op.FORMAT, r, r, self.const(spec))
         self.set_pos(node)
         t = self.target("O", dst)

@@ -244,3 +244,26 @@ from deepslate import flow
 @flow
 async def str_item_assign(s: str):
     s[0] = "a"  ### "cannot assign items of str; only list and dict items can be assigned" at "s[0]"
+# ---
+from deepslate import flow, DSError
+
+
+@flow
+async def narrowed_by_and(r: int | DSError) -> int:
+    if isinstance(r, int) and r > 0:
+        return r
+    if r > 0 or isinstance(r, int):  ### "cannot compare int \| DSError and int" at "r > 0"
+        return 3
+    return 0
+# ---
+from deepslate import flow, DSError
+
+
+@flow
+async def narrowed_by_or(r: int | DSError) -> int:
+    if isinstance(r, DSError) or r > 1:
+        return 2
+    x: int = r
+    if isinstance(r, int) or r.message == "":  ### "int has no attribute message" at "r.message"
+        return x
+    return 0
