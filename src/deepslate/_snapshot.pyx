@@ -203,7 +203,7 @@ cdef inline uint32_t _le32(const unsigned char* p) noexcept:
 
 
 cdef uint32_t _crc32(const unsigned char* p, Py_ssize_t n) except? 0:
-    """CRC-32 as zlib computes it; zlib's own (vectorised) loop for large inputs."""
+    """CRC-32 as zlib computes it; zlib's own loop for large inputs."""
     cdef uint32_t c = 0xFFFFFFFFU
     cdef uint32_t one, two
     if n >= ZLIB_CRC_MIN:
@@ -453,9 +453,7 @@ cdef class _Writer:
         cdef int overflow = 0
         cdef long long x
         cdef double d
-        cdef Py_ssize_t n, idx, i
-        cdef const char* p
-        cdef int k
+        cdef Py_ssize_t n, idx
         if v is None:
             return self.u8(T_NONE)
         if v is True:
@@ -1159,9 +1157,11 @@ def decode_snapshot(data, program) -> tuple:
             memcmp(r.buf + r.hash_at, PyBytes_AS_STRING(want), HASH_SIZE) != 0:
         got = b[r.hash_at:r.hash_at + HASH_SIZE]
         raise SnapshotProgramError(
-            f"snapshot belongs to program {got.hex()[:16]}, not {bytes(want).hex()[:16] or '(no hash)'}")
+            f"snapshot belongs to program {got.hex()[:16]}, "
+            f"not {want.hex()[:16] if type(want) is bytes and want else '(no hash)'}")
+    codes = program.codes
     try:
-        return _read_state(r, program.codes)
+        return _read_state(r, codes if type(codes) is list else list(codes))
     except SnapshotError:
         raise
     except (TypeError, ValueError, AttributeError, OverflowError, LookupError) as e:
