@@ -488,3 +488,34 @@ async def f(n: int) -> list[int]:
     vm = vm_mod.VM(m.f.program, 0, (10,))
     spec, vals = vm.run()
     assert spec.kind == "return" and vals == ([0, 10, 38, 84],)
+
+
+def test_constant_defaults_of_pure_and_impure_functions() -> None:
+    m = compile_module(HEAD + """
+from dataclasses import dataclass
+
+@dataclass
+class Box:
+    n: int
+    tag: str = "t"
+
+@pure
+def scale(n: int, by: int = 10, note: str = "x") -> int:
+    return n * by
+
+@flow
+async def f(n: int) -> int:
+    b: Box = Box(n)
+    return scale(b.n) + scale(n, 2) + scale(n, note="y") + later(n) + len(b.tag) - 1
+
+@impure
+def later(n: int, k: float = 0.5) -> int:
+    return n
+""")
+    vm_mod = pytest.importorskip("deepslate._vm")
+    vm = vm_mod.VM(m.f.program, 0, (3,))
+    spec, vals = vm.run()
+    assert spec.kind == "impure" and vals == (3, 0.5)
+    vm.resume(3)
+    spec, vals = vm.run()
+    assert spec.kind == "return" and vals == (30 + 6 + 30 + 3,)

@@ -1596,7 +1596,8 @@ class FunctionCompiler:
         self.fail(node, f"{name} is not a flow function; mark a Python function @pure or @impure "
                         "to call it from a flow")
 
-    def bind(self, node: ast.Call, params: list[tuple[str, Type]], fname: str) -> list[ast.expr]:
+    def bind(self, node: ast.Call, params: list[tuple[str, Type]], fname: str,
+             defaults: dict | None = None) -> list[ast.expr]:
         if len(node.args) > len(params):
             self.fail(node.args[len(params)], f"{fname} takes {len(params)} argument"
                                               f"{'' if len(params) == 1 else 's'} but {len(node.args)} were given")
@@ -1610,7 +1611,9 @@ class FunctionCompiler:
                 self.fail(k, f"{fname} got argument {k.arg} twice")
             args[i] = k.value
         for i, a in enumerate(args):
-            if a is None:
+            if a is None and defaults and names[i] in defaults:
+                args[i] = ast.copy_location(ast.Constant(defaults[names[i]]), node)
+            elif a is None:
                 self.fail(node, f"{fname} is missing argument {names[i]}")
         return args  # type: ignore[return-value]
 
@@ -1648,14 +1651,14 @@ class FunctionCompiler:
         return fr
 
     def call_pure(self, node: ast.Call, sig: Sig, want, dst) -> Val:
-        args = self.bind(node, sig.params, sig.name)
+        args = self.bind(node, sig.params, sig.name, sig.defaults)
         base = self.arg_block(args, sig.params, sig.name)
         target = CallTarget("pure", sig.ref, len(args), fn=sig.obj)
         self.set_pos(node)
         return self.result(sig.returns, dst, lambda r: self.emit(Op.CALL, r, self.const(target), base))
 
     def call_impure(self, node: ast.Call, sig: Sig, want, dst) -> Val:
-        args = self.bind(node, sig.params, sig.name)
+        args = self.bind(node, sig.params, sig.name, sig.defaults)
         base = self.arg_block(args, sig.params, sig.name)
         retries, backoff, timeout = sig.policy
         spec = EffectSpec("impure", len(args), (sig.ref, int(retries), float(backoff), float(timeout),
@@ -1665,7 +1668,7 @@ class FunctionCompiler:
 
     def call_dataclass(self, node: ast.Call, t: DataclassT, want, dst) -> Val:
         params = list(t.fields or [])
-        args = self.bind(node, params, t.name)
+        args = self.bind(node, params, t.name, self.env.field_defaults.get(t.ref))
         base = self.arg_block(args, params, t.name)
         target = CallTarget("dataclass", t.ref, len(args), fn=t.cls)
         self.set_pos(node)

@@ -18,6 +18,7 @@ from .._types import (BOOL, BYTES, ERROR, FLOAT, INT, NONE, STR, DataclassT, Dic
                       ListT, Type, UnionT, union)
 from .._values import DSError, Lock, Queue, WaitGroup
 
+CONST_TYPES = (int, float, str, bytes, bool, type(None))
 PRIMS = {"int": INT, "bool": BOOL, "float": FLOAT, "str": STR, "bytes": BYTES, "None": NONE}
 PY_PRIMS = {int: INT, bool: BOOL, float: FLOAT, str: STR, bytes: BYTES, type(None): NONE}
 TYPE_HELP = ("use int, bool, str, float, bytes, None, list[T], dict[K, V], a @dataclass, "
@@ -48,6 +49,7 @@ class Sig:
     obj: Any = None                 # the live function or Flow, when defined already
     policy: tuple = (0, 0.0, 0.0)   # impure (retries, backoff, timeout)
     env: Any = None                 # the ModuleEnv a flow that is defined later lives in
+    defaults: dict = field(default_factory=dict)   # parameter -> constant default value
 
 
 @dataclass
@@ -79,6 +81,7 @@ class ModuleEnv:
         self.filename = filename
         self._defs: dict[str, ast.AST] | None = None
         self._dataclasses: dict[Any, DataclassT] = {}
+        self.field_defaults: dict[str, dict] = {}   # dataclass ref -> field -> constant default
 
     @property
     def defs(self) -> dict[str, ast.AST]:
@@ -214,8 +217,11 @@ class ModuleEnv:
         LIVE[t.ref] = cls
         mod = inspect.getmodule(cls)
         env = self if mod is None or mod.__dict__ is self.globals else module_env_for(mod)
+        defaults = self.field_defaults.setdefault(t.ref, {})
         for f in dataclasses.fields(cls):
             t.fields.append((f.name, env.type_from_py(f.type)))
+            if f.default is not dataclasses.MISSING and type(f.default) in CONST_TYPES:
+                defaults[f.name] = f.default
         return t
 
     def dataclass_from_ast(self, node: ast.ClassDef, use: ast.AST) -> DataclassT:
@@ -226,9 +232,12 @@ class ModuleEnv:
             raise TypeErr(f"{node.name} is not a @dataclass; only dataclasses can be used in flows", use)
         t = DataclassT(ref, node.name, [])
         self._dataclasses[ref] = t
+        defaults = self.field_defaults.setdefault(ref, {})
         for stmt in node.body:
             if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
                 t.fields.append((stmt.target.id, self.type_from_ast(stmt.annotation)))
+                if isinstance(stmt.value, ast.Constant) and type(stmt.value.value) in CONST_TYPES:
+                    defaults[stmt.target.id] = stmt.value.value
         return t
 
     # -- signatures ------------------------------------------------------------
@@ -241,6 +250,7 @@ class ModuleEnv:
         env = self if mod is None or mod.__dict__ is self.globals else module_env_for(mod)
         ann = inspect.get_annotations(fn)
         params = []
+        defaults: dict = {}
         for p in inspect.signature(fn).parameters.values():
             if p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
                 raise TypeErr(f"{kind} function {fn.__name__} has *args, **kwargs or keyword-only "
@@ -248,12 +258,14 @@ class ModuleEnv:
             if p.name not in ann:
                 raise TypeErr(f"parameter {p.name} of {kind} function {fn.__name__} needs a type annotation")
             params.append((p.name, env.type_from_py(ann[p.name])))
+            if p.default is not p.empty and type(p.default) in CONST_TYPES:
+                defaults[p.name] = p.default
         if "return" not in ann:
             raise TypeErr(f"{kind} function {fn.__name__} needs a return annotation (-> None if it returns nothing)")
         ref = ref_of(fn)
         LIVE[ref] = fn
         return Sig(kind, fn.__name__, ref, params, env.type_from_py(ann["return"]), fn,
-                   (m.get("retries", 0), m.get("backoff", 0.0), m.get("timeout", 0.0)))
+                   (m.get("retries", 0), m.get("backoff", 0.0), m.get("timeout", 0.0)), defaults=defaults)
 
     def sig_from_ast(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> Sig | None:
         kind = policy = None
@@ -268,7 +280,10 @@ class ModuleEnv:
             return None
         params = []
         a = node.args
-        for p in a.posonlyargs + a.args:
+        plist = a.posonlyargs + a.args
+        defaults = {p.arg: d.value for p, d in zip(plist[len(plist) - len(a.defaults):], a.defaults)
+                    if isinstance(d, ast.Constant) and type(d.value) in CONST_TYPES}
+        for p in plist:
             if p.annotation is None:
                 raise TypeErr(f"parameter {p.arg} of {kind} function {node.name} needs a type annotation")
             params.append((p.arg, self.type_from_ast(p.annotation)))
@@ -276,7 +291,7 @@ class ModuleEnv:
             raise TypeErr(f"{kind} function {node.name} needs a return annotation (-> None if it returns nothing)")
         returns = NONE if node.returns is None else self.type_from_ast(node.returns)
         return Sig(kind, node.name, f"{self.module}:{node.name}", params, returns, None,
-                   policy or (0, 0.0, 0.0), self)
+                   policy or (0, 0.0, 0.0), self, defaults if kind != "flow" else {})
 
 
 def _decorator_name(d: ast.expr) -> str | None:
