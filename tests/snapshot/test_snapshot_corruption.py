@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import struct
+import tracemalloc
 from dataclasses import dataclass
 
 import pytest
@@ -335,8 +336,20 @@ def test_fuzz_random_bodies_with_valid_checksums(body):
     _only_snapshot_errors(decode_value, seal(b"DSVL", 1, body))
 
 
-def test_a_huge_count_does_not_allocate():
-    # a list claiming 2**62 items in a 20-byte body fails on the count, at once
-    body = b"\x08" + uvarint(2**62) + b"\x00" * 10
-    with pytest.raises(SnapshotFormatError, match="exceeds"):
-        decode_value(seal(b"DSVL", 1, body))
+@pytest.mark.parametrize("body", [
+    b"\x08" + uvarint(2**62) + b"\x00" * 10,           # a list of 2**62 items
+    b"\x09" + uvarint(2**40) + b"\x00" * 10,           # a dict of 2**40 items
+    b"\x07" + uvarint(2**63 - 1) + b"\x00" * 10,       # bytes of 2**63 - 1
+    b"\x04" + uvarint(2**50) + b"\x00" * 10,           # a big int of 2**50 bytes
+    b"\x06" + uvarint(10**12) + b"abc",                # a str of 10**12 bytes
+    b"\x0f\x00\x01x" + uvarint(2**40),                  # a dataclass of 2**40 fields
+], ids=["list", "dict", "bytes", "bigint", "str", "dataclass"])
+def test_huge_claimed_sizes_fail_before_allocating(body):
+    tracemalloc.start()
+    try:
+        with pytest.raises(SnapshotFormatError, match="exceeds"):
+            decode_value(seal(b"DSVL", 1, body))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 100_000
