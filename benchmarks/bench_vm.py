@@ -251,9 +251,6 @@ ASM = {
     """,
 }
 
-# builtin:str bound to the str type itself, where the compiled flow gets the
-# Python-level wrapper deepslate._builtins.b_str: the difference between the
-# two str rows of the table is that wrapper's call
 CONSTS = {"str": CallTarget("builtin", "builtin:str", 1, fn=str)}
 
 

@@ -124,12 +124,12 @@ def test_fault_names_every_frame_outermost_first():
 
 
 def test_builtin_conversion_failure_faults():
-    from deepslate._builtins import b_int
+    from deepslate._builtins import BUILTINS
     from deepslate._program import CallTarget
     c = assemble("""
         CALL O1 $int O0
         RETURN O1
-    """, params=params("s"), consts={"int": CallTarget("builtin", "builtin:int", 1, fn=b_int)})
+    """, params=params("s"), consts={"int": CallTarget("builtin", "builtin:int", 1, fn=BUILTINS["int"])})
     assert VM(program(c), 0, ("12",)).run()[1] == (12,)
     spec, (fault,) = VM(program(c), 0, ("x",)).run()
     assert fault.message == "ValueError: invalid literal for int() with base 10: 'x'"
