@@ -24,7 +24,7 @@ cdef class CodeInfo:
     cdef int n_o, n_i, n_f      # register counts per file
     cdef int n_params           # boxed arguments arriving in O[0..n_params-1]
     cdef int* kn                # per constant: nargs of a CallTarget/EffectSpec, else 0
-    cdef list kfn               # per constant: a CallTarget's fn once first called, else None
+    cdef list kfn               # per constant: a CallTarget's fn or TypeTest's check once used, else None
 
 
 cdef class Frame:

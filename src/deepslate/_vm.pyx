@@ -226,7 +226,8 @@ cdef CodeInfo _decode(code, int index):
         ci.kn[j] = k.nargs if isinstance(k, (CallTarget, EffectSpec)) else 0
         if ci.kn[j] < 0:
             raise ProgramError(f"code {code.name!r}: constant {j} has nargs {ci.kn[j]}")
-    # callables are bound by Program.link, possibly after decoding: cache at first call
+    # CallTarget.fn and TypeTest.check are bound by Program.link, possibly after
+    # decoding: cached here at first use
     ci.kfn = [None] * len(ci.consts)
     ci.n_o, ci.n_i, ci.n_f = code.n_o, code.n_i, code.n_f
     if ci.n_o < 0 or ci.n_i < 0 or ci.n_f < 0:
@@ -958,9 +959,12 @@ cdef class VM:
                 elif op == OP_ISNONE:
                     I[a] = O[b] == <PyObject*>None
                 elif op == OP_ISINSTANCE:
-                    w = K[c].check
+                    w = <object>PyList_GET_ITEM(ci.kfn, c)
                     if w is None:
-                        raise VMError(f"type test for {K[c].type} is not linked")
+                        w = K[c].check
+                        if w is None:
+                            raise VMError(f"type test for {K[c].type} is not linked")
+                        ci.kfn[c] = w
                     I[a] = bool(w(<object>O[b]))
 
                 # -- containers and fields
