@@ -62,16 +62,23 @@ bytes stay readable without the program: ``class`` 0 defines the next class
 reuses the k-th definition. On decode the class is the one the program's
 type table (``Program.types``, a ``DataclassT`` with that ref and a bound
 ``cls``) names; when there is no program, or the table lacks the ref, the
-module of the ref is imported and the class looked up by qualname. The
+module of the ref is imported and the class looked up by qualname (only
+a dotted "module:qualname", and the result must be a dataclass). The
 stored field names must equal the class's fields, in order. Instances are
 rebuilt without calling ``__init__`` (a snapshot restores state, it does
 not construct it).
 
 Limits: every length or count is checked against the bytes left before
 anything is read or allocated; nesting is at most ``MAX_NESTING`` containers
-deep. Decoding raises only ``SnapshotError`` subclasses. The checks run in
-order magic, version, length, checksum, program hash: a flipped bit is
-reported as corruption, not as a foreign program.
+deep. Decoding bytes raises only ``SnapshotError`` subclasses (input that
+is not bytes-like is a TypeError). The checks run in order magic, version,
+length, checksum, program hash: a flipped bit is reported as corruption,
+not as a foreign program.
+
+Rejected: pickle (the data would name code to run, and its format is not
+ours to version); JSON or msgpack as they come (no exact NaN bits, big ints,
+bytes and aliasing all at once, and a tag byte more per register); no
+checksum (a flipped bit could resume a wrong state instead of failing).
 """
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_FromDouble
