@@ -519,3 +519,24 @@ def later(n: int, k: float = 0.5) -> int:
     vm.resume(3)
     spec, vals = vm.run()
     assert spec.kind == "return" and vals == (30 + 6 + 30 + 3,)
+
+
+def test_verify_catches_out_of_range_operands() -> None:
+    from deepslate.compiler.codegen import verify
+    m = compile_module(HEAD + """
+@flow
+async def f(n: int) -> int:
+    while n > 0:
+        n = n - 1
+    return n
+""")
+    code = m.f.code
+    assert verify(code) is None
+    bad = dataclasses.replace(code, insns=code.insns[:])
+    add = next(i for i in instructions(code) if i.opname == "IADDI")
+    bad.insns[4 * add.offset + 1] = code.n_i
+    assert verify(bad) == f"pc {add.offset} IADDI: I{code.n_i} outside I[0..{code.n_i})"
+    jump = next(i for i in instructions(code) if i.opname == "JUMP")
+    bad = dataclasses.replace(code, insns=code.insns[:])
+    bad.insns[4 * jump.offset + 1] = 999
+    assert "jump target 999 outside the code" in verify(bad)

@@ -22,7 +22,7 @@ import ast
 from array import array
 from typing import Any
 
-from .._opcodes import JUMP_OPERAND, REGISTER_FILES, Op
+from .._opcodes import CONST_OPERAND, JUMP_OPERAND, RANGE_OPERAND, REGISTER_FILES, Op
 from .._program import CallTarget, Code, EffectSpec, LocalVar, TypeTest
 from .._types import (BOOL, BYTES, ERROR, FLOAT, INT, NONE, STR, DataclassT, DictT, ErrorT,
                       HandleT, ListT, Prim, Type, UnionT, union)
@@ -396,13 +396,20 @@ class FunctionCompiler:
         local_vars = tuple(
             LocalVar(v.name, v.f, v.r, v.t, v.start + shift if v.start else 0, end + shift)
             for v, end in self.all_vars)
-        return Code(
+        code = Code(
             name=self.fn.name, ref=self.ref, filename=self.src.filename,
             firstlineno=self.src.first_line, source=self.source_text,
             params=tuple(self.params), returns=self.returns, insns=words, positions=positions,
             consts=tuple(self.consts), n_o=base["O"] + len(self.cregs["O"]),
             n_i=base["I"] + len(self.cregs["I"]), n_f=base["F"] + len(self.cregs["F"]),
             locals=local_vars)
+        if not self.errors:
+            problem = verify(code)
+            if problem:   # a compiler bug: show the code, then stop
+                from .dis import format_code  # noqa: PLC0415
+                raise AssertionError(f"internal compiler error in flow {code.name}: {problem}\n"
+                                     f"{format_code(code)}")
+        return code
 
     # -- statements ------------------------------------------------------------------
     def stmt(self, node: ast.stmt) -> None:
@@ -1904,6 +1911,36 @@ class FunctionCompiler:
         if not found:
             self.fail(tnode, f"a value of type {t} is never an instance of {name}")
         return found[0]
+
+
+def verify(code: Code) -> str | None:
+    """What is wrong with code's operands, or None: registers inside their file's
+    count, register ranges inside the O file, constants and jump targets in range."""
+    n = len(code.insns) // 4
+    size = {"O": code.n_o, "I": code.n_i, "F": code.n_f}
+    for pc in range(n):
+        op = Op(code.insns[4 * pc])
+        ops = code.insns[4 * pc + 1: 4 * pc + 4]
+        nargs = getattr(code.consts[ops[1]], "nargs", None) if op in (Op.CALL, Op.EFFECT) else None
+        for k, f in enumerate(REGISTER_FILES[op]):
+            x = ops[k]
+            if f in size:
+                empty = (op in RANGE_OPERAND and k == RANGE_OPERAND[op][0] and ops[RANGE_OPERAND[op][1]] == 0) \
+                    or (k == 2 and nargs == 0)
+                if not empty and not 0 <= x < size[f]:
+                    return f"pc {pc} {op.name}: {f}{x} outside {f}[0..{size[f]})"
+            elif k == CONST_OPERAND.get(op) and not 0 <= x < len(code.consts):
+                return f"pc {pc} {op.name}: constant {x} outside the {len(code.consts)} constants"
+            elif k == JUMP_OPERAND.get(op) and not 0 <= x < n:
+                return f"pc {pc} {op.name}: jump target {x} outside the code"
+        if op in RANGE_OPERAND:
+            first, count = RANGE_OPERAND[op]
+            width = ops[count] * (2 if op == Op.BUILDDICT else 1)
+            if ops[first] + width > code.n_o:
+                return f"pc {pc} {op.name}: O{ops[first]}..+{width} outside O[0..{code.n_o})"
+        if nargs and ops[2] + nargs > code.n_o:
+            return f"pc {pc} {op.name}: arguments O{ops[2]}..+{nargs} outside O[0..{code.n_o})"
+    return None
 
 
 def _root(node: ast.expr) -> str:
