@@ -121,3 +121,106 @@ def assert_same(a: Any, b: Any, path: str = "$", _seen: dict | None = None) -> N
             assert_same(getattr(a, name), getattr(b, name), f"{path}.{name}", seen)
     else:
         assert a == b, f"{path}: {a!r} != {b!r}"
+
+
+# ---- a second reader, written from the module docstring's grammar alone
+
+class GrammarReader:
+    """Decodes bodies by the documented grammar, independently of the codec;
+    ``classes`` maps a dataclass ref to its class."""
+
+    def __init__(self, body: bytes, classes: dict[str, type]):
+        self.data, self.pos, self.classes = body, 0, classes
+        self.memo: list = []
+        self.defs: list[tuple[str, list[str]]] = []
+
+    def byte(self) -> int:
+        self.pos += 1
+        return self.data[self.pos - 1]
+
+    def raw(self, n: int) -> bytes:
+        assert self.pos + n <= len(self.data), "truncated"
+        self.pos += n
+        return self.data[self.pos - n:self.pos]
+
+    def uvarint(self) -> int:
+        n, self.pos = read_uvarint(self.data, self.pos)
+        return n
+
+    def svarint(self) -> int:
+        u = self.uvarint()
+        return (u >> 1) ^ -(u & 1)
+
+    def str(self) -> str:
+        return self.raw(self.uvarint()).decode("utf-8")
+
+    def value(self) -> Any:
+        from deepslate._values import DSError, Lock, Queue, WaitGroup
+
+        tag = self.byte()
+        if tag >= 0x80:
+            return tag - 0x80
+        if tag in (0x00, 0x01, 0x02):
+            return (None, False, True)[tag]
+        if tag == 0x03:
+            return self.svarint()
+        if tag == 0x04:
+            return int.from_bytes(self.raw(self.uvarint()), "little", signed=True)
+        if tag == 0x05:
+            return struct.unpack("<d", self.raw(8))[0]
+        if tag == 0x11:
+            return struct.unpack("<f", self.raw(4))[0]
+        if tag == 0x06:
+            return self.str()
+        if tag == 0x07:
+            return self.raw(self.uvarint())
+        if tag in (0x08, 0x09):
+            n = self.uvarint()
+            out: Any = [] if tag == 0x08 else {}
+            self.memo.append(out)
+            for _ in range(n):
+                if tag == 0x08:
+                    out.append(self.value())
+                else:
+                    k = self.value()
+                    out[k] = self.value()
+            return out
+        if tag == 0x0A:
+            return tuple(self.value() for _ in range(self.uvarint()))
+        if tag == 0x0B:
+            return DSError(self.str(), self.str())
+        if tag in (0x0C, 0x0D, 0x0E):
+            return {0x0C: Queue, 0x0D: Lock, 0x0E: WaitGroup}[tag](self.svarint())
+        if tag == 0x0F:
+            k = self.uvarint()
+            if k == 0:
+                ref = self.str()
+                self.defs.append((ref, [self.str() for _ in range(self.uvarint())]))
+                k = len(self.defs)
+            ref, names = self.defs[k - 1]
+            cls = self.classes[ref]
+            obj = object.__new__(cls)
+            self.memo.append(obj)
+            for name in names:
+                object.__setattr__(obj, name, self.value())
+            return obj
+        if tag == 0x10:
+            return self.memo[self.uvarint()]
+        raise AssertionError(f"tag {tag:#x} is not in the documented table")
+
+    def state(self) -> tuple:
+        head = self.uvarint()
+        frames = []
+        for _ in range(head >> 1):
+            ci, pc = self.uvarint(), self.uvarint()
+            O = [self.value() for _ in range(self.uvarint())]
+            n = self.uvarint()
+            I = [self.value() if n & 1 else self.svarint() for _ in range(n >> 1)]
+            n = self.uvarint()
+            F = [struct.unpack("<d" if n & 1 else "<f", self.raw(8 if n & 1 else 4))[0] for _ in range(n >> 1)]
+            frames.append((ci, pc, O, I, F))
+        steps = self.uvarint()
+        return frames, bool(head & 1), steps
+
+    def done(self) -> None:
+        assert self.pos == len(self.data), f"{len(self.data) - self.pos} bytes unread"

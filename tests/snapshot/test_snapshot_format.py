@@ -15,7 +15,9 @@ from deepslate._snapshot import (
     FORMAT_VERSION, MAGIC, VALUE_MAGIC, decode_snapshot, decode_value, encode_snapshot,
     encode_value,
 )
-from snapshot_support import one_frame, program_for, read_uvarint, split, uvarint
+from hypothesis import strategies as st
+
+from snapshot_support import assert_same, one_frame, program_for, read_uvarint, split, uvarint
 
 DOC = _snapshot.__doc__
 
@@ -131,3 +133,39 @@ def test_the_vm_module_re_exports_the_codec():
 
     for name in _snapshot.__all__:
         assert getattr(_vm, name) is getattr(_snapshot, name), name
+
+
+# ---- a reader written from the docstring agrees with the codec on any value
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+
+from snapshot_support import GrammarReader  # noqa: E402
+import test_snapshot_roundtrip as rt  # noqa: E402
+
+CLASSES = {f"{c.__module__}:{c.__qualname__}": c for c in (rt.Point, rt.Slotted)}
+values = rt.values
+
+
+@settings(max_examples=150, deadline=500, suppress_health_check=[HealthCheck.too_slow])
+@given(values)
+def test_the_grammar_reader_agrees_on_values(v):
+    data = encode_value(v)
+    r = GrammarReader(split(data, with_hash=False)["body"], CLASSES)
+    got = r.value()
+    r.done()
+    assert_same(v, got)
+    assert_same(decode_value(data), got)
+
+
+@settings(max_examples=100, deadline=500, suppress_health_check=[HealthCheck.too_slow])
+@given(values, values, st.lists(st.integers(), max_size=4), st.lists(st.floats(), max_size=4),
+       st.booleans(), st.integers(0, 2**64 - 1))
+def test_the_grammar_reader_agrees_on_states(a, b, I, F, pending, steps):
+    state = ([(0, 1, [a, b, a], I, F), (1, 0, [b], [], [])], pending, steps)
+    program = program_for(state)
+    data = encode_snapshot(program.hash, state)
+    r = GrammarReader(split(data)["body"], CLASSES)
+    got = r.state()
+    r.done()
+    assert_same(state, got)
+    assert_same(decode_snapshot(data, program), got)
