@@ -540,3 +540,19 @@ async def f(n: int) -> int:
     bad = dataclasses.replace(code, insns=code.insns[:])
     bad.insns[4 * jump.offset + 1] = 999
     assert "jump target 999 outside the code" in verify(bad)
+
+
+def test_comprehensions_compile_to_loops() -> None:
+    vm_mod = pytest.importorskip("deepslate._vm")
+    m = compile_module(HEAD + """
+@flow
+async def f(xs: list[int], d: dict[str, int]) -> list[int]:
+    ys: list[int] = [x * 2 for x in xs if x > 1 if x < 5]
+    zs: dict[str, float] = {k: d[k] / 2 for k in d}
+    ws: list[str] = [f"{k}={v}" for k, v in enumerate(ys)]
+    return ys + [len(zs), len(ws)] + [i for i in range(3)]
+""")
+    assert all("@" not in v.name for v in m.f.code.locals)
+    vm = vm_mod.VM(m.f.program, 0, ([1, 2, 3, 4, 5], {"a": 1, "b": 2}))
+    spec, vals = vm.run()
+    assert spec.kind == "return" and vals == ([4, 6, 8, 2, 3, 0, 1, 2],)

@@ -54,9 +54,7 @@ if hasattr(ast, "TryStar"):
     UNSUPPORTED_STMT[ast.TryStar] = UNSUPPORTED_STMT[ast.Try]
 UNSUPPORTED_EXPR = {
     ast.Lambda: "lambda is not supported in flows; define a @pure function",
-    ast.ListComp: "comprehensions are not supported in flows; use a for loop",
     ast.SetComp: "comprehensions are not supported in flows; use a for loop",
-    ast.DictComp: "comprehensions are not supported in flows; use a for loop",
     ast.GeneratorExp: "generator expressions are not supported in flows; use a for loop",
     ast.Yield: "yield is not supported in flows; pass values through a dpslio.Queue",
     ast.YieldFrom: "yield is not supported in flows; pass values through a dpslio.Queue",
@@ -395,7 +393,7 @@ class FunctionCompiler:
             positions.extend((line, col))
         local_vars = tuple(
             LocalVar(v.name, v.f, v.r, v.t, v.start + shift if v.start else 0, end + shift)
-            for v, end in self.all_vars)
+            for v, end in self.all_vars if "@" not in v.name)
         code = Code(
             name=self.fn.name, ref=self.ref, filename=self.src.filename,
             firstlineno=self.src.first_line, source=self.source_text,
@@ -1468,6 +1466,56 @@ class FunctionCompiler:
         r = self.target("O", dst)
         self.emit(Op.BUILDDICT, r, base, len(node.keys))
         return Val(DictT(kt, vt), "O", r)
+
+    def e_ListComp(self, node: ast.ListComp, want: Type | None, dst: tuple | None) -> Val:
+        return self.comprehension(node, want, dst, ListT)
+
+    def e_DictComp(self, node: ast.DictComp, want: Type | None, dst: tuple | None) -> Val:
+        return self.comprehension(node, want, dst, DictT)
+
+    def comprehension(self, node: ast.ListComp | ast.DictComp, want: Type | None, dst: tuple | None,
+                      cls: type) -> Val:
+        """[e for x in xs if c] compiles as the loop it stands for, into a new list (dict)."""
+        if isinstance(want, UnionT):
+            want = next((m for m in want.members if isinstance(m, cls)), None)
+        what = "list" if cls is ListT else "dict"
+        if not isinstance(want, cls):
+            self.fail(node, f"a {what} comprehension needs its type from a declaration, "
+                            f"e.g. {'ys: list[int]' if cls is ListT else 'd: dict[str, int]'} = ...; "
+                            "or use a for loop")
+        if len(node.generators) != 1 or node.generators[0].is_async:
+            self.fail(node, "comprehensions in flows take exactly one for clause; nest for loops instead")
+        gen = node.generators[0]
+        r = self.target("O", dst, safe=True)
+        self.set_pos(node)
+        self.emit(Op.BUILDLIST if cls is ListT else Op.BUILDDICT, r, r, 0)
+        saved_local, saved_state = dict(self.local_top), self.state
+        self.local_top = dict(self.top)   # the statements of the loop must not reuse our temporaries
+        scope = self.push()
+        name = f"comprehension@{self.pc}"
+        acc = Var(name, want, r, *self.src.position(node), self.pc)
+        self.scopes[-1][name] = acc
+        self.mark_assigned(acc, None)
+
+        def at(n: ast.AST, like: ast.AST) -> Any:
+            return ast.fix_missing_locations(ast.copy_location(n, like))
+        if isinstance(node, ast.ListComp):
+            store: ast.stmt = at(ast.Expr(at(ast.Call(at(ast.Attribute(at(ast.Name(name, ast.Load()), node),
+                                                                     "append", ast.Load()), node.elt),
+                                                      [node.elt], []), node.elt)), node.elt)
+        else:
+            store = at(ast.Assign([at(ast.Subscript(at(ast.Name(name, ast.Load()), node), node.key, ast.Store()),
+                                      node.key)], node.value), node.key)
+        for cond in reversed(gen.ifs):
+            store = at(ast.If(cond, [store], []), cond)
+        loop = at(ast.For(gen.target, gen.iter, [store], []), node)
+        try:
+            self.s_For(loop)
+        finally:
+            self.pop(scope)
+            self.local_top = saved_local
+            self.state = saved_state
+        return Val(want, "O", r)
 
     def e_JoinedStr(self, node: ast.JoinedStr, want: Type | None, dst: tuple | None) -> Val:
         parts = node.values

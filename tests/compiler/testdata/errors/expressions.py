@@ -11,14 +11,14 @@ from deepslate import flow
 
 @flow
 async def uses_listcomp(xs: list[int]):
-    ys: list[int] = [x * 2 for x in xs]  ### "comprehensions are not supported in flows; use a for loop" at "[x"
+    print([x * 2 for x in xs])  ### "a list comprehension needs its type from a declaration, e.g. ys: list\[int\] = \.\.\.; or use a for loop" at "[x"
 # ---
 from deepslate import flow
 
 
 @flow
 async def uses_dictcomp(xs: list[int]):
-    d: dict[int, int] = {x: x for x in xs}  ### "comprehensions are not supported" at "{x"
+    d: dict[int, int] = {x: y for x in xs for y in xs}  ### "comprehensions in flows take exactly one for clause" at "{x"
 # ---
 from deepslate import flow
 
@@ -99,3 +99,18 @@ from deepslate import flow
 @flow
 async def and_on_ints(a: int, b: int):
     c: bool = a and b  ### "and needs bool operands, not int" at "a and"
+# ---
+from deepslate import flow
+
+
+@flow
+async def comprehension_scope(xs: list[int]) -> int:
+    ys: list[int] = [x for x in xs]
+    return x  ### "x is not defined" at "x"
+# ---
+from deepslate import flow
+
+
+@flow
+async def comprehension_elem_type(xs: list[int]):
+    ys: list[str] = [x + 1 for x in xs]  ### "list.append: expected str, got int" at "x + 1"
