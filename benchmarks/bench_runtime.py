@@ -41,6 +41,6 @@ def test_resume_after_n_steps(benchmark, tmp_path, n):
         return (p,), {}
 
     def run(p):
-        return asyncio.run(rt.resume(p))
+        return asyncio.run(rt.resume(p, 1))
     dt, steps, size = benchmark.pedantic(run, setup=setup, rounds=3, iterations=1)
     benchmark.extra_info.update(resume_ms=dt * 1e3, bytes=size, steps=steps)
