@@ -1073,13 +1073,14 @@ cdef int _check_frame(list codes, Py_ssize_t fi, object ci, object pc, list O, l
     if pc >= ninsns:
         raise SnapshotFormatError(
             f"frame {fi}: pc {pc} out of range, {code.name!r} has {ninsns} instructions")
-    for regs, file, count in ((O, "O", code.n_o), (I, "I", code.n_i), (F, "F", code.n_f)):
-        if len(regs) != count:
-            raise SnapshotFormatError(
-                f"frame {fi}: {len(regs)} {file} registers, {code.name!r} has {count}")
-    for j, v in enumerate(I):          # tagged I registers could hold anything
+    if len(O) != code.n_o or len(I) != code.n_i or len(F) != code.n_f:
+        for regs, file, count in ((O, "O", code.n_o), (I, "I", code.n_i), (F, "F", code.n_f)):
+            if len(regs) != count:
+                raise SnapshotFormatError(
+                    f"frame {fi}: {len(regs)} {file} registers, {code.name!r} has {count}")
+    for v in I:                        # tagged I registers could hold anything
         if type(v) is not int and type(v) is not bool:
-            raise SnapshotFormatError(f"frame {fi}: I[{j}] holds {type(v).__name__}, not int")
+            raise SnapshotFormatError(f"frame {fi}: I[{I.index(v)}] holds {type(v).__name__}, not int")
     return 0
 
 
