@@ -376,3 +376,31 @@ def test_storage_per_isolate_does_not_grow_with_steps(tmp_path):
     stop()
     # only the varint encodings of the growing numbers (count, the step counter) may widen
     assert 0 <= sizes[400] - sizes[20] <= 8, sizes
+
+
+def test_spawn_workers_on_an_unwritable_store_raises(tmp_path):
+    platform, _ = new_sqlite(str(tmp_path / "s.db"))
+    platform.store.db.execute("PRAGMA query_only = 1")
+    with pytest.raises(StoreReadOnly, match="read-only"):
+        spawn_workers(1, platform, [df.add])
+    assert platform.runner is None
+
+
+def test_a_second_process_taking_the_store_fences_the_first_out(tmp_path):
+    from deepslate.store import LeaseLost, SQLiteStore
+    path = str(tmp_path / "s.db")
+    platform, _ = new_sqlite(path)
+    spawn, wait, cancel, stop = spawn_workers(2, platform, [df.add, df.nap])
+    spawn("n", "nap", {"seconds": 0.2})
+    other = SQLiteStore(path)
+    other.claim("local")                     # what a second process opening this store does
+    before = other.get_isolate("n")
+    with pytest.raises(LeaseLost, match="another process took over"):
+        spawn("x", "add", {"a": 1, "b": 1})
+    with pytest.raises(StoreError):
+        wait("n", timeout=5)
+    stop()
+    assert other.get_isolate("x") is None
+    after = other.get_isolate("n")          # the stale node wrote nothing after losing it
+    assert (after.status, after.steps, after.snapshot) == (before.status, before.steps, before.snapshot)
+    other.close()

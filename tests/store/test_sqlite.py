@@ -115,6 +115,8 @@ def test_fencing_a_second_opener_wins(tmp_path):
     assert e2 > e1
     with pytest.raises(LeaseLost, match="another process took over"):
         first.commit_batch(NODE, e1, [Commit(1, "running", b"stale", 5)])
+    with pytest.raises(LeaseLost, match="lost its lease"):
+        first.commit_batch(NODE, e1, [spawn_commit(2, "new")])     # inserts are fenced too
     with pytest.raises(LeaseLost):
         first.heartbeat(NODE, e1)
     second.heartbeat(NODE, e2)

@@ -62,7 +62,13 @@ class EngineThread:
         self.thread = threading.Thread(target=self._main, name="deepslate-engine", daemon=True)
         self._stopped = False
         self.thread.start()
-        self.call(engine.start())
+        try:
+            self.call(engine.start())
+        except BaseException:
+            self._stopped = True
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(10)
+            raise
 
     def _main(self) -> None:
         asyncio.set_event_loop(self.loop)

@@ -15,11 +15,13 @@ A failed batch is written not at all; the engine then stops (see Engine._halt).
 from __future__ import annotations
 
 import asyncio
+import logging
 from concurrent.futures import Executor
 from typing import Callable
 
 from ..store.base import Commit, Store
 
+log = logging.getLogger("deepslate.runtime")
 Callback = Callable[[BaseException | None], None]
 
 
@@ -75,7 +77,10 @@ class GroupCommitWriter:
             self.batches += 1
             self.commits += len(batch)
             for _, cb in batch:
-                cb(None)
+                try:
+                    cb(None)
+                except Exception:      # a callback's bug must not stop every other isolate's commits
+                    log.exception("after a commit")
 
     def close(self) -> None:
         """Finish writing what was submitted, then let ``run`` return."""

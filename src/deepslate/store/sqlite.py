@@ -219,6 +219,11 @@ class SQLiteStore(Store):
         try:
             db.execute("BEGIN IMMEDIATE")
             try:
+                # the node's own epoch fences what no row can: inserts of new isolates
+                row = db.execute("SELECT epoch FROM nodes WHERE node_id = ?", (node_id,)).fetchone()
+                if row is None or row[0] != epoch:
+                    raise LeaseLost(f"store {self.path!r}: node {node_id!r} lost its lease (epoch {epoch}); "
+                                    "another process took over")
                 for c in commits:
                     for op in c.ops:
                         self._apply(op, node_id, epoch, now)
