@@ -3,6 +3,7 @@ declaration that has a plain-Python meaning (so no expectation is invented)."""
 from __future__ import annotations
 
 import copy
+import os
 import importlib.util
 import pathlib
 import sys
@@ -234,3 +235,105 @@ def test_driver_lock_misuse_is_a_fault() -> None:
     """, newlock=_spec("new_lock", 0), release=_spec("lock_release", 1))
     with pytest.raises(driver.FlowFault, match="release of an unlocked lock"):
         driver.run_flow(_Prog(prog))
+
+
+# -- random typed arithmetic: the VM's unboxed int/float instructions against CPython ----------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+INT_LEAVES = ["a", "b", "0", "1", "-1", "7", "-7", "3", "9223372036854775807", "(-9223372036854775807 - 1)",
+              "4611686018427387904", "(2 ** 64)", "(-(2 ** 70))", "n"]
+FLOAT_LEAVES = ["x", "0.5", "-2.25", "1e308", "-0.0", "3.0", "y"]
+
+
+@st.composite
+def int_expr(draw, depth: int = 0) -> str:
+    if depth > 3 or draw(st.integers(0, 3)) == 0:
+        return draw(st.sampled_from(INT_LEAVES))
+    kind = draw(st.integers(0, 5))
+    left, right = draw(int_expr(depth + 1)), draw(int_expr(depth + 1))
+    if kind == 0:
+        return f"({left} {draw(st.sampled_from(['+', '-', '*', '//', '%']))} {right})"
+    if kind == 1:
+        return f"({left} ** {draw(st.integers(0, 5))})"
+    if kind == 2:
+        return f"(-{left})"
+    if kind == 3:
+        return f"{draw(st.sampled_from(['abs', 'int']))}({left})"
+    if kind == 4:
+        return f"{draw(st.sampled_from(['min', 'max']))}({left}, {right})"
+    return f"len(str({left}))"
+
+
+@st.composite
+def float_expr(draw, depth: int = 0) -> str:
+    if depth > 3 or draw(st.integers(0, 3)) == 0:
+        return draw(st.sampled_from(FLOAT_LEAVES))
+    kind = draw(st.integers(0, 4))
+    left = draw(float_expr(depth + 1))
+    right = draw(st.one_of(float_expr(depth + 1), int_expr(3)))
+    if kind in (0, 1):
+        return f"({left} {draw(st.sampled_from(['+', '-', '*', '/', '//', '%']))} {right})"
+    if kind == 2:
+        return f"(-{left})"
+    if kind == 3:
+        return f"({draw(int_expr(2))} / {draw(int_expr(3))})"
+    return f"{draw(st.sampled_from(['abs', 'float']))}({left})"
+
+
+@st.composite
+def bool_expr(draw) -> str:
+    cmp = draw(st.sampled_from(["<", "<=", "==", "!=", ">", ">="]))
+    if draw(st.booleans()):
+        return f"({draw(int_expr(1))} {cmp} {draw(int_expr(1))})"
+    return f"({draw(float_expr(1))} {cmp} {draw(st.one_of(float_expr(1), int_expr(2)))})"
+
+
+ARITH_TEMPLATE = '''from deepslate import flow
+
+
+@flow
+async def f(a: int, b: int, x: float) -> list[str]:
+    n: int = a * b
+    y: float = x * 2.0
+    i: int = {i}
+    g: float = {g}
+    c: bool = {c}
+    z: bool = c and not (i > 0) or {c2}
+    return [str(i), str(g), str(c), str(z)]
+'''
+
+
+def _plain_python(source: str, args: dict) -> tuple[str, object]:
+    src = source.replace("from deepslate import flow", "from _deepslate_cpython import flow")
+    sys.modules["_deepslate_cpython"] = driver.CPYTHON_SHIM
+    ns: dict = {}
+    exec(compile(src, "arith_plain.py", "exec", dont_inherit=True), ns)  # noqa: S102
+    try:
+        return "value", ns["f"](**args)
+    except Exception as e:  # noqa: BLE001 - compared with the VM's fault type
+        return "fault", type(e).__name__
+
+
+_ARITH_RUNS = [0]
+
+
+@settings(max_examples=int(os.environ.get("DEEPSLATE_FUZZ_EXAMPLES", "150")), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(i=int_expr(), g=float_expr(), c=bool_expr(), c2=bool_expr(),
+       a=st.sampled_from([0, 1, -1, 5, -13, 2 ** 62, -(2 ** 63), 2 ** 63 - 1, 10 ** 20]),
+       b=st.sampled_from([0, 3, -4, 2 ** 31, -(2 ** 40)]),
+       x=st.sampled_from([0.0, -0.0, 1.5, -7.25, 1e300, float("inf"), float("nan")]))
+def test_random_arithmetic_agrees_with_cpython(i, g, c, c2, a, b, x) -> None:
+    _compiler_ready()
+    source = ARITH_TEMPLATE.format(i=i, g=g, c=c, c2=c2)
+    args = {"a": a, "b": b, "x": x}
+    want = _plain_python(source, args)
+    _ARITH_RUNS[0] += 1
+    flows = driver.compile_source(source, f"arith_{_ARITH_RUNS[0]}.py")
+    try:
+        got = ("value", driver.run_flow(flows["f"], args))
+    except driver.FlowFault as e:
+        got = ("fault", e.exc_type)
+    assert got == want, source
