@@ -47,9 +47,16 @@ def _restorer(program, via_bytes: bool, tamper: Callable | None = None) -> Calla
 
     if via_bytes:
         encode, decode = _codec()
+        from deepslate._vm import inspect_snapshot
 
         def roundtrip(state):
-            return decode(encode(program.hash, state), program)
+            data = encode(program.hash, state)
+            # the display decoder (inspector, dis) must read every snapshot too
+            shown = inspect_snapshot(data)
+            assert shown["program_hash"] in (program.hash, program.hash.hex())
+            assert len(shown["frames"]) == len(state[0])
+            assert [f["pc"] for f in shown["frames"]] == [f[1] for f in state[0]]
+            return decode(data, program)
     else:
         def roundtrip(state):
             return state
@@ -57,9 +64,13 @@ def _restorer(program, via_bytes: bool, tamper: Callable | None = None) -> Calla
     def restore(iso: driver.Isolate, log: list[str]) -> None:
         log.extend(iso.vm.take_log())   # the log travels with a commit, not in the state
         state = iso.vm.export_state()
+        before = repr(iso.vm.frames_view())
         if tamper is not None:
             state = tamper(state)
         iso.vm = VM.from_state(program, roundtrip(copy.deepcopy(state) if not via_bytes else state))
+        if tamper is None:
+            # same functions, lines and locals after the restore
+            assert repr(iso.vm.frames_view()) == before
     return restore
 
 
