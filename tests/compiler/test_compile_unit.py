@@ -556,3 +556,24 @@ async def f(xs: list[int], d: dict[str, int]) -> list[int]:
     vm = vm_mod.VM(m.f.program, 0, ([1, 2, 3, 4, 5], {"a": 1, "b": 2}))
     spec, vals = vm.run()
     assert spec.kind == "return" and vals == ([4, 6, 8, 2, 3, 0, 1, 2],)
+
+
+def test_dataclass_met_in_the_ast_first_is_bound_to_its_class() -> None:
+    m = compile_module(HEAD + """
+from dataclasses import dataclass
+
+@flow
+async def first(p: Point) -> int:
+    return p.x
+
+@flow
+async def second(p: Point) -> int:
+    return p.x + first(p)
+
+@dataclass
+class Point:
+    x: int
+""")
+    p = m.second.program
+    assert p.codes[0].params[0][1].cls is m.Point
+    assert all(c.params[0][1].cls is m.Point for c in p.codes)

@@ -1075,6 +1075,10 @@ class FunctionCompiler(CallCompiler):
             if lt in (INT, BOOL, FLOAT) and rt in (INT, BOOL, FLOAT):
                 self.fail(node, f"arithmetic on bool is not supported; convert with int(...) first")
         if lt == INT and rt == INT:
+            neg = node.right
+            if opt is ast.Pow and isinstance(neg, ast.UnaryOp) and isinstance(neg.op, ast.USub) \
+                    and isinstance(neg.operand, ast.Constant):
+                self.fail(node, "int ** negative int is a float in Python; write float(x) ** -n")
             if opt is ast.Div:
                 t = self.target("F", dst)
                 self.emit(Op.IDIV, t, l.r, r.r)

@@ -210,10 +210,15 @@ class ModuleEnv:
         raise TypeErr(f"unsupported type {name}; {TYPE_HELP}")
 
     def dataclass_from_class(self, cls: type) -> DataclassT:
-        if cls in self._dataclasses:
-            return self._dataclasses[cls]
-        t = DataclassT(ref_of(cls), cls.__name__, [], cls)
-        self._dataclasses[cls] = t
+        ref = ref_of(cls)
+        known = self._dataclasses.get(ref)
+        if known is not None and known.cls in (None, cls):
+            if known.cls is None:   # first met in the AST, before the class existed
+                object.__setattr__(known, "cls", cls)
+                LIVE[ref] = cls
+            return known
+        t = DataclassT(ref, cls.__name__, [], cls)
+        self._dataclasses[ref] = t
         LIVE[t.ref] = cls
         mod = inspect.getmodule(cls)
         env = self if mod is None or mod.__dict__ is self.globals else module_env_for(mod)

@@ -239,6 +239,9 @@ def link(p: Program) -> Program:
                 object.__setattr__(dt, "cls", by_ref[ref].cls if ref in by_ref else resolve_ref(ref))
 
     for c in p.codes:
+        for _, t in c.params:
+            bind_types(t)
+        bind_types(c.returns)
         for k in c.consts:
             if isinstance(k, CallTarget) and k.fn is None:
                 if k.kind == "builtin":

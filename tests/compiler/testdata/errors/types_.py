@@ -267,3 +267,10 @@ async def narrowed_by_or(r: int | DSError) -> int:
     if isinstance(r, int) or r.message == "":  ### "int has no attribute message" at "r.message"
         return x
     return 0
+# ---
+from deepslate import flow
+
+
+@flow
+async def negative_power(n: int) -> int:
+    return n ** -2  ### "int \*\* negative int is a float in Python; write float\(x\) \*\* -n" at "n ** -2"
