@@ -127,8 +127,9 @@ class CallCompiler:
             return "dpslio", (obj.__name__, None)
         if obj is Queue:
             self.fail(node, "dpslio.Queue needs its element type, e.g. dpslio.Queue[int]()")
+        hint = "; for a durable sleep use deepslate's sleep(seconds)" if name.endswith("sleep") else ""
         self.fail(node, f"{name} is not a flow function; mark a Python function @pure or @impure "
-                        "to call it from a flow")
+                        f"to call it from a flow{hint}")
 
     def bind(self, node: ast.Call, params: list[tuple[str, Type]], fname: str,
              defaults: dict | None = None) -> list[ast.expr]:

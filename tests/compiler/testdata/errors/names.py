@@ -134,3 +134,12 @@ async def two_errors(n: int) -> int:
     a: int = b  ### "b is not defined" at "b"
     c: str = 1  ### "cannot initialise c: expected str, got int" at "1"
     return n
+# ---
+import asyncio
+
+from deepslate import flow
+
+
+@flow
+async def asyncio_sleep():
+    await asyncio.sleep(1)  ### "asyncio.sleep is not a flow function; .* for a durable sleep use deepslate's sleep\(seconds\)" at "asyncio.sleep"
