@@ -577,3 +577,15 @@ class Point:
     p = m.second.program
     assert p.codes[0].params[0][1].cls is m.Point
     assert all(c.params[0][1].cls is m.Point for c in p.codes)
+
+
+def test_conditional_expression_keeps_the_temporaries_around_it() -> None:
+    vm_mod = pytest.importorskip("deepslate._vm")
+    m = compile_module(HEAD + """
+@flow
+async def f(n: int, s: str) -> list[str]:
+    return [s + "!", (f"{n}" + s) if n > 0 else s, "end"]
+""")
+    for n, want in ((1, ["a!", "1a", "end"]), (0, ["a!", "a", "end"])):
+        vm = vm_mod.VM(m.f.program, 0, (n, "a"))
+        assert vm.run()[1] == (want,)

@@ -892,10 +892,11 @@ class FunctionCompiler(CallCompiler):
             if bool(node.value) == jump_if:
                 self.emit(Op.JUMP, label)
             return
+        top = dict(self.top)   # a condition may sit inside an expression with live temporaries
         v = self.truth(node)
         self.set_pos(node)
         self.emit(Op.JUMPIF if jump_if else Op.JUMPIFNOT, v.r, label)
-        self.top = dict(self.local_top)
+        self.top = top
 
     def narrow_past(self, operand: ast.expr, is_and: bool) -> None:
         """After an operand of and (or) the next ones see it true (false)."""
