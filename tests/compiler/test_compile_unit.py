@@ -589,3 +589,24 @@ async def f(n: int, s: str) -> list[str]:
     for n, want in ((1, ["a!", "1a", "end"]), (0, ["a!", "a", "end"])):
         vm = vm_mod.VM(m.f.program, 0, (n, "a"))
         assert vm.run()[1] == (want,)
+
+
+def test_narrowed_loop_bound_and_match_subject_are_copied() -> None:
+    vm_mod = pytest.importorskip("deepslate._vm")
+    m = compile_module(HEAD + """
+@flow
+async def f(r: int | DSError) -> int:
+    if isinstance(r, DSError):
+        return -1
+    total: int = 0
+    for i in range(r):
+        k: int = i * 2
+        total += k
+    match r:
+        case 1 | 2 | 4:
+            total += 1000
+    return total
+""")
+    for arg, want in ((4, 1012), (3, 6), (DSError("x"), -1)):
+        vm = vm_mod.VM(m.f.program, 0, (arg,))
+        assert vm.run()[1] == (want,)

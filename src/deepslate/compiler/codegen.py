@@ -610,6 +610,11 @@ class FunctionCompiler(CallCompiler):
             out = join(out, s)
         self.state = out
 
+    def in_var(self, node: ast.expr, v: Val) -> bool:
+        """Whether v is node's own variable register (not a temporary copy of it)."""
+        var = self.lookup(node.id) if isinstance(node, ast.Name) else None
+        return var is not None and var.f == v.f and var.r == v.r
+
     def declare_hidden(self, f: str) -> int:
         r = self.alloc(f)
         self.local_top = dict(self.top)
@@ -644,7 +649,7 @@ class FunctionCompiler(CallCompiler):
         # the end is evaluated once, like Python's range object
         stop_v = self.expect(stop, INT, "range() argument")
         if stop_v.r < CBASE and not (isinstance(stop, ast.Name) and stop.id not in names
-                                     and self.lookup(stop.id) is not None):
+                                     and self.in_var(stop, stop_v)):
             end = self.declare_hidden("I")
             self.emit(Op.MOVEI, end, stop_v.r)
         else:
@@ -717,7 +722,7 @@ class FunctionCompiler(CallCompiler):
             return self.select(node)
         saved = self.push()
         v = self.operand(subj)
-        if v.r >= CBASE or not isinstance(subj, ast.Name):
+        if v.r >= CBASE or not self.in_var(subj, v):
             r = self.declare_hidden(v.f)
             self.emit(MOVES[v.f], r, v.r)
             v = Val(v.t, v.f, r)
