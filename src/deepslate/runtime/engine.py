@@ -296,7 +296,8 @@ class Engine:
 
     def _check(self) -> None:
         if self.failure is not None:
-            raise StoreError(f"the engine stopped after a store failure: {self.failure}") from self.failure
+            cls = type(self.failure) if isinstance(self.failure, StoreError) else StoreError
+            raise cls(f"the engine stopped after a store failure: {self.failure}") from self.failure
         if not self.started:
             raise RuntimeError("the engine is not running (start it first, or it was stopped)")
 

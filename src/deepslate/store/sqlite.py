@@ -5,15 +5,19 @@ every commit, so a batch acknowledged by ``commit_batch`` survives a power
 cut; ``synchronous="NORMAL"`` may be chosen (it survives a process crash, not
 a power cut) and is what the crash tests exercise either way.
 
-The connection is used by one thread at a time (the engine's database
-thread); ``check_same_thread`` is off only so that thread can be a pool's.
+The engine uses the connection from its database thread; other threads (a
+dashboard, a test, the user's code reading ``platform.store``) may call the
+read methods too: every public method holds the store's lock, so nobody reads
+inside the writer's open transaction.
 """
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
+import threading
 import time
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 from . import migrations as _migrations
 from .base import (TERMINAL, Commit, IsolateRow, LeaseLost, NotADeepslateStore, SharedState, Store,
@@ -24,6 +28,19 @@ APPLICATION_ID = 0x64736C74          # "dslt" in the SQLite header: marks a deep
 _COLS = ("id name flow program_hash parent_id status snapshot wake_at waiting_on result error steps "
          "children log_seq owner epoch created_at updated_at").split()
 _SELECT = "SELECT " + ", ".join(_COLS) + " FROM isolates"
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _locked(fn: F) -> F:
+    """One caller at a time on the connection: a read from another thread must not land
+    inside the writer's open transaction (it would see uncommitted rows)."""
+    @functools.wraps(fn)
+    def wrapper(self: "SQLiteStore", *args: Any, **kw: Any) -> Any:
+        with self._lock:
+            return fn(self, *args, **kw)
+    return wrapper  # type: ignore[return-value]
 
 
 def _row(r: tuple[Any, ...]) -> IsolateRow:
@@ -52,6 +69,7 @@ class SQLiteStore(Store):
     def __init__(self, path: str, *, readonly: bool = False, synchronous: str = "FULL",
                  log_keep: int = 200, max_page_count: int | None = None, busy_timeout: float = 5.0):
         self.path = str(path)
+        self._lock = threading.RLock()
         self.readonly = readonly
         self.log_keep = log_keep
         if synchronous.upper() not in ("FULL", "NORMAL", "EXTRA"):
@@ -137,6 +155,7 @@ class SQLiteStore(Store):
         finally:
             self.db.execute("ROLLBACK")
 
+    @_locked
     def schema_version(self) -> int:
         return self._version()
 
@@ -156,6 +175,7 @@ class SQLiteStore(Store):
         except sqlite3.Error as e:
             raise translate(e, self.path, doing) from None
 
+    @_locked
     def claim(self, node_id: str, lease_seconds: float = 30.0) -> int:
         def do() -> int:
             row = self.db.execute("SELECT max(epoch) FROM nodes").fetchone()
@@ -170,6 +190,7 @@ class SQLiteStore(Store):
             return epoch
         return self._write("claim", do)
 
+    @_locked
     def heartbeat(self, node_id: str, epoch: int, lease_seconds: float = 30.0) -> None:
         def do() -> None:
             cur = self.db.execute("UPDATE nodes SET lease_until = ? WHERE node_id = ? AND epoch = ?",
@@ -181,6 +202,7 @@ class SQLiteStore(Store):
 
     # -- loading -------------------------------------------------------------
 
+    @_locked
     def load_unfinished(self, node_id: str, epoch: int) -> list[IsolateRow]:
         try:
             cur = self.db.execute(_SELECT + f" WHERE status NOT IN {TERMINAL} AND owner = ? AND epoch = ?"
@@ -189,6 +211,7 @@ class SQLiteStore(Store):
         except sqlite3.Error as e:
             raise translate(e, self.path, "load isolates") from None
 
+    @_locked
     def load_shared(self) -> SharedState:
         try:
             db = self.db
@@ -213,6 +236,7 @@ class SQLiteStore(Store):
 
     # -- the step transaction ----------------------------------------------
 
+    @_locked
     def commit_batch(self, node_id: str, epoch: int, commits: list[Commit]) -> None:
         db = self.db
         now = time.time()
@@ -288,12 +312,14 @@ class SQLiteStore(Store):
         else:
             raise ValueError(f"unknown store operation {kind!r}")
 
+    @_locked
     def mark_failed(self, node_id: str, epoch: int, isolate_id: int, error: str) -> None:
         def do() -> None:
             self.db.execute("UPDATE isolates SET status='failed', error=?, updated_at=? "
                             "WHERE id=? AND owner=? AND epoch=?", (error, time.time(), isolate_id, node_id, epoch))
         self._write("mark failed", do)
 
+    @_locked
     def set_status(self, node_id: str, epoch: int, isolate_id: int, status: str) -> None:
         def do() -> None:
             self.db.execute("UPDATE isolates SET status=?, error=NULL, updated_at=? WHERE id=? AND owner=? "
@@ -308,18 +334,22 @@ class SQLiteStore(Store):
         except sqlite3.Error as e:
             raise translate(e, self.path, "read") from None
 
+    @_locked
     def get_program(self, hash: bytes) -> bytes | None:
         r = self._one("SELECT body FROM programs WHERE hash = ?", (hash,))
         return r[0] if r else None
 
+    @_locked
     def get_isolate(self, name: str) -> IsolateRow | None:
         r = self._one(_SELECT + " WHERE name = ?", (name,))
         return _row(r) if r else None
 
+    @_locked
     def get_isolate_by_id(self, id: int) -> IsolateRow | None:
         r = self._one(_SELECT + " WHERE id = ?", (id,))
         return _row(r) if r else None
 
+    @_locked
     def list_isolates(self, status: str | None = None, flow: str | None = None, q: str | None = None,
                       limit: int = 100, offset: int = 0) -> list[IsolateRow]:
         where, args = [], []
@@ -338,12 +368,14 @@ class SQLiteStore(Store):
         except sqlite3.Error as e:
             raise translate(e, self.path, "list isolates") from None
 
+    @_locked
     def count_isolates(self) -> dict[str, int]:
         try:
             return dict(self.db.execute("SELECT status, count(*) FROM isolates GROUP BY status").fetchall())
         except sqlite3.Error as e:
             raise translate(e, self.path, "count isolates") from None
 
+    @_locked
     def children_of(self, id: int) -> list[str]:
         try:
             return [r[0] for r in self.db.execute("SELECT name FROM isolates WHERE parent_id = ? ORDER BY id",
@@ -351,6 +383,7 @@ class SQLiteStore(Store):
         except sqlite3.Error as e:
             raise translate(e, self.path, "list children") from None
 
+    @_locked
     def read_log(self, isolate_id: int, limit: int = 100) -> list[str]:
         try:
             rows = self.db.execute("SELECT line FROM isolate_log WHERE isolate_id = ? ORDER BY seq DESC LIMIT ?",
@@ -359,6 +392,7 @@ class SQLiteStore(Store):
             raise translate(e, self.path, "read log") from None
         return [r[0] for r in reversed(rows)]
 
+    @_locked
     def inbox_put(self, isolate_id: int, method: str, route: str, body: bytes) -> int:
         def do() -> int:
             cur = self.db.execute("INSERT INTO inbox (isolate_id, method, route, body, created_at) "
@@ -366,11 +400,13 @@ class SQLiteStore(Store):
             return int(cur.lastrowid or 0)
         return self._write("inbox put", do)
 
+    @_locked
     def inbox_peek(self, isolate_id: int, method: str, route: str) -> tuple[int, bytes] | None:
         r = self._one("SELECT id, body FROM inbox WHERE isolate_id = ? AND method = ? AND route = ? "
                       "ORDER BY id LIMIT 1", (isolate_id, method, route))
         return (r[0], r[1]) if r else None
 
+    @_locked
     def storage_bytes(self, isolate_id: int) -> int:
         r = self._one("SELECT coalesce(length(snapshot), 0) + coalesce(length(result), 0) + "
                       "coalesce(length(error), 0) + length(name) + length(waiting_on) + 64 "
@@ -379,6 +415,7 @@ class SQLiteStore(Store):
                          (isolate_id,))
         return int(r[0]) + int(logs[0]) if r else 0
 
+    @_locked
     def close(self) -> None:
         try:
             self.db.close()
