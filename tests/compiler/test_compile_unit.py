@@ -610,3 +610,25 @@ async def f(r: int | DSError) -> int:
     for arg, want in ((4, 1012), (3, 6), (DSError("x"), -1)):
         vm = vm_mod.VM(m.f.program, 0, (arg,))
         assert vm.run()[1] == (want,)
+
+
+def test_impure_policy_is_the_same_defined_before_or_after() -> None:
+    m = compile_module(HEAD + """
+@impure
+def before(n: int) -> int:
+    return n
+
+@flow
+async def f(n: int) -> int:
+    return before(n) + after(n) + tuned(n)
+
+@impure
+def after(n: int) -> int:
+    return n
+
+@impure(retries=2, timeout=1.5)
+def tuned(n: int) -> int:
+    return n
+""")
+    specs = [k for k in m.f.code.consts if isinstance(k, EffectSpec)]
+    assert [s.extra[1:] for s in specs] == [(0, 0.5, 0.0, False), (0, 0.5, 0.0, False), (2, 0.5, 1.5, False)]

@@ -18,6 +18,7 @@ from .._types import (BOOL, BYTES, ERROR, FLOAT, INT, NONE, STR, DataclassT, Dic
                       ListT, Type, UnionT, union)
 from .._values import DSError, Lock, Queue, WaitGroup
 
+DEFAULT_POLICY = (0, 0.5, 0.0)   # @impure: no retries, 0.5 s backoff base, no timeout
 CONST_TYPES = (int, float, str, bytes, bool, type(None))
 PRIMS = {"int": INT, "bool": BOOL, "float": FLOAT, "str": STR, "bytes": BYTES, "None": NONE}
 PY_PRIMS = {int: INT, bool: BOOL, float: FLOAT, str: STR, bytes: BYTES, type(None): NONE}
@@ -47,7 +48,7 @@ class Sig:
     params: list[tuple[str, Type]]
     returns: Type
     obj: Any = None                 # the live function or Flow, when defined already
-    policy: tuple = (0, 0.0, 0.0)   # impure (retries, backoff, timeout)
+    policy: tuple = (0, 0.5, 0.0)   # impure (retries, backoff, timeout); DEFAULT_POLICY
     env: Any = None                 # the ModuleEnv a flow that is defined later lives in
     defaults: dict = field(default_factory=dict)   # parameter -> constant default value
 
@@ -270,7 +271,7 @@ class ModuleEnv:
         ref = ref_of(fn)
         LIVE[ref] = fn
         return Sig(kind, fn.__name__, ref, params, env.type_from_py(ann["return"]), fn,
-                   (m.get("retries", 0), m.get("backoff", 0.0), m.get("timeout", 0.0)), defaults=defaults)
+                   (m.get("retries", 0), m.get("backoff", DEFAULT_POLICY[1]), m.get("timeout", 0.0)), defaults=defaults)
 
     def sig_from_ast(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> Sig | None:
         kind = policy = None
@@ -280,7 +281,7 @@ class ModuleEnv:
                 kind = name
                 if isinstance(d, ast.Call):
                     kw = {k.arg: k.value.value for k in d.keywords if isinstance(k.value, ast.Constant)}
-                    policy = (kw.get("retries", 0), kw.get("backoff", 0.0), kw.get("timeout", 0.0))
+                    policy = (kw.get("retries", 0), kw.get("backoff", DEFAULT_POLICY[1]), kw.get("timeout", 0.0))
         if kind is None:
             return None
         params = []
@@ -296,7 +297,7 @@ class ModuleEnv:
             raise TypeErr(f"{kind} function {node.name} needs a return annotation (-> None if it returns nothing)")
         returns = NONE if node.returns is None else self.type_from_ast(node.returns)
         return Sig(kind, node.name, f"{self.module}:{node.name}", params, returns, None,
-                   policy or (0, 0.0, 0.0), self, defaults if kind != "flow" else {})
+                   policy or DEFAULT_POLICY, self, defaults if kind != "flow" else {})
 
 
 def _decorator_name(d: ast.expr) -> str | None:

@@ -163,8 +163,8 @@ def pure(fn: Callable) -> Callable:
     return fn
 
 
-def impure(fn: Callable | None = None, *, retries: int = 0, backoff: float = 0.5,
-           timeout: float = 0.0) -> Any:
+def impure(fn: Callable | None = None, *, retries: int = envmod.DEFAULT_POLICY[0],
+           backoff: float = envmod.DEFAULT_POLICY[1], timeout: float = envmod.DEFAULT_POLICY[2]) -> Any:
     """Mark a side-effecting function; its result is checkpointed once.
 
     ``@impure`` or ``@impure(retries=3, backoff=0.5, timeout=30.0)``."""
