@@ -42,6 +42,7 @@ cdef class VM:
     cdef readonly long long steps   # instructions executed in this isolate, over all runs
     cdef list infos             # CodeInfo per Program.codes entry
     cdef list frames            # Frame, outermost first
+    cdef list spare             # returned frames, cleared, for the next calls of the same code
     cdef int status             # a VMStatus
     cdef list log               # print() lines not yet taken
     cdef object fault           # the Fault that ended the isolate, or the BaseException that broke it
@@ -49,4 +50,5 @@ cdef class VM:
     cdef object _run(self, long long budget)
     cdef object _make_fault(self, object exc, int pc)
     cdef int _push(self, CodeInfo ci) except -1
+    cdef int _pop(self) except -1
     cdef int _expect(self, int status, str doing) except -1

@@ -411,3 +411,31 @@ def test_unlinked_type_test_faults_clearly():
     """, n_o=1, consts={"t": TypeTest(INT)})
     spec, (fault,) = VM(program(c), 0, ()).run()
     assert fault.message == "VMError: type test for int is not linked"
+
+
+def test_a_reused_frame_starts_clean():
+    main = assemble("""
+        LOADK O0 ='first'
+        CALLFLOW O1 =1 O0
+        LOADK O0 ='second'
+        CALLFLOW O1 =1 O0
+        RETURN O1
+    """, name="twice")
+    callee = assemble("""
+        EFFECT O1 $sleep O0
+        LOADI I0 7
+        LOADKF F0 =1.5
+        MOVE O2 O0
+        RETURN O2
+    """, name="callee", params=params("x"), consts={"sleep": SLEEP})
+    vm = VM(program(main, callee), 0, ())
+    seen = []
+    while True:
+        spec, args = vm.run()
+        if spec is RETURN:
+            break
+        seen.append(vm.export_state()[0][1])
+        vm.resume(None)
+    assert args == ("second",)
+    assert seen == [(1, 0, ["first", None, None], [0], [0.0]),
+                    (1, 0, ["second", None, None], [0], [0.0])]
