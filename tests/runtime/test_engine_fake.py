@@ -367,3 +367,22 @@ async def test_disk_full_halts_and_loses_nothing(tmp_path):
     for n in names:
         assert await eng.wait(n, timeout=10) == 3
     await eng.stop()
+
+
+async def test_unloadable_program_fails_that_isolate_only(tmp_path):
+    flows = [Flow(Program([Code("slow", (), [("eff", None, "sleep", [K(0.2)], ()), ("ret", K(7))])]))]
+    eng = await start(tmp_path / "s.db", flows)
+    await eng.spawn("a", "slow", {})
+    await eng.spawn("b", "slow", {})
+    await asyncio.sleep(0.05)
+    await eng.stop()
+    db = sqlite3.connect(str(tmp_path / "s.db"))
+    db.execute("UPDATE isolates SET program_hash = x'0badc0de' WHERE name = 'a'")
+    db.commit()
+    db.close()
+    eng = await start(tmp_path / "s.db", flows)
+    with pytest.raises(FlowFailed, match="cannot load its program 0badc0de .*not in the store") as ei:
+        await eng.wait("a", timeout=5)
+    assert ei.value.kind == "program"
+    assert await eng.wait("b", timeout=5) == 7
+    await eng.stop()

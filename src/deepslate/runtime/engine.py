@@ -203,6 +203,14 @@ class Engine:
         vmm = _vm_api()
         try:
             program = await self._program(row.program_hash)
+        except Exception as e:
+            msg = (f"cannot load its program {row.program_hash.hex()[:16]} "
+                   f"(flow {row.flow!r}): {type(e).__name__}: {e}")
+            log.error("isolate %r: %s", row.name, msg)
+            await self._db(self.store.mark_failed, self.node_id, self.epoch, row.id,
+                           error_json(msg, kind="program"))
+            return None
+        try:
             state = vmm.decode_snapshot(row.snapshot, program)
             vm = vmm.VM.from_state(program, state)
         except Exception as e:
