@@ -254,6 +254,9 @@ class ModuleEnv:
         m = marker(fn) or {}
         mod = inspect.getmodule(fn)
         env = self if mod is None or mod.__dict__ is self.globals else module_env_for(mod)
+        if kind == "pure" and inspect.iscoroutinefunction(fn):
+            raise TypeErr(f"pure function {fn.__name__} is async; pure functions run inline and must be "
+                          "plain def (make it @impure to await things)")
         ann = inspect.get_annotations(fn)
         params = []
         defaults: dict = {}
@@ -284,6 +287,9 @@ class ModuleEnv:
                     policy = (kw.get("retries", 0), kw.get("backoff", DEFAULT_POLICY[1]), kw.get("timeout", 0.0))
         if kind is None:
             return None
+        if kind == "pure" and isinstance(node, ast.AsyncFunctionDef):
+            raise TypeErr(f"pure function {node.name} is async; pure functions run inline and must be "
+                          "plain def (make it @impure to await things)")
         params = []
         a = node.args
         plist = a.posonlyargs + a.args

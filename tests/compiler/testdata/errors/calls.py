@@ -224,3 +224,27 @@ from deepslate import flow, DSError
 @flow
 async def dserror_kwarg() -> DSError:
     return DSError("x", code=1)  ### "DSError has no parameter named code" at "code=1"
+# ---
+from deepslate import flow, pure
+
+
+@pure
+async def fetch(n: int) -> int:
+    return n
+
+
+@flow
+async def calls_async_pure() -> int:
+    return fetch(1)  ### "pure function fetch is async; pure functions run inline and must be plain def" at "fetch"
+# ---
+from deepslate import flow, pure
+
+
+@flow
+async def calls_async_pure_later() -> int:
+    return fetch_later(1)  ### "pure function fetch_later is async" at "fetch_later"
+
+
+@pure
+async def fetch_later(n: int) -> int:
+    return n
