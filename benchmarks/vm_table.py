@@ -6,7 +6,9 @@ Each cell is the best CPU time of REPEATS runs, CPython's and deepslate's
 runs interleaved (both filter out the other work on a shared machine); a ratio is deepslate's time over CPython's, so below 1.0
 means faster than CPython. "flow" is the compiled flow, "asm" the
 hand-assembled program. Targets (on the flow): int, float and fib <= 0.5,
-list, dict and str <= 1.2. Exit status 1 when a target is missed.
+list, dict and str <= 1.2. "calls" is a recursive fib(20) of flow calls (CPython
+awaits the same coroutines); its 1.2 is ours, not the issue's. Exit status 1
+when a target is missed.
 """
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 import bench_vm  # noqa: E402
 
-TARGETS = {"int": 0.5, "float": 0.5, "fib": 0.5, "list": 1.2, "dict": 1.2, "str": 1.2}
+TARGETS = {"int": 0.5, "float": 0.5, "fib": 0.5, "list": 1.2, "dict": 1.2, "str": 1.2,
+           "calls": 1.2}
 
 
 def best_of(fns, n: int, repeats: int) -> list[float]:
@@ -105,8 +108,10 @@ def registers_section(n: int, repeats: int) -> None:
     print()
     print("instructions per loop iteration: CPython's stack bytecode vs deepslate's registers")
     for name, py in bench_vm.PYTHON.items():
+        if name in bench_vm.SIZES:
+            continue
         prog = bench_vm.compiled(name)
-        fn = bench_vm.FLOWS[name].fn
+        fn = bench_vm._PLAIN[bench_vm.FLOWS[name].name]
         per_py = (cpython_ops(fn, 2000) - cpython_ops(fn, 1000)) / 1000
         per_vm = (vm_steps(prog, 2000) - vm_steps(prog, 1000)) / 1000
         print(f"  {name:<7}CPython {per_py:5.1f}   deepslate {per_vm:5.1f}   ({per_py / per_vm:.1f}x fewer)")
@@ -131,7 +136,8 @@ def main() -> int:
         bench_vm.check(name, flow_prog)
         bench_vm.check(name, asm_prog)
         t_py, t_vm, t_asm = best_of([py, lambda n: bench_vm.run_vm(flow_prog, n),
-                                     lambda n: bench_vm.run_vm(asm_prog, n)], n, repeats)
+                                     lambda n: bench_vm.run_vm(asm_prog, n)],
+                                    bench_vm.SIZES.get(name, n), repeats)
         ratio = t_vm / t_py
         ok = ratio <= TARGETS[name]
         failed += not ok
