@@ -337,3 +337,154 @@ def test_random_arithmetic_agrees_with_cpython(i, g, c, c2, a, b, x) -> None:
     except driver.FlowFault as e:
         got = ("fault", e.exc_type)
     assert got == want, source
+
+
+# -- random well-typed programs: control flow, scoping and containers against CPython ----------
+
+INTS = ["i0", "i1", "acc"]
+
+
+@st.composite
+def small_int(draw, depth: int = 0) -> str:
+    if depth > 2 or draw(st.integers(0, 2)) == 0:
+        return draw(st.sampled_from(INTS + ["len(l0)", "len(d0)", "len(s0)", "3", "-5", "17"]))
+    left, right = draw(small_int(depth + 1)), draw(small_int(depth + 1))
+    op = draw(st.sampled_from(["+", "-", "*", "//", "%"]))
+    if op in ("//", "%"):
+        right = f"(abs({right}) + 1)"
+    return f"({left} {op} {right})"
+
+
+@st.composite
+def condition(draw) -> str:
+    kind = draw(st.integers(0, 4))
+    if kind == 0:
+        return f"{draw(small_int())} {draw(st.sampled_from(['<', '<=', '==', '!=', '>', '>=']))} {draw(small_int())}"
+    if kind == 1:
+        return f"{draw(small_int())} % 2 == 0 and not b0"
+    if kind == 2:
+        return f"str({draw(small_int())} % 4) in d0 or f0 > 2.5"
+    if kind == 3:
+        return f"{draw(small_int())} % 5 in l0"
+    return "b0"
+
+
+@st.composite
+def program_stmts(draw, indent: int, depth: int, loops: int, names: list) -> list[str]:
+    pad = "    " * indent
+    out: list[str] = []
+    for _ in range(draw(st.integers(3, 8) if depth == 0 else st.integers(1, 3))):
+        kind = draw(st.integers(0, 13 if depth < 3 else 6) if depth else st.integers(7, 13))
+        if kind == 0:
+            out.append(f"{pad}{draw(st.sampled_from(INTS))} = {draw(small_int())} % 2000003 - 1000001")
+        elif kind == 1:
+            out.append(f"{pad}f0 = f0 * 0.5 + float({draw(small_int())} % 7) / 4")
+        elif kind == 2:
+            out.append(f"{pad}s0 = str({draw(small_int())} % 97) + \"{draw(st.sampled_from(['x', 'é', '']))}\"")
+        elif kind == 3:
+            out.append(f"{pad}l0.append({draw(small_int())} % 100)")
+        elif kind == 4:
+            out.append(f"{pad}d0[str({draw(small_int())} % 5)] = {draw(small_int())} % 1000")
+        elif kind == 5:
+            out.append(f"{pad}b0 = {draw(condition())}")
+        elif kind == 6:
+            out.append(f"{pad}print(i0 % 10, s0, b0)")
+        elif kind == 7:
+            name = f"t{len(names)}"
+            names.append(name)
+            out.append(f"{pad}{name}: int = {draw(small_int())} % 1000")
+            out.append(f"{pad}acc = acc + {name}")
+        elif kind == 8:
+            out.append(f"{pad}if {draw(condition())}:")
+            out += draw(program_stmts(indent + 1, depth + 1, loops, names))
+            if draw(st.booleans()):
+                out.append(f"{pad}elif {draw(condition())}:")
+                out += draw(program_stmts(indent + 1, depth + 1, loops, names))
+            if draw(st.booleans()):
+                out.append(f"{pad}else:")
+                out += draw(program_stmts(indent + 1, depth + 1, loops, names))
+        elif kind == 9:
+            v = f"v{len(names)}"
+            names.append(v)
+            it = draw(st.sampled_from([f"range({draw(st.integers(0, 4))})", "range(3, -1, -2)", "l0[:0] + [1, 2]",
+                                       "[7, 8, 9]"]))
+            if it.startswith("l0[:0]"):
+                it = "[1, 2]"
+            out.append(f"{pad}for {v} in {it}:")
+            out.append(f"{pad}    acc = acc + {v}")
+            out += draw(program_stmts(indent + 1, depth + 1, loops + 1, names))
+        elif kind == 10:
+            w = f"w{len(names)}"
+            names.append(w)
+            out.append(f"{pad}{w}: int = 0")
+            out.append(f"{pad}while {w} < {draw(st.integers(0, 3))}:")
+            out.append(f"{pad}    {w} = {w} + 1")
+            out += draw(program_stmts(indent + 1, depth + 1, loops + 1, names))
+        elif kind == 11 and loops:
+            out.append(f"{pad}if {draw(condition())}:")
+            out.append(f"{pad}    {draw(st.sampled_from(['break', 'continue']))}")
+        elif kind == 12:
+            out.append(f"{pad}match {draw(small_int())} % 3:")
+            for case in draw(st.sampled_from([["0", "1", "_"], ["2", "0"], ["-1", "_"]])):
+                out.append(f"{pad}    case {case}:")
+                out += draw(program_stmts(indent + 2, depth + 1, loops, names))
+        elif kind == 13:
+            out.append(f"{pad}if {draw(condition())}:")
+            out.append(f"{pad}    i1 = helper(i0, i1)")
+            if draw(st.booleans()):
+                out.append(f"{pad}    return summary(i0, i1, acc, f0, s0, l0, d0, b0)")
+        else:
+            out.append(f"{pad}acc = acc + 1")
+    return out
+
+
+PROGRAM_HEAD = '''from deepslate import flow
+
+
+@flow
+async def helper(a: int, b: int) -> int:
+    if a > b:
+        return a - b
+    return b % 7 + 1
+
+
+@flow
+async def summary(i0: int, i1: int, acc: int, f0: float, s0: str, l0: list[int], d0: dict[str, int],
+                  b0: bool) -> list[str]:
+    return [str(i0), str(i1), str(acc), str(f0), s0, str(l0), str(d0), str(b0)]
+
+
+@flow
+async def main(a: int, b: int) -> list[str]:
+    i0: int = a
+    i1: int = b
+    acc: int = 0
+    f0: float = 1.5
+    s0: str = "ab"
+    l0: list[int] = [1, 2, 3]
+    d0: dict[str, int] = {"k": 1}
+    b0: bool = a > b
+'''
+
+
+@settings(max_examples=int(os.environ.get("DEEPSLATE_FUZZ_EXAMPLES", "120")), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(body=st.builds(list).flatmap(lambda names: program_stmts(1, 0, 0, names)), a=st.sampled_from([0, 7, -12, 2 ** 40]), b=st.sampled_from([1, -3, 99]))
+def test_random_programs_agree_with_cpython(body: list[str], a: int, b: int) -> None:
+    _compiler_ready()
+    source = PROGRAM_HEAD + "\n".join(body) + "\n    return summary(i0, i1, acc, f0, s0, l0, d0, b0)\n"
+    args = {"a": a, "b": b}
+    src = source.replace("from deepslate import flow", "from _deepslate_cpython import flow")
+    sys.modules["_deepslate_cpython"] = driver.CPYTHON_SHIM
+    ns: dict = {}
+    exec(compile(src, "program_plain.py", "exec", dont_inherit=True), ns)  # noqa: S102
+    import contextlib
+    import io
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        want = ns["main"](**args)
+    _ARITH_RUNS[0] += 1
+    flows = driver.compile_source(source, f"program_{_ARITH_RUNS[0]}.py")
+    got, drv, _ = driver.drive(flows["main"], args)
+    assert (repr(got), drv.log) == (repr(want), buf.getvalue().splitlines()), source
