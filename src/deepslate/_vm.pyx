@@ -90,13 +90,15 @@ from deepslate._program import FAULT, RETURN, YIELD, CallTarget, EffectSpec, Fau
 
 # The snapshot codec's public names are part of this module's API (a plain
 # star import would also try to rebind this module's C-level names).
+_OWN = {"VM", "VMError", "ProgramError", "MAX_DEPTH", "DEFAULT_BUDGET"}
 try:
     import deepslate._snapshot as _snapshot
 except ImportError:                     # the codec may be mid-build or not written yet
     _snapshot = None
-else:
+else:                                   # never shadowing a name of ours
     globals().update({_n: getattr(_snapshot, _n) for _n in getattr(
-        _snapshot, "__all__", [_n for _n in dir(_snapshot) if not _n.startswith("_")])})
+        _snapshot, "__all__", [_n for _n in dir(_snapshot) if not _n.startswith("_")])
+        if _n not in globals() and _n not in _OWN})
 
 cdef extern from "Python.h":
     object PyObject_Vectorcall(object callable, PyObject** args, size_t nargsf, PyObject* kwnames)
