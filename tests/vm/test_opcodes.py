@@ -24,3 +24,21 @@ def test_render_names_every_opcode():
     for op in Op:
         assert f"    OP_{op.name} = {int(op)}\n" in text
     assert f"    OP_MAX = {int(OpcodeMax)}\n" in text
+
+
+def test_the_extension_offers_every_name_of_its_stub():
+    import ast
+
+    import deepslate._vm as vm
+    tree = ast.parse((ROOT / "src" / "deepslate" / "_vm.pyi").read_text())
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.AnnAssign):
+            names.add(node.target.id)
+    missing = sorted(n for n in names if not hasattr(vm, n))
+    assert not missing, f"deepslate._vm lacks {missing}"
+    for name in ("run", "resume", "pending", "export_state", "from_state", "take_log",
+                 "frames_view", "steps", "program", "done", "faulted"):
+        assert hasattr(vm.VM, name), name
