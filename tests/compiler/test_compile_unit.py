@@ -632,3 +632,32 @@ def tuned(n: int) -> int:
 """)
     specs = [k for k in m.f.code.consts if isinstance(k, EffectSpec)]
     assert [s.extra[1:] for s in specs] == [(0, 0.5, 0.0, False), (0, 0.5, 0.0, False), (2, 0.5, 1.5, False)]
+
+
+def test_a_local_is_boxed_once_per_straight_line_statement() -> None:
+    vm_mod = pytest.importorskip("deepslate._vm")
+    m = compile_module(HEAD + """
+@flow
+async def f(n: int) -> dict[int, int]:
+    d: dict[int, int] = {}
+    for i in range(n):
+        k: int = i % 3
+        if k in d:
+            d[k] = d[k] + i
+        else:
+            d[k] = i
+        d[k] = (d[k] + k) if k > 0 else d[k]
+    return d
+""")
+    code = m.f.code
+    lines = {}
+    for ins in instructions(code):
+        lines.setdefault(ins.line, []).append(ins.opname)
+    assert lines[9].count("BOXI") == 2          # d[k] = d[k] + i: k once, the sum once
+    vm = vm_mod.VM(m.f.program, 0, (10,))
+    want: dict[int, int] = {}
+    for i in range(10):
+        k = i % 3
+        want[k] = want[k] + i if k in want else i
+        want[k] = (want[k] + k) if k > 0 else want[k]
+    assert vm.run()[1] == (want,)

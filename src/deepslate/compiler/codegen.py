@@ -56,6 +56,9 @@ class FunctionCompiler(CallCompiler):
         self.flow_refs: list[FlowRef] = []
         self.params: list[tuple[str, Type]] = []
         self.returns: Type = NONE
+        # (file, register, box op) -> O register already holding that local boxed, valid
+        # until the local is written, control flow joins or jumps, or temporaries are freed
+        self.boxes: dict[tuple, int] = {}
 
     # -- errors ------------------------------------------------------------------
     def fail(self, node: ast.AST, msg: str) -> Any:
@@ -78,6 +81,15 @@ class FunctionCompiler(CallCompiler):
     def emit(self, op: Op, a: Any = 0, b: Any = 0, c: Any = 0) -> None:
         self.insns.append([op, a, b, c])
         self.positions.append(self.pos)
+        if op in JUMP_OPERAND:
+            self.boxes.clear()
+        elif self.boxes and REGISTER_FILES[op][:1] in ("I", "F"):   # operand a is written
+            for key in [k for k in self.boxes if k[0] == REGISTER_FILES[op][0] and k[1] == a]:
+                del self.boxes[key]
+
+    def free_temps(self) -> None:
+        self.top = dict(self.local_top)
+        self.boxes.clear()
 
     @property
     def pc(self) -> int:
@@ -85,6 +97,7 @@ class FunctionCompiler(CallCompiler):
 
     def place(self, label: Label) -> None:
         label.pc = self.pc
+        self.boxes.clear()
 
     def const(self, v: Any) -> int:
         key = (type(v), v.hex() if isinstance(v, float) else v) if isinstance(
@@ -143,6 +156,7 @@ class FunctionCompiler(CallCompiler):
             self.all_vars.append((var, self.pc))
         self.local_top = dict(saved)
         self.top = dict(saved)
+        self.boxes.clear()
 
     def block(self, body: list[ast.stmt]) -> None:
         saved = self.push()
@@ -279,7 +293,7 @@ class FunctionCompiler(CallCompiler):
     def stmt(self, node: ast.stmt) -> None:
         if self.state is None:
             self.state = State(self.all_assigned())  # unreachable code still gets checked
-        self.top = dict(self.local_top)
+        self.free_temps()
         self.set_pos(node)
         try:
             method = getattr(self, "s_" + type(node).__name__, None)
@@ -290,7 +304,7 @@ class FunctionCompiler(CallCompiler):
         except _Abort:
             if isinstance(node, (ast.Return, ast.Break, ast.Continue)):
                 self.state = None   # no "missing return" after a return that did not compile
-        self.top = dict(self.local_top)
+        self.free_temps()
 
     def all_assigned(self) -> set:
         return {v for scope in self.scopes for v in scope.values()}
@@ -508,7 +522,7 @@ class FunctionCompiler(CallCompiler):
             self.place(loop.cont)
             self.state = head.copy() if head else None
             self.set_pos(node.test)
-            self.top = dict(self.local_top)
+            self.free_temps()
             self.cond(node.test, l_body, True)
         self.place(loop.brk)
         out = None if forever else head
@@ -596,7 +610,7 @@ class FunctionCompiler(CallCompiler):
         self.loops.pop()
         self.place(loop.cont)
         self.set_pos(node.iter)
-        self.top = dict(self.local_top)
+        self.free_temps()
         self.emit(Op.IADDI, idx, idx, 1)
         self.place(l_test)
         n, c = self.alloc("I"), self.alloc("I")
@@ -654,7 +668,7 @@ class FunctionCompiler(CallCompiler):
             self.emit(Op.MOVEI, end, stop_v.r)
         else:
             end = stop_v.r
-        self.top = dict(self.local_top)
+        self.free_temps()
         if step is None:
             sv = self.expect(args[2], INT, "range() argument")
             step_r, pos = self.declare_hidden("I"), self.declare_hidden("I")
@@ -670,7 +684,7 @@ class FunctionCompiler(CallCompiler):
             self.emit(Op.CALL, base, self.const(CallTarget("builtin", "builtin:range", 3)), base)
             self.place(l_ok)
             self.emit(Op.IGT, pos, step_r, self.creg("I", 0))
-            self.top = dict(self.local_top)
+            self.free_temps()
         ctr = self.declare_hidden("I") if hidden else None
         var = self.declare(node.target, name, INT)
         counter = ctr if hidden else var.r
@@ -691,7 +705,7 @@ class FunctionCompiler(CallCompiler):
         self.loops.pop()
         self.place(loop.cont)
         self.set_pos(node.iter)
-        self.top = dict(self.local_top)
+        self.free_temps()
         c = self.alloc("I")
         if step is not None:
             self.emit(Op.IADDI, counter, counter, step)
@@ -726,7 +740,7 @@ class FunctionCompiler(CallCompiler):
             r = self.declare_hidden(v.f)
             self.emit(MOVES[v.f], r, v.r)
             v = Val(v.t, v.f, r)
-        self.top = dict(self.local_top)
+        self.free_temps()
         entry = self.state
         out: State | None = None
         l_end = Label()
@@ -745,7 +759,7 @@ class FunctionCompiler(CallCompiler):
                 self.set_pos(alt)
                 c = self.pattern_test(alt, v)
                 self.emit(Op.JUMPIF, c, l_body)
-                self.top = dict(self.local_top)
+                self.free_temps()
             if not wildcard:
                 self.emit(Op.JUMP, l_next)
             self.place(l_body)
@@ -829,14 +843,14 @@ class FunctionCompiler(CallCompiler):
         self.set_pos(node.subject)
         res = self.alloc("O")
         self.emit(Op.EFFECT, res, self.const(EffectSpec("select", len(queues))), base)
-        self.top = dict(self.local_top)
+        self.free_temps()
         res_h = self.declare_hidden("O")
         self.emit(Op.MOVE, res_h, res)
         idx = self.declare_hidden("I")
         tmp = self.alloc("O")
         self.emit(Op.INDEXI, tmp, res_h, self.creg("I", 0))
         self.emit(Op.UNBOXI, idx, tmp)
-        self.top = dict(self.local_top)
+        self.free_temps()
         entry = self.state
         out: State | None = None
         l_end = Label()
@@ -848,7 +862,7 @@ class FunctionCompiler(CallCompiler):
                 c = self.alloc("I")
                 self.emit(Op.IEQ, c, idx, self.creg("I", j))
                 self.emit(Op.JUMPIFNOT, c, l_next)
-                self.top = dict(self.local_top)
+                self.free_temps()
             cs = self.push()
             if not isinstance(g.target, ast.Name):
                 self.fail(g.target, "the select variable must be a name")
@@ -902,6 +916,7 @@ class FunctionCompiler(CallCompiler):
         self.set_pos(node)
         self.emit(Op.JUMPIF if jump_if else Op.JUMPIFNOT, v.r, label)
         self.top = top
+        self.boxes.clear()
 
     def narrow_past(self, operand: ast.expr, is_and: bool) -> None:
         """After an operand of and (or) the next ones see it true (false)."""
@@ -984,13 +999,19 @@ class FunctionCompiler(CallCompiler):
                 self.emit(MOVES[want], reg, v.r)
                 return Val(v.t, want, reg)
             return v
-        r = reg if reg is not None else self.alloc(want)
         if want == "O":
-            self.emit(Op.BOXF if v.f == "F" else Op.BOXB if v.t == BOOL else Op.BOXI, r, v.r)
-        elif want == "I":
-            self.emit(Op.UNBOXI, r, v.r)
-        else:
-            self.emit(Op.UNBOXF, r, v.r)
+            op = Op.BOXF if v.f == "F" else Op.BOXB if v.t == BOOL else Op.BOXI
+            key = (v.f, v.r, op)
+            stable = v.r >= CBASE or v.r < self.local_top[v.f]   # a local or a constant
+            if reg is None and stable and key in self.boxes:
+                return Val(v.t, "O", self.boxes[key])
+            r = reg if reg is not None else self.alloc(want)
+            self.emit(op, r, v.r)
+            if reg is None and stable:
+                self.boxes[key] = r
+            return Val(v.t, want, r)
+        r = reg if reg is not None else self.alloc(want)
+        self.emit(Op.UNBOXI if want == "I" else Op.UNBOXF, r, v.r)
         return Val(v.t, want, r)
 
     def e_Constant(self, node: ast.Constant, want: Type | None, dst: tuple | None) -> Val:
@@ -1316,10 +1337,10 @@ class FunctionCompiler(CallCompiler):
 
     def peek_type(self, node: ast.expr) -> Type:
         """The type of node, compiled into code that is thrown away."""
-        n, saved_top, saved_max = len(self.insns), dict(self.top), dict(self.maxr)
+        n, saved_top, saved_max, saved_boxes = len(self.insns), dict(self.top), dict(self.maxr), dict(self.boxes)
         v = self.ex(node)
         del self.insns[n:], self.positions[n:]
-        self.top, self.maxr = saved_top, saved_max
+        self.top, self.maxr, self.boxes = saved_top, saved_max, saved_boxes
         return v.t
 
     def e_Dict(self, node: ast.Dict, want: Type | None, dst: tuple | None) -> Val:
