@@ -50,3 +50,35 @@ def test_show_text_and_errors(tmp_path, capsys):
     assert main(["demo", "--store", str(notes), "--duration", "0.1"]) == 2
     assert "not a deepslate store" in capsys.readouterr().err
     assert main(["demo", "--store", store, "--counters", "0"]) == 2
+
+
+def test_show_failed_isolate_children_and_log(tmp_path, capsys):
+    import os
+    import sys
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "flowmods"))
+    import doorflows as df
+    from deepslate import FlowFailed, new_sqlite, spawn_workers
+    store = str(tmp_path / "s.db")
+    platform, _ = new_sqlite(store)
+    spawn, wait, cancel, stop = spawn_workers(2, platform, [df.fail_div, df.fanout, df.listener])
+    spawn("bad", "fail_div", {"x": 0})
+    spawn("fan", "fanout", {"n": 2})
+    spawn("ear", "listener", {"n": 1})
+    with pytest.raises(FlowFailed):
+        wait("bad", timeout=10)
+    assert wait("fan", timeout=10) == 1
+    stop()
+    assert main(["show", store, "bad"]) == 0
+    out = capsys.readouterr().out
+    assert "status:         failed" in out and "ZeroDivisionError" in out and "at fail_div (" in out
+    assert main(["show", store, "fan", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["children"] == ["fan/1", "fan/2"] and d["result"] == 1 and d["frames"] == []
+    assert main(["show", store, "fan/1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["parent"] == "fan"
+    assert main(["show", store, "ear", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["status"] == "waiting" and d["waiting_on"] == "http_listen POST /numbers"
+    assert main(["ls", store, "--status", "failed"]) == 0
+    out = capsys.readouterr().out
+    assert "bad" in out and "fan/1" not in out.split("isolates:")[0]
