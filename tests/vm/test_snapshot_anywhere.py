@@ -9,6 +9,7 @@ of a durable point are covered: while the effect is pending (the restored VM mus
 from __future__ import annotations
 
 import copy
+import os
 from typing import Callable
 
 import pytest
@@ -16,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import driver
+import test_corpus  # the random program generator
 
 # corpus cases with many durable points of different kinds (and no fault)
 NAMES = [
@@ -168,3 +170,33 @@ def test_a_lossy_restore_is_caught() -> None:
         return (frames, *rest)
     got, _, _ = _run(case, {9}, via_bytes=True, tamper=forget_ints)
     assert repr(got) != repr(value)
+
+
+@settings(max_examples=int(os.environ.get("DEEPSLATE_FUZZ_EXAMPLES", "40")), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=st.data())
+def test_random_programs_survive_snapshots(data) -> None:
+    # random well-typed programs (see test_corpus), saved and restored through the codec at
+    # randomly chosen budget yields, end exactly as an uninterrupted run does
+    _ready()
+    _codec()
+    body = data.draw(st.builds(list).flatmap(lambda names: test_corpus.program_stmts(1, 0, 0, names)), label="body")
+    source = test_corpus.PROGRAM_HEAD + "\n".join(body) + "\n    return summary(i0, i1, acc, f0, s0, l0, d0, b0)\n"
+    test_corpus._ARITH_RUNS[0] += 1
+    flows = driver.compile_source(source, f"snap_program_{test_corpus._ARITH_RUNS[0]}.py")
+    flow = flows["main"]
+    program = driver.flow_program(flow)
+    budget = data.draw(st.integers(1, 40), label="budget")
+    want, drv, _ = driver.drive(flow, {"a": 7, "b": -3}, budget=budget)
+    chosen = data.draw(st.sets(st.integers(1, 400), max_size=30), label="restore at")
+    restore = _restorer(program, via_bytes=True)
+    seen = [0]
+    log: list[str] = []
+
+    def hook(iso: driver.Isolate, phase: str) -> None:
+        seen[0] += 1
+        if seen[0] in chosen:
+            restore(iso, log)
+    got, drv2, _ = driver.drive(flow, {"a": 7, "b": -3}, budget=budget, on_durable=hook)
+    assert repr(got) == repr(want), source
+    assert log + drv2.log == drv.log
