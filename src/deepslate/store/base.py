@@ -13,6 +13,16 @@ may run; every later write to an isolate row is fenced on (owner, epoch), so a
 node that lost its lease cannot overwrite a newer snapshot: the whole batch is
 rolled back with ``LeaseLost``. SQLite has one node; a second process opening
 the same file takes everything over and fences the first one out.
+
+What a PostgreSQL store adds behind the same interface: ``claim`` takes
+unowned or expired isolates with ``FOR UPDATE SKIP LOCKED`` (and its own ones
+back at once after a restart with the same node id), ``heartbeat`` extends the
+lease row, ``commit_batch`` runs the batch in one transaction over a pooled
+connection (pipeline mode), and ``inbox_put`` NOTIFYs the owner. The shared
+operations are already stated as row changes (``queue_take`` names the item
+taken), so the same commits apply; with several nodes the store, not one
+engine's memory, must then decide which getter gets an item, which is that
+implementation's part of the work.
 """
 from __future__ import annotations
 
