@@ -38,3 +38,20 @@ async def main() -> list[list[str]]:
         if s != "solo:2":
             got.append(s)
     return [ordered(got), [str(len(mine))]]
+
+
+@flow
+async def divide(out: dpslio.Queue[str], n: int) -> None:
+    await out.put(str(100 // n))  #@childdiv
+
+
+# run: child_fault()
+# expect fault: ZeroDivisionError @childdiv
+@flow
+async def child_fault() -> str:
+    out: dpslio.Queue[str] = dpslio.Queue[str]()
+    dpslio.create_task(divide(out, 4))
+    first: str = await out.get()
+    dpslio.create_task(divide(out, 0))
+    second: str = await out.get()
+    return first + second

@@ -17,6 +17,10 @@
 # expect: 1024.0
 # run: inf_to_int()
 # expect fault: OverflowError @inftoint
+# run: down(n=300)
+# expect: 300
+# run: down(n=100000)
+# expect fault: RecursionError @recurse
 from deepslate import flow
 
 
@@ -64,3 +68,10 @@ async def too_big(e: int) -> float:
 async def inf_to_int() -> int:
     x: float = float("inf")
     return int(x)  #@inftoint
+
+
+@flow
+async def down(n: int) -> int:
+    if n == 0:
+        return 0
+    return 1 + down(n - 1)  #@recurse
