@@ -10,6 +10,7 @@ import inspect
 import linecache
 import types as pytypes
 import typing
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -316,7 +317,9 @@ def _decorator_name(d: ast.expr) -> str | None:
     return None
 
 
-_ENVS: dict[int, ModuleEnv] = {}
+# Flows keep their ModuleEnv alive; the table only finds it again for the next flow
+# of the same module (module dicts cannot be weakly referenced, envs can).
+_ENVS: "weakref.WeakValueDictionary[int, ModuleEnv]" = weakref.WeakValueDictionary()
 
 
 def module_env_for(mod: pytypes.ModuleType | None, globals_: dict | None = None,
