@@ -84,3 +84,30 @@ async def deep(n: int) -> int:
     if n == 0:
         return 0
     return n + deep(n - 1)
+
+
+@flow
+async def ident(n: int) -> int:
+    return n
+
+
+@flow
+async def fident(x: float) -> float:
+    return x
+
+
+# run: rebind_between_calls(n=3, x=0.5)
+# expect: ['28', '4', '28', '16', '0.5', '1.5', '1.5', '1.5']
+@flow
+async def rebind_between_calls(n: int, x: float) -> list[str]:
+    a: int = ident(n)
+    n = n + 1
+    b: int = ident(n)
+    for i in range(2):
+        n = n * 2
+        a = a + ident(n) + ident(i)
+    f: float = fident(x)
+    x = x + 1.0
+    g: float = fident(x)
+    h: float = fident(x)
+    return [str(a), str(b), str(a + ident(n) - ident(a) + 12), str(n), str(f), str(g), str(h), str(x)]
