@@ -661,3 +661,14 @@ async def f(n: int) -> dict[int, int]:
         want[k] = want[k] + i if k in want else i
         want[k] = (want[k] + k) if k > 0 else want[k]
     assert vm.run()[1] == (want,)
+
+
+def test_dead_code_is_checked_but_stays_unreachable() -> None:
+    m = compile_module(HEAD + """
+@flow
+async def f() -> int:
+    while True:
+        return 1
+        break
+""")
+    assert oneline(m.f.code).count("RETURN ") == 1 and "RETURNNONE" not in oneline(m.f.code)

@@ -56,6 +56,7 @@ class FunctionCompiler(CallCompiler):
         self.flow_refs: list[FlowRef] = []
         self.params: list[tuple[str, Type]] = []
         self.returns: Type = NONE
+        self.dead = False    # compiling statements that can never run
         # (file, register, box op) -> O register already holding that local boxed, valid
         # until the local is written, control flow joins or jumps, or temporaries are freed
         self.boxes: dict[tuple, int] = {}
@@ -291,8 +292,10 @@ class FunctionCompiler(CallCompiler):
 
     # -- statements ------------------------------------------------------------------
     def stmt(self, node: ast.stmt) -> None:
-        if self.state is None:
-            self.state = State(self.all_assigned())  # unreachable code still gets checked
+        was_dead = self.dead
+        if self.state is None:   # unreachable code is still checked, and stays unreachable
+            self.state = State(self.all_assigned())
+            self.dead = True
         self.free_temps()
         self.set_pos(node)
         try:
@@ -305,6 +308,9 @@ class FunctionCompiler(CallCompiler):
             if isinstance(node, (ast.Return, ast.Break, ast.Continue)):
                 self.state = None   # no "missing return" after a return that did not compile
         self.free_temps()
+        if self.dead and not was_dead:
+            self.state = None
+        self.dead = was_dead
 
     def all_assigned(self) -> set:
         return {v for scope in self.scopes for v in scope.values()}
@@ -531,7 +537,8 @@ class FunctionCompiler(CallCompiler):
         self.state = out
 
     def s_Break(self, node: ast.Break) -> None:
-        self.loops[-1].breaks.append(self.state)
+        if not self.dead:
+            self.loops[-1].breaks.append(self.state)
         self.emit(Op.JUMP, self.loops[-1].brk)
         self.state = None
 
@@ -1426,14 +1433,16 @@ class FunctionCompiler(CallCompiler):
             self.convert(v, v.t, part.value, "", r, boxed=True)
             spec = ""
             if part.format_spec is not None:
-                if not all(isinstance(s, ast.Constant) for s in part.format_spec.values):  # type: ignore[attr-defined]
-                    self.fail(part.format_spec, "format specs in flows must be constant, e.g. {x:.2f}")
+                dynamic = [s for s in part.format_spec.values if not isinstance(s, ast.Constant)]  # type: ignore[attr-defined]
+                if dynamic:
+                    self.fail(getattr(dynamic[0], "value", dynamic[0]),
+                              "format specs in flows must be constant, e.g. {x:.2f}")
                 spec = "".join(s.value for s in part.format_spec.values)  # type: ignore[attr-defined]
             self.set_pos(part)
             if part.conversion == ord("r"):
                 self.emit(Op.CALL, r, self.const(CallTarget("builtin", "builtin:repr", 1)), r)
             elif part.conversion == ord("a"):
-                self.fail(part, "!a conversions are not supported in flows")
+                self.fail(part.value, "!a conversions are not supported in flows")
             if spec or (v.t != STR and part.conversion == -1) or part.conversion == ord("s"):
                 self.emit(Op.FORMAT, r, r, self.const(spec))
         self.set_pos(node)
