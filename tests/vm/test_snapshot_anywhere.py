@@ -200,3 +200,39 @@ def test_random_programs_survive_snapshots(data) -> None:
     got, drv2, _ = driver.drive(flow, {"a": 7, "b": -3}, budget=budget, on_durable=hook)
     assert repr(got) == repr(want), source
     assert log + drv2.log == drv.log
+
+
+CONCURRENT = {
+    # corpus flow -> (argument strategy, the result a correct run must give)
+    "locks:main": (st.fixed_dictionaries({"workers": st.integers(1, 4), "times": st.integers(0, 4)}),
+                   lambda a: a["workers"] * a["times"]),
+    "queues:main": (st.fixed_dictionaries({"n": st.integers(0, 12)}),
+                    lambda a: sum(i * i for i in range(a["n"]))),
+    "waitgroup:main": (st.fixed_dictionaries({"n": st.integers(0, 6)}),
+                       lambda a: sum(i * i for i in range(1, a["n"] + 1))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CONCURRENT))
+@settings(max_examples=int(os.environ.get("DEEPSLATE_FUZZ_EXAMPLES", "15")), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_concurrent_flows_under_snapshots(name: str, data) -> None:
+    # children interleave differently with each budget; restores at random points of any isolate
+    _ready()
+    _codec()
+    args_strategy, expected = CONCURRENT[name]
+    args = data.draw(args_strategy, label="args")
+    stem, flow_name = name.split(":")
+    flow = getattr(driver.load_module(driver.CORPUS / f"{stem}.py"), flow_name)
+    restore = _restorer(driver.flow_program(flow), via_bytes=True)
+    chosen = data.draw(st.sets(st.integers(1, 300), max_size=40), label="restore at")
+    seen = [0]
+    log: list[str] = []
+
+    def hook(iso: driver.Isolate, phase: str) -> None:
+        seen[0] += 1
+        if seen[0] in chosen:
+            restore(iso, log)
+    got = driver.run_flow(flow, args, budget=data.draw(st.integers(1, 60), label="budget"), on_durable=hook)
+    assert got == expected(args)
