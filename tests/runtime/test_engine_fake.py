@@ -138,7 +138,8 @@ async def test_async_impure_is_awaited(tmp_path):
                                 ("ret", "r")])])
     eng = await start(tmp_path / "s.db", [Flow(p)])
     await eng.spawn("x", "a", {})
-    assert (await eng.wait("x", timeout=5)).startswith("v:1-")
+    import re
+    assert re.fullmatch(r"v:[0-9a-f]{16}-1-\d+", await eng.wait("x", timeout=5))
     await eng.stop()
 
 

@@ -39,6 +39,32 @@ def test_reopen_is_idempotent(tmp_path):
     s.close()
 
 
+def test_store_id_is_random_per_store_and_stable(tmp_path):
+    a, b = SQLiteStore(str(tmp_path / "a.db")), SQLiteStore(str(tmp_path / "b.db"))
+    ida, idb = a.store_id(), b.store_id()
+    assert len(ida) == 32 and ida != idb
+    a.close()
+    b.close()
+    assert SQLiteStore(str(tmp_path / "a.db")).store_id() == ida
+
+
+def test_version_1_store_is_upgraded(tmp_path):
+    p = str(tmp_path / "s.db")
+    db = sqlite3.connect(p)                  # a store as version 1 left it
+    db.execute(f"PRAGMA application_id = {0x64736C74}")
+    db.execute("CREATE TABLE deepslate_schema (version INTEGER NOT NULL)")
+    db.execute("INSERT INTO deepslate_schema VALUES (1)")
+    from deepslate.store.sqlite import _statements
+    for stmt in _statements(migrations("sqlite")[0]):
+        db.execute(stmt)
+    db.commit()
+    db.close()
+    s = SQLiteStore(p)
+    assert s.schema_version() == len(migrations("sqlite")) >= 2
+    assert len(s.store_id()) == 32
+    s.close()
+
+
 def test_concurrent_migration_runners(tmp_path):
     p = str(tmp_path / "s.db")
     errors, stores = [], []

@@ -170,6 +170,7 @@ class Engine:
         self.loop = asyncio.get_running_loop()
         self.ready: asyncio.Queue[tuple[Iso, Any, list[tuple[Any, ...]]]] = asyncio.Queue()
         self.epoch = await self._db(self.store.claim, self.node_id)
+        self.key_prefix = (await self._db(self.store.store_id))[:16]
         self.writer = GroupCommitWriter(self.store, self.node_id, self.epoch, self.db, self.commit_batch)
         shared = await self._db(self.store.load_shared)
         self.next_id = dict(shared.next_ids)
@@ -797,7 +798,7 @@ class Engine:
         retries = int(retries or 0)
         backoff = float(backoff or 0.0)
         fn = spec.fn
-        key = f"{iso.id}-{iso.vm.steps}"
+        key = f"{self.key_prefix}-{iso.id}-{iso.vm.steps}"
         ctx = contextvars.copy_context()
         ctx.run(_KEY.set, key)
         attempt = 0
@@ -861,7 +862,7 @@ class Engine:
 
     async def _http_request(self, iso: Iso, method: str, url: str, headers: dict[str, str], body: bytes) -> None:
         import aiohttp
-        key = f"{iso.id}-{iso.vm.steps}"
+        key = f"{self.key_prefix}-{iso.id}-{iso.vm.steps}"
         hdrs = dict(headers or {})
         hdrs.setdefault("Idempotency-Key", key)
         value: Any

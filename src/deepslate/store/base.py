@@ -112,6 +112,10 @@ class Store(abc.ABC):
     path: str
 
     @abc.abstractmethod
+    def store_id(self) -> str:
+        """A random id the store got when it was created (part of idempotency keys)."""
+
+    @abc.abstractmethod
     def claim(self, node_id: str) -> int:
         """Take the unfinished isolates this node may run under a new lease epoch; returns it."""
 

@@ -159,6 +159,11 @@ class SQLiteStore(Store):
     def schema_version(self) -> int:
         return self._version()
 
+    @_locked
+    def store_id(self) -> str:
+        """A random id given to this store when it was created."""
+        return str(self.db.execute("SELECT value FROM store_info WHERE key = 'store_id'").fetchone()[0])
+
     # -- ownership ---------------------------------------------------------
 
     def _write(self, doing: str, fn: Any) -> Any:
