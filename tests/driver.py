@@ -179,17 +179,11 @@ def load_module(path: pathlib.Path) -> types.ModuleType:
 
 
 def module_flows(mod: types.ModuleType) -> dict[str, Any]:
-    """The flows a module defines, by name (decorated objects exposing a program)."""
+    """The flows a module defines (not the ones it imports), by name."""
+    from deepslate.compiler import Flow
+
     return {name: obj for name, obj in vars(mod).items()
-            if type(obj).__name__ == "Flow" and getattr(obj, "__module__", mod.__name__) is not None
-            and _defined_in(obj, mod)}
-
-
-def _defined_in(obj: Any, mod: types.ModuleType) -> bool:
-    ref = getattr(obj, "ref", None) or getattr(getattr(obj, "fn", None), "__module__", None)
-    if isinstance(ref, str):
-        return ref.split(":")[0] == mod.__name__ or ref == mod.__name__
-    return True
+            if isinstance(obj, Flow) and obj.__module__ == mod.__name__}
 
 
 _COMPILED = [0]
