@@ -50,6 +50,7 @@ import sys
 import traceback
 import types
 import typing
+import warnings
 from typing import Any, Callable
 
 from deepslate._values import DSError, Lock, Queue, WaitGroup
@@ -198,8 +199,6 @@ def compile_source(source: str, filename: str) -> dict[str, Any]:
 
     from deepslate.compiler.errors import raise_all
     from deepslate.compiler.flow import Flow, collect_errors
-
-    import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SyntaxWarning)   # e.g. "is" with a literal: Python's concern
