@@ -22,7 +22,7 @@ import driver
 
 EXAMPLES = int(os.environ.get("DEEPSLATE_FUZZ_EXAMPLES", "0"))
 settings.register_profile(
-    "fuzz", max_examples=EXAMPLES or 800, deadline=2000, derandomize=not EXAMPLES,
+    "fuzz", max_examples=EXAMPLES or 600, deadline=2000, derandomize=not EXAMPLES,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
 )
 FUZZ = settings.get_profile("fuzz")
