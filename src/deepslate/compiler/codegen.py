@@ -237,6 +237,9 @@ class FunctionCompiler(CallCompiler):
         return self.finish()
 
     def finish(self) -> Code:
+        end = len(self.insns)
+        if any(isinstance(x, Label) and x.pc == end for ins in self.insns for x in ins[1:]):
+            self.emit(Op.RETURNNONE)   # a jump out of dead code lands past the last instruction
         base = dict(self.maxr)
         prologue = []
         pos0 = self.src.position(self.fn)
