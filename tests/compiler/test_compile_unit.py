@@ -673,3 +673,18 @@ async def f() -> int:
 """)
     # no "missing return" error; the dead break's jump still lands on an instruction
     assert oneline(m.f.code).count("RETURN ") == 1 and oneline(m.f.code).endswith("RETURNNONE")
+
+
+def test_typing_annotations_and_aliases() -> None:
+    m = compile_module(HEAD + """
+import typing
+from typing import Optional
+
+Nums = list[int]
+
+@flow
+async def f(a: typing.Optional[int], b: Optional[str], c: typing.List[float], d: Nums) -> typing.Dict[str, int]:
+    return {}
+""")
+    assert [str(t) for _, t in m.f.params] == ["int | None", "str | None", "list[float]", "list[int]"]
+    assert str(m.f.returns) == "dict[str, int]"

@@ -169,6 +169,21 @@ class ModuleEnv:
                 if len(args) != 1:
                     raise TypeErr("dpslio.Queue takes one type argument, e.g. dpslio.Queue[int]", node)
                 return HandleT("Queue", self.type_from_ast(args[0]))
+            if obj is not None and all(isinstance(n, (ast.Name, ast.Attribute, ast.Subscript, ast.Tuple,
+                                                      ast.Constant, ast.BinOp, ast.BitOr, ast.Load,
+                                                      ast.expr_context))
+                                       for n in ast.walk(node)):
+                # typing.Optional[int], List[int], an alias...: evaluate it the way Python
+                # evaluates annotations (names and subscripts only, no calls)
+                try:
+                    value = eval(compile(ast.Expression(node), "<annotation>", "eval"), self.globals)  # noqa: S307
+                except Exception:
+                    value = None
+                if value is not None:
+                    try:
+                        return self.type_from_py(value)
+                    except TypeErr as e:
+                        raise TypeErr(e.msg, node) from None
         raise TypeErr(f"unsupported type annotation {ast.unparse(node)}; {TYPE_HELP}", node)
 
     def attr_object(self, node: ast.expr) -> Any:
