@@ -488,3 +488,39 @@ def test_random_programs_agree_with_cpython(body: list[str], a: int, b: int) -> 
     flows = driver.compile_source(source, f"program_{_ARITH_RUNS[0]}.py")
     got, drv, _ = driver.drive(flows["main"], args)
     assert (repr(got), drv.log) == (repr(want), buf.getvalue().splitlines()), source
+
+
+def test_driver_argument_errors() -> None:
+    _compiler_ready()
+    flow = driver.load_module(driver.CORPUS / "int_arith.py").main
+    with pytest.raises(TypeError, match=r"unknown argument\(s\) \['c'\]"):
+        driver.run_flow(flow, {"a": 1, "b": 2, "c": 3})
+    with pytest.raises(TypeError, match=r"missing argument\(s\) \['b'\]"):
+        driver.run_flow(flow, {"a": 1})
+    with pytest.raises(TypeError, match="not a compiled flow"):
+        driver.run_flow(object(), {})
+
+
+def test_driver_rejects_unknown_effects_and_bad_wait_groups() -> None:
+    odd = _asm_program("""
+        EFFECT O0 $odd O0
+        RETURN O0
+    """, odd=_spec("teleport", 0))
+    with pytest.raises(driver.DriverError, match="unknown effect kind 'teleport'"):
+        driver.run_flow(_Prog(odd))
+    negative = _asm_program("""
+        EFFECT O0 $newwg O0
+        EFFECT O1 $done O0
+        RETURN O1
+    """, newwg=_spec("new_waitgroup", 0), done=_spec("wg_done", 1))
+    with pytest.raises(driver.FlowFault, match="negative wait group counter"):
+        driver.run_flow(_Prog(negative))
+
+
+def test_cpython_shim_refuses_what_has_no_plain_meaning(tmp_path: pathlib.Path) -> None:
+    p = tmp_path / "needs_queue.py"
+    p.write_text("# run: f()\n# expect: 1\nfrom deepslate import dpslio, flow\n\n\n@flow\n"
+                 "async def f() -> int:\n    q: dpslio.Queue[int] = dpslio.Queue[int]()\n    return 1\n")
+    (case,) = driver.parse_cases(p)
+    with pytest.raises(driver.ShimUnsupported, match="dpslio.Queue"):
+        driver.run_cpython(case)
