@@ -45,11 +45,28 @@ def b_dserror(message: Any, kind: Any) -> DSError:
     return DSError(message, kind)
 
 
+def list_pop(xs: list, index: int) -> Any:
+    return xs.pop(index)
+
+
+def dict_get(d: dict, key: Any, default: Any) -> Any:
+    return d.get(key, default)
+
+
+def dict_keys(d: dict) -> list:
+    return list(d)
+
+
+def dict_values(d: dict) -> list:
+    return list(d.values())
+
+
 BUILTINS: dict[str, Any] = {
     # the types themselves: a C call is the cheapest conversion the VM can make
     "str": str, "int": int, "float": float, "abs": abs, "min": min, "max": max,
     "range": b_range, "repr": repr, "json_marshal": json_marshal_value,
     "json_unmarshal": json_unmarshal_value, "DSError": b_dserror,
+    "list_pop": list_pop, "dict_get": dict_get, "dict_keys": dict_keys, "dict_values": dict_values,
 }
 
 

@@ -688,3 +688,25 @@ async def f(a: typing.Optional[int], b: Optional[str], c: typing.List[float], d:
 """)
     assert [str(t) for _, t in m.f.params] == ["int | None", "str | None", "list[float]", "list[int]"]
     assert str(m.f.returns) == "dict[str, int]"
+
+
+def test_list_pop_and_dict_get_keys_values() -> None:
+    vm_mod = pytest.importorskip("deepslate._vm")
+    m = compile_module(HEAD + """
+@flow
+async def f(xs: list[int], d: dict[str, int]) -> list[int]:
+    last: int = xs.pop()
+    first: int = xs.pop(0)
+    a: int = d.get("a", -1) + d.get("zz", -1)
+    b: int | None = d.get("zz")
+    out: list[int] = [last, first, a, len(d.keys()), sum_of(d.values())]
+    if b is None:
+        out.append(99)
+    return out + xs
+
+@pure
+def sum_of(xs: list[int]) -> int:
+    return sum(xs)
+""")
+    vm = vm_mod.VM(m.f.program, 0, ([1, 2, 3, 4], {"a": 5, "b": 6}))
+    assert vm.run()[1] == ([4, 1, 4, 2, 11, 99, 2, 3],)

@@ -41,7 +41,8 @@ class CallCompiler:
             if k.arg is None:
                 self.fail(k, "**kwargs in calls is not supported in flows")
         kind, what = self.callee(func)
-        durable = kind in ("flow", "impure", "durable") or (kind in ("method", "dpslio") and what[0] != "append")
+        durable = kind in ("flow", "impure", "durable", "dpslio", "method")   # methods check for themselves
+        self.awaited = awaited
         if awaited is not None and not durable:
             self.fail(awaited, f"await needs a durable operation, an @impure function or a flow call; "
                                f"{ast.unparse(func)} is not one")
@@ -274,16 +275,44 @@ class CallCompiler:
         "WaitGroup": {"add": ("wg_add", 1), "done": ("wg_done", 0), "wait": ("wg_wait", 0)},
     }
 
+    def call_helper(self, node: ast.Call, name: str, base: int, nargs: int, rt: Type, dst) -> Val:
+        target = CallTarget("builtin", f"builtin:{name}", nargs)
+        self.set_pos(node)
+        return self.result(rt, dst, lambda r: self.emit(Op.CALL, r, self.const(target), base))
+
     def call_method(self, node: ast.Call, what: tuple, want, dst) -> Val:
         name, func = what
         recv = self.operand(func.value)
         t = recv.t
+        if isinstance(t, (ListT, DictT)) and self.awaited is not None:
+            self.fail(self.awaited, f"await needs a durable operation, an @impure function or a flow call; "
+                                    f"{ast.unparse(func)} is not one")
         if isinstance(t, ListT) and name == "append":
             args = self.bind(node, [("value", t.elem)], "list.append")
             v = self.boxed(args[0], t.elem, "list.append")
             self.set_pos(node)
             self.emit(Op.APPEND, recv.r, v)
             return Val(NONE, "O", self.creg("O", None))
+        if isinstance(t, ListT) and name == "pop":
+            args = self.bind(node, [("index", INT)], "list.pop", {"index": -1})
+            base = self.alloc("O", 2)
+            self.emit(Op.MOVE, base, recv.r)
+            self.boxed(args[0], INT, "argument index of pop", base + 1)
+            return self.call_helper(node, "list_pop", base, 2, t.elem, dst)
+        if isinstance(t, DictT) and name == "get":
+            given = len(node.args) + len(node.keywords) >= 2
+            args = self.bind(node, [("key", t.key), ("default", t.value)], "dict.get", {"default": None})
+            base = self.alloc("O", 3)
+            self.emit(Op.MOVE, base, recv.r)
+            self.boxed(args[0], t.key, "argument key of get", base + 1)
+            if given:
+                self.boxed(args[1], t.value, "argument default of get", base + 2)
+            else:
+                self.emit(Op.LOADNONE, base + 2)
+            return self.call_helper(node, "dict_get", base, 3, t.value if given else union(t.value, NONE), dst)
+        if isinstance(t, DictT) and name in ("keys", "values"):
+            self.bind(node, [], f"dict.{name}")
+            return self.call_helper(node, f"dict_{name}", recv.r, 1, ListT(t.key if name == "keys" else t.value), dst)
         if isinstance(t, HandleT) and name in self.METHODS[t.kind]:
             kind, n = self.METHODS[t.kind][name]
             params = [("value", t.elem)] if kind == "queue_put" else [("n", INT)] if kind == "wg_add" else []

@@ -56,6 +56,7 @@ class FunctionCompiler(CallCompiler):
         self.flow_refs: list[FlowRef] = []
         self.params: list[tuple[str, Type]] = []
         self.returns: Type = NONE
+        self.awaited: ast.Await | None = None   # the await around the call being compiled
         self.dead = False    # compiling statements that can never run
         # (file, register, box op) -> O register already holding that local boxed, valid
         # until the local is written, control flow joins or jumps, or temporaries are freed

@@ -248,3 +248,24 @@ async def calls_async_pure_later() -> int:
 @pure
 async def fetch_later(n: int) -> int:
     return n
+# ---
+from deepslate import flow
+
+
+@flow
+async def await_pop(xs: list[int]) -> int:
+    return await xs.pop()  ### "await needs a durable operation, an @impure function or a flow call; xs.pop is not one" at "await"
+# ---
+from deepslate import flow
+
+
+@flow
+async def get_default_type(d: dict[str, int]) -> int:
+    return d.get("a", "x")  ### "argument default of get: expected int, got str" at "\"x\""
+# ---
+from deepslate import flow
+
+
+@flow
+async def get_maybe_none(d: dict[str, int]) -> int:
+    return d.get("a")  ### "flow get_maybe_none returns int: expected int, got int \| None" at "d.get"
