@@ -85,3 +85,19 @@ def test_golden_names_source_lines() -> None:
     lines = (driver.CORPUS / "while_loops.py").read_text().splitlines()
     collatz_line = next(n for n, line in enumerate(lines, 1) if "async def collatz" in line)
     assert str(collatz_line + 1) in text
+
+
+def test_update_golden_writes_and_compare_catches_a_change(tmp_path: pathlib.Path) -> None:
+    _compiler_ready()
+    probe = tmp_path / "golden_probe.py"
+    probe.write_text((driver.CORPUS / "while_loops.py").read_text())
+    test_golden(probe, update_golden=True)
+    written = probe.with_suffix(".dis").read_text()
+    assert "== collatz ==" in written
+    test_golden(probe, update_golden=False)            # the fresh file compares equal
+    probe.with_suffix(".dis").write_text(written.replace("IMOD", "IADD", 1))
+    with pytest.raises(pytest.fail.Exception, match="disassembly of golden_probe.py changed"):
+        test_golden(probe, update_golden=False)
+    probe.with_suffix(".dis").unlink()
+    with pytest.raises(pytest.fail.Exception, match="golden_probe.dis is missing"):
+        test_golden(probe, update_golden=False)

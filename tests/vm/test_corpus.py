@@ -524,3 +524,16 @@ def test_cpython_shim_refuses_what_has_no_plain_meaning(tmp_path: pathlib.Path) 
     (case,) = driver.parse_cases(p)
     with pytest.raises(driver.ShimUnsupported, match="dpslio.Queue"):
         driver.run_cpython(case)
+
+
+def test_fault_backtrace_names_every_flow_frame() -> None:
+    _compiler_ready()
+    (case,) = [c for c in CASES if c.path.stem == "faults" and c.flow == "outer" and c.fault]
+    fault, _, _ = run_case(case)
+    assert isinstance(fault, driver.FlowFault)
+    assert [f[0] for f in fault.frames] == ["outer", "inner"]
+    lines = case.path.read_text().splitlines()
+    outer_line = fault.frames[0][2]
+    assert "inner(n)" in lines[outer_line - 1]
+    assert all(pathlib.Path(f[1]).resolve() == case.path.resolve() for f in fault.frames)
+    assert fault.frames[1][3] >= 1
