@@ -710,3 +710,12 @@ def sum_of(xs: list[int]) -> int:
 """)
     vm = vm_mod.VM(m.f.program, 0, ([1, 2, 3, 4], {"a": 5, "b": 6}))
     assert vm.run()[1] == ([4, 1, 4, 2, 11, 99, 2, 3],)
+
+
+def test_flow_with_parentheses() -> None:
+    m = compile_module(HEAD + """
+@flow()
+async def f(n: int) -> int:
+    return n
+""")
+    assert isinstance(m.f, Flow) and m.f.name == "f"

@@ -1485,4 +1485,4 @@ def verify(code: Code) -> str | None:
     return None
 
 
-__all__ = ["FunctionCompiler", "CompileError", "Prim"]
+__all__ = ["FunctionCompiler", "verify"]

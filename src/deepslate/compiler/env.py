@@ -347,9 +347,5 @@ def module_env_for(mod: pytypes.ModuleType | None, globals_: dict | None = None,
     return env
 
 
-def is_union_member(t: Type, whole: Type) -> bool:
-    return t == whole or (isinstance(whole, UnionT) and t in whole.members)
-
-
-__all__ = ["ModuleEnv", "Sig", "FlowRef", "TypeErr", "LIVE", "module_env_for", "marker", "ref_of",
-           "PRIMS", "_builtins", "dpslio", "is_union_member"]
+__all__ = ["ModuleEnv", "Sig", "FlowRef", "TypeErr", "LIVE", "DEFAULT_POLICY", "module_env_for",
+           "marker", "ref_of", "PRIMS", "_builtins", "dpslio"]

@@ -122,8 +122,11 @@ class Flow:
         return f"<Flow {self.ref}>"
 
 
-def flow(fn: Callable) -> Flow:
-    """Compile ``fn`` (an ``async def`` in the flow language) into a ``Flow``."""
+def flow(fn: Callable | None = None) -> Any:
+    """Compile ``fn`` (an ``async def`` in the flow language) into a ``Flow``
+    (``@flow`` and ``@flow()`` both work)."""
+    if fn is None:
+        return flow
     if isinstance(fn, Flow):
         return fn
     if inspect.isclass(fn):
