@@ -290,6 +290,26 @@ def bool_expr(draw) -> str:
     return f"({draw(float_expr(1))} {cmp} {draw(st.one_of(float_expr(1), int_expr(2)))})"
 
 
+INT_SPECS = ["", ">6", "<4", "^7", "05d", "+d", "x", "X", "o", "b", ",", "_", "=+8", " d", "#x", "08.3f", "e"]
+FLOAT_SPECS = ["", ".3f", "10.2f", "e", ".2e", "g", ".3g", "%", ".1%", "+.1f", ",.2f", "<9", "^9.1f", "09.3f"]
+
+
+@st.composite
+def text_expr(draw, depth: int = 0) -> str:
+    kind = draw(st.integers(0, 5 if depth < 2 else 1))
+    if kind == 0:
+        return f"f\"{{{draw(int_expr(2))}:{draw(st.sampled_from(INT_SPECS))}}}\""
+    if kind == 1:
+        return f"f\"<{{{draw(float_expr(2))}:{draw(st.sampled_from(FLOAT_SPECS))}}}>\""
+    if kind == 2:
+        return f"({draw(text_expr(depth + 1))} + {draw(text_expr(depth + 1))})"
+    if kind == 3:
+        return f"({draw(text_expr(depth + 1))} * ({draw(int_expr(3))} % 4 - 1))"
+    if kind == 4:
+        return f"str({draw(st.one_of(int_expr(2), float_expr(2)))})"
+    return f"{draw(text_expr(depth + 1))}[{draw(int_expr(3))} % 7 - 3]"
+
+
 ARITH_TEMPLATE = '''from deepslate import flow
 
 
@@ -301,7 +321,8 @@ async def f(a: int, b: int, x: float) -> list[str]:
     g: float = {g}
     c: bool = {c}
     z: bool = c and not (i > 0) or {c2}
-    return [str(i), str(g), str(c), str(z)]
+    t: str = {t}
+    return [str(i), str(g), str(c), str(z), t]
 '''
 
 
@@ -321,13 +342,13 @@ _ARITH_RUNS = [0]
 
 @settings(max_examples=int(os.environ.get("DEEPSLATE_FUZZ_EXAMPLES", "150")), deadline=None,
           suppress_health_check=[HealthCheck.too_slow])
-@given(i=int_expr(), g=float_expr(), c=bool_expr(), c2=bool_expr(),
+@given(i=int_expr(), g=float_expr(), c=bool_expr(), c2=bool_expr(), t=text_expr(),
        a=st.sampled_from([0, 1, -1, 5, -13, 2 ** 62, -(2 ** 63), 2 ** 63 - 1, 10 ** 20]),
        b=st.sampled_from([0, 3, -4, 2 ** 31, -(2 ** 40)]),
        x=st.sampled_from([0.0, -0.0, 1.5, -7.25, 1e300, float("inf"), float("nan")]))
-def test_random_arithmetic_agrees_with_cpython(i, g, c, c2, a, b, x) -> None:
+def test_random_arithmetic_agrees_with_cpython(i, g, c, c2, t, a, b, x) -> None:
     _compiler_ready()
-    source = ARITH_TEMPLATE.format(i=i, g=g, c=c, c2=c2)
+    source = ARITH_TEMPLATE.format(i=i, g=g, c=c, c2=c2, t=t)
     args = {"a": a, "b": b, "x": x}
     want = _plain_python(source, args)
     _ARITH_RUNS[0] += 1
