@@ -719,3 +719,25 @@ async def f(n: int) -> int:
     return n
 """)
     assert isinstance(m.f, Flow) and m.f.name == "f"
+
+
+def test_module_constants_defined_below_the_flow() -> None:
+    m = compile_module(HEAD + """
+@flow
+async def f(n: int) -> str:
+    return f"{n * FACTOR}{SUFFIX}"
+
+FACTOR = 3
+SUFFIX: str = "!"
+""")
+    text = oneline(m.f.code)
+    assert "IMUL" in text and any(k == "!" for k in m.f.code.consts)
+    with pytest.raises(CompileError, match="TWICE is not defined"):
+        compile_module(HEAD + """
+@flow
+async def g() -> int:
+    return TWICE
+
+TWICE = 1
+TWICE = 2
+""")

@@ -78,7 +78,7 @@ def check_outcome(source: str, filename: str = "fuzz_input.py") -> str:
     try:
         compile_text(source, filename)
     except CompileError as e:
-        lines = source.splitlines() or [""]
+        lines = [ln.rstrip("\r\n") for ln in io.StringIO(source, newline=None).readlines()] or [""]
         assert isinstance(e.lineno, int) and isinstance(e.offset, int), (e.lineno, e.offset, str(e))
         assert 1 <= e.lineno <= len(lines) + 1, (e.lineno, len(lines), str(e))
         assert e.offset >= 1, str(e)
@@ -87,6 +87,11 @@ def check_outcome(source: str, filename: str = "fuzz_input.py") -> str:
         assert text.startswith(f"{filename}:{e.lineno}:{e.offset}: "), text
         for other in getattr(e, "errors", [e]):
             assert isinstance(other, CompileError) and other.lineno >= 1 and other.offset >= 1
+            if other.text is not None and other.lineno <= len(lines):
+                # the quoted line is the one the position names, and the column lies on it
+                want = lines[other.lineno - 1]
+                assert other.text.rstrip("\r\n") == want, (str(other), want)
+                assert other.offset <= len(want) + 1, (str(other), want)
         return "error"
     except SyntaxError as e:
         if type(e) is not SyntaxError and type(e) is not IndentationError and type(e) is not TabError:

@@ -75,6 +75,10 @@ class CallCompiler:
             if kind == "live":
                 return self.classify(obj, func.id, func)
             if kind == "later":
+                if isinstance(obj, ast.Constant):
+                    tname = type(obj.value).__name__
+                    self.fail(func, f"{func.id} is {'an' if tname[0] in 'aeiou' else 'a'} {tname} constant, "
+                                    "not a function")
                 if isinstance(obj, ast.ClassDef):
                     try:
                         return "dataclass", self.env.dataclass_from_ast(obj, func)

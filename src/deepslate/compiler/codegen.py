@@ -1079,6 +1079,8 @@ class FunctionCompiler(CallCompiler):
         kind, obj = self.env.lookup(node.id)
         if kind == "live" and type(obj) in (int, float, str, bytes, bool):
             return self.e_Constant(ast.copy_location(ast.Constant(obj), node), want, dst)
+        if kind == "later" and isinstance(obj, ast.Constant):
+            return self.e_Constant(ast.copy_location(ast.Constant(obj.value), node), want, dst)
         if kind == "missing":
             self.fail(node, f"{node.id} is not defined")
         if kind == "later" or callable(obj) or kind == "builtin":

@@ -93,9 +93,22 @@ class ModuleEnv:
                 tree = ast.parse("".join(linecache.getlines(self.filename, self.globals)))
             except (SyntaxError, ValueError):
                 tree = ast.Module(body=[], type_ignores=[])
+            assigned: dict[str, int] = {}
             for node in tree.body:
                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                     self._defs[node.name] = node
+                elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+                    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                    for t in targets:
+                        if isinstance(t, ast.Name):
+                            assigned[t.id] = assigned.get(t.id, 0) + 1
+                            value = node.value
+                            # a constant bound once (LIMIT = 10 below the flow) can be read early
+                            if isinstance(value, ast.Constant) and type(value.value) in CONST_TYPES \
+                                    and value.value is not None and assigned[t.id] == 1:
+                                self._defs[t.id] = value
+                            elif self._defs.get(t.id) is not None and isinstance(self._defs[t.id], ast.Constant):
+                                del self._defs[t.id]
         return self._defs
 
     # -- names ---------------------------------------------------------------

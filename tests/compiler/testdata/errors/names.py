@@ -143,3 +143,13 @@ from deepslate import flow
 @flow
 async def asyncio_sleep():
     await asyncio.sleep(1)  ### "asyncio.sleep is not a flow function; .* for a durable sleep use deepslate's sleep\(seconds\)" at "asyncio.sleep"
+# ---
+from deepslate import flow
+
+
+@flow
+async def calls_constant() -> int:
+    return LIMIT(1)  ### "LIMIT is an int constant, not a function" at "LIMIT"
+
+
+LIMIT = 10
