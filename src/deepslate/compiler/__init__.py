@@ -9,11 +9,14 @@ Passes, per ``@flow`` function (at decoration time):
    module's globals, or, for flows, pure/impure functions and dataclasses
    defined later in the module, against the module's top-level AST.
    Annotations become ``_types`` types.
-3. Check and emit (``codegen``): one walk over the function that infers and
-   checks each expression's type, tracks definite assignment and
-   ``isinstance`` narrowing, and emits register code with target-directed
+3. Check and emit (``codegen``, with ``calls`` for everything a call can
+   name and ``ir`` for the shared vocabulary): one walk over the function
+   that infers and checks each expression's type, tracks definite assignment
+   and ``isinstance`` narrowing, and emits register code with target-directed
    register allocation. Errors are collected per statement; the first is
-   raised as ``CompileError`` with ``.errors`` holding all.
+   raised as ``CompileError`` with ``.errors`` holding all. Every finished
+   code object is verified (operands inside their register files, jumps and
+   constants in range); a failure there is a compiler bug.
 4. Program (``flow``): a ``Flow``'s program is the closure of the flows it
    calls or starts; flow references become code indices, dataclass types are
    gathered, callables are bound (``serial.link``) and the canonical bytes
