@@ -558,3 +558,35 @@ def test_fault_backtrace_names_every_flow_frame() -> None:
     assert "inner(n)" in lines[outer_line - 1]
     assert all(pathlib.Path(f[1]).resolve() == case.path.resolve() for f in fault.frames)
     assert fault.frames[1][3] >= 1
+
+
+def test_frames_view_at_durable_points() -> None:
+    # what the inspector will show: the live locals of every frame at each durable point
+    _compiler_ready()
+    mod = driver.load_module(driver.CORPUS / "sleep_loop.py")
+    seen: list[str] = []
+
+    def hook(iso: driver.Isolate, phase: str) -> None:
+        if phase == "pending":
+            seen.append(repr(iso.vm.frames_view()))
+    driver.run_flow(mod.counter, {"limit": 3}, on_durable=hook)
+    path = str(driver.CORPUS / "sleep_loop.py")
+    lines = (driver.CORPUS / "sleep_loop.py").read_text().splitlines()
+    line = next(n for n, text in enumerate(lines, 1) if "sleep(1.0)" in text)
+    assert seen == [repr([{"function": "counter", "filename": path, "line": line, "col": 9,
+                           "locals": {"count": k, "limit": 3}}]) for k in range(3)]
+
+    mod = driver.load_module(driver.CORPUS / "durable_mix.py")
+    views: list[list[dict]] = []
+
+    def grab(iso: driver.Isolate, phase: str) -> None:
+        if phase == "pending":
+            views.append(copy.deepcopy(iso.vm.frames_view()))
+    driver.run_flow(mod.main, {"n": 2}, on_durable=grab)
+    nested = [v for v in views if len(v) == 2]
+    assert nested, "step() sleeps inside a flow call"
+    outer, inner = nested[0]
+    assert (outer["function"], inner["function"]) == ("main", "step")
+    assert set(inner["locals"]) == {"acc", "x"}
+    assert {"i", "v", "got", "acc", "alias", "counts", "q", "f", "big", "n"} <= set(outer["locals"])
+    assert outer["locals"]["big"] == 2 ** 64 and outer["locals"]["i"] == 0
