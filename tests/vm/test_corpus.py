@@ -590,3 +590,11 @@ def test_frames_view_at_durable_points() -> None:
     assert set(inner["locals"]) == {"acc", "x"}
     assert {"i", "v", "got", "acc", "alias", "counts", "q", "f", "big", "n"} <= set(outer["locals"])
     assert outer["locals"]["big"] == 2 ** 64 and outer["locals"]["i"] == 0
+
+
+def test_scripted_answer_replaces_one_impure_function() -> None:
+    _compiler_ready()
+    mod = driver.load_module(driver.CORPUS / "impure_calls.py")
+    value, _, root = driver.drive(mod.strict, {"cents": 0}, [("impure:charge", "from the script")])
+    assert value == "from the script"          # the real charge() would have raised
+    assert root.trace == ["impure:charge", "impure:nothing_back"]
