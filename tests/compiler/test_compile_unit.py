@@ -741,3 +741,20 @@ async def g() -> int:
 TWICE = 1
 TWICE = 2
 """)
+
+
+def test_an_unassigned_int_parameter_is_returned_as_its_argument_object() -> None:
+    m = compile_module(HEAD + """
+@flow
+async def f(n: int, flag: bool) -> int | bool:
+    if flag:
+        return n
+    return flag
+
+@flow
+async def g(n: int) -> int:
+    n = n + 1
+    return n
+""")
+    assert oneline(m.f.code) == "UNBOXI I0 O0; UNBOXI I1 O1; JUMPIFNOT I1 L1; RETURN O0; RETURN O1"
+    assert oneline(m.g.code) == "UNBOXI I0 O0; IADDI I0 I0 1; BOXI O1 I0; RETURN O1"

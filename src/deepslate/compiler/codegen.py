@@ -61,6 +61,7 @@ class FunctionCompiler(CallCompiler):
         # (file, register, box op) -> O register already holding that local boxed, valid
         # until the local is written, control flow joins or jumps, or temporaries are freed
         self.boxes: dict[tuple, int] = {}
+        self.pristine: dict[int, int] = {}   # I register of an unassigned int/bool param -> its O[i]
 
     # -- errors ------------------------------------------------------------------
     def fail(self, node: ast.AST, msg: str) -> Any:
@@ -208,6 +209,7 @@ class FunctionCompiler(CallCompiler):
         self.alloc("O", len(plist))
         self.local_top = dict(self.top)
         self.set_pos(fn)
+        reassigned = assigned_names(fn.body)
         for i, (p, (name, t)) in enumerate(zip(plist, self.params)):
             if t.file == "O":
                 var = Var(name, t, i, *self.src.position(p), 0)
@@ -215,6 +217,9 @@ class FunctionCompiler(CallCompiler):
                 var = Var(name, t, self.alloc(t.file), *self.src.position(p), 0)
                 self.local_top = dict(self.top)
                 self.emit(Op.UNBOXI if t.file == "I" else Op.UNBOXF, var.r, i)
+                if t in (INT, BOOL) and name not in reassigned:
+                    # O[i] still holds the argument object: boxing the parameter is free
+                    self.pristine[var.r] = i
             if name in self.scopes[0]:
                 self.report(p, f"duplicate parameter {name}")
             self.scopes[0][name] = var
@@ -1013,6 +1018,8 @@ class FunctionCompiler(CallCompiler):
         if want == "O":
             op = Op.BOXF if v.f == "F" else Op.BOXB if v.t == BOOL else Op.BOXI
             key = (v.f, v.r, op)
+            if reg is None and v.f == "I" and v.r in self.pristine:
+                return Val(v.t, "O", self.pristine[v.r])
             stable = v.r >= CBASE or v.r < self.local_top[v.f]   # a local or a constant
             if reg is None and stable and key in self.boxes:
                 return Val(v.t, "O", self.boxes[key])
