@@ -27,39 +27,73 @@ import worker  # noqa: E402
 pytestmark = pytest.mark.timeout(600)
 
 
-def start(store, effects, mode):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    return subprocess.Popen([sys.executable, WORKER, store, effects, mode], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+class Zygote:
+    """worker.py in zygote mode: each fork() is a new worker process, SIGKILLed by the test."""
+
+    def __init__(self, store, effects, mode):
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+        self.p = subprocess.Popen([sys.executable, WORKER, "zygote", store, effects, mode], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        assert self.p.stdout.readline().strip() == "ZYGOTE", self.p.stderr.read()
+
+    def fork(self):
+        self.p.stdin.write("fork\n")
+        self.p.stdin.flush()
+        line = self.p.stdout.readline()
+        assert line.startswith("PID "), line + self.p.stderr.read()
+        return int(line.split()[1])
+
+    def lines_until_exit(self):
+        """The worker's output lines and its exit status."""
+        out = []
+        while True:
+            line = self.p.stdout.readline()
+            assert line, self.p.stderr.read()
+            if line.startswith("EXIT "):
+                return out, int(line.split()[1])
+            out.append(line.rstrip("\n"))
+
+    def close(self):
+        self.p.stdin.close()
+        self.p.wait(timeout=30)
 
 
-def kill_at_random(store, effects, mode, rng):
-    p = start(store, effects, mode)
+def kill_at_random(z, rng):
+    pid = z.fork()
     if rng.random() < 0.25:
-        time.sleep(rng.uniform(0.0, 0.4))          # during start-up and recovery
+        time.sleep(rng.uniform(0.0, 0.05))         # during start-up and recovery
     else:
-        line = p.stdout.readline()
-        if not line.startswith("READY"):
-            p.kill()
-            raise AssertionError(f"worker did not start: {line!r} {p.stderr.read()}")
+        line = z.p.stdout.readline()
+        assert line.startswith("READY"), line + z.p.stderr.read()
         time.sleep(rng.uniform(0.0, 0.15))         # while steps commit
-    p.send_signal(signal.SIGKILL)
-    p.wait()
-    return p.returncode
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass                                       # it finished on its own
+    out, status = z.lines_until_exit()
+    assert status in (-signal.SIGKILL, 0), "\n".join(out)
+    return status
 
 
 def kill_many(store, effects, mode, rng):
+    z = Zygote(store, effects, mode)
     kills = 0
-    for _ in range(KILLS):
-        rc = kill_at_random(store, effects, mode, rng)
-        assert rc in (-signal.SIGKILL, 0)
-        kills += rc == -signal.SIGKILL
-    assert kills >= KILLS * 3 // 4      # the run outlasts most kills (else raise worker.STEPS)
+    try:
+        for _ in range(2 * KILLS):
+            kills += kill_at_random(z, rng) == -signal.SIGKILL
+            if kills == KILLS:
+                break
+    finally:
+        z.close()
+    assert kills == KILLS, f"the flows finished after {kills} kills; give the worker more work"
     return kills
 
 
 def run_to_end(store, effects, mode):
-    p = start(store, effects, mode)
+    """A last worker, a fresh interpreter this time, runs everything to its end."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    p = subprocess.Popen([sys.executable, WORKER, store, effects, mode], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, env=env)
     out, err = p.communicate(timeout=300)
     assert p.returncode == 0, err
     result = [ln for ln in out.splitlines() if ln.startswith("RESULT ")]

@@ -1,7 +1,13 @@
 """A worker process for the crash tests: runs flows until done or until it is SIGKILLed.
 
 usage: worker.py STORE EFFECTS MODE     (MODE: steps | queue)
-Prints READY once the engine runs, and RESULT <json> when every flow finished."""
+Prints READY once the engine runs, and RESULT <json> when every flow finished.
+
+usage: worker.py zygote STORE EFFECTS MODE
+Imports and compiles everything once, then forks a fresh worker process for each
+"fork" line on stdin (printing PID <pid>, then EXIT <status> when it died), so a
+test can kill and restart a worker many times without paying for interpreter
+start-up each time. No thread, store or engine exists in the zygote before a fork."""
 import json
 import os
 import sys
@@ -11,12 +17,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import crashflows  # noqa: E402
 from deepslate import new_sqlite, spawn_workers  # noqa: E402
 
-ISOLATES, STEPS = 3, 1500
-ITEMS, CONSUMERS = 900, 3
+# the work grows with the number of kills, so a run outlasts them (DEEPSLATE_CRASH_KILLS)
+KILLS = int(os.environ.get("DEEPSLATE_CRASH_KILLS", "20"))
+ISOLATES, STEPS = 3, 50 * KILLS
+ITEMS, CONSUMERS = 90 * KILLS, 3
 
 
-def main() -> None:
-    store, effects, mode = sys.argv[1:4]
+def main(store: str, effects: str, mode: str) -> None:
     platform, _ = new_sqlite(store)
     spawn, wait, cancel, stop = spawn_workers(4, platform, [crashflows.stepper, crashflows.pipeline])
     if mode == "steps":
@@ -34,5 +41,31 @@ def main() -> None:
     print("RESULT " + json.dumps(results), flush=True)
 
 
+def zygote(store: str, effects: str, mode: str) -> None:
+    crashflows.stepper.program, crashflows.pipeline.program      # compile and link before forking
+    print("ZYGOTE", flush=True)
+    for line in sys.stdin:
+        if line.strip() != "fork":
+            break
+        pid = os.fork()
+        if pid == 0:
+            code = 0
+            try:
+                main(store, effects, mode)
+            except BaseException:
+                import traceback
+                traceback.print_exc()
+                code = 1
+            finally:
+                sys.stdout.flush()
+                os._exit(code)
+        print(f"PID {pid}", flush=True)
+        _, status = os.waitpid(pid, 0)
+        print(f"EXIT {os.waitstatus_to_exitcode(status)}", flush=True)
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1] == "zygote":
+        zygote(*sys.argv[2:5])
+    else:
+        main(*sys.argv[1:4])
