@@ -387,3 +387,31 @@ async def test_unloadable_program_fails_that_isolate_only(tmp_path):
     assert ei.value.kind == "program"
     assert await eng.wait("b", timeout=5) == 7
     await eng.stop()
+
+
+async def test_lock_of_an_isolate_that_cannot_be_loaded_is_released(tmp_path):
+    holder = Code("holder", (("lk", LT),), [("eff", None, "lock_acquire", ["lk"], ()),
+                                             ("eff", None, "sleep", [K(60.0)], ()), ("ret", K(1))])
+    waiter = Code("waiter", (("lk", LT),), [("eff", None, "sleep", [K(0.05)], ()),
+                                             ("eff", None, "lock_acquire", ["lk"], ()),
+                                             ("eff", None, "lock_release", ["lk"], ()), ("ret", K(2))])
+    main = Code("main", (), [("eff", "lk", "new_lock", [], ()),
+                             ("eff", None, "create_task", ["lk"], (1,)),
+                             ("eff", None, "create_task", ["lk"], (2,)), ("ret", K(0))])
+    flows = [Flow(Program([main, holder, waiter]))]
+    eng = await start(tmp_path / "s.db", flows)
+    await eng.spawn("m", "main", {})
+    await eng.wait("m", timeout=5)
+    await asyncio.sleep(0.2)
+    assert await eng.status("m/2") == "waiting"
+    await eng.stop()
+    db = sqlite3.connect(str(tmp_path / "s.db"))
+    db.execute("UPDATE isolates SET snapshot = x'00' WHERE name = 'm/1'")
+    db.commit()
+    db.close()
+    eng = await start(tmp_path / "s.db", flows)
+    with pytest.raises(FlowFailed, match="cannot resume"):
+        await eng.wait("m/1", timeout=5)
+    assert await eng.wait("m/2", timeout=5) == 2
+    assert eng.store.load_shared().locks == {1: None}
+    await eng.stop()

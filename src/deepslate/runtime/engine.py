@@ -199,6 +199,13 @@ class Engine:
                 self._restart(iso)
         return self
 
+    async def _mark_failed(self, row: IsolateRow, msg: str, kind: str) -> None:
+        log.error("isolate %r: %s", row.name, msg)
+        await self._db(self.store.mark_failed, self.node_id, self.epoch, row.id, error_json(msg, kind=kind))
+        for lid, lk in self.locks.items():
+            if lk.holder == row.id:
+                self._hand_over(lid)
+
     async def _load(self, row: IsolateRow) -> Iso | None:
         """An unfinished isolate from its row; a row that cannot be loaded fails only that isolate."""
         vmm = _vm_api()
@@ -207,18 +214,14 @@ class Engine:
         except Exception as e:
             msg = (f"cannot load its program {row.program_hash.hex()[:16]} "
                    f"(flow {row.flow!r}): {type(e).__name__}: {e}")
-            log.error("isolate %r: %s", row.name, msg)
-            await self._db(self.store.mark_failed, self.node_id, self.epoch, row.id,
-                           error_json(msg, kind="program"))
+            await self._mark_failed(row, msg, "program")
             return None
         try:
             state = vmm.decode_snapshot(row.snapshot, program)
             vm = vmm.VM.from_state(program, state)
         except Exception as e:
             msg = f"cannot resume from the stored snapshot: {type(e).__name__}: {e}"
-            log.error("isolate %r: %s", row.name, msg)
-            await self._db(self.store.mark_failed, self.node_id, self.epoch, row.id,
-                           error_json(msg, kind="snapshot"))
+            await self._mark_failed(row, msg, "snapshot")
             return None
         iso = Iso(row.id, row.name, row.flow, program, vm, row.parent_id)
         iso.status, iso.steps, iso.children, iso.log_seq = row.status, row.steps, row.children, row.log_seq

@@ -157,7 +157,8 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def mark_failed(self, node_id: str, epoch: int, isolate_id: int, error: str) -> None:
-        """Mark one isolate failed outside a step (a snapshot that cannot be loaded)."""
+        """Mark one isolate failed outside a step (a snapshot that cannot be loaded), releasing
+        the locks it held."""
 
     @abc.abstractmethod
     def inbox_put(self, isolate_id: int, method: str, route: str, body: bytes) -> int:

@@ -320,8 +320,11 @@ class SQLiteStore(Store):
     @_locked
     def mark_failed(self, node_id: str, epoch: int, isolate_id: int, error: str) -> None:
         def do() -> None:
-            self.db.execute("UPDATE isolates SET status='failed', error=?, updated_at=? "
-                            "WHERE id=? AND owner=? AND epoch=?", (error, time.time(), isolate_id, node_id, epoch))
+            cur = self.db.execute("UPDATE isolates SET status='failed', error=?, updated_at=? "
+                                  "WHERE id=? AND owner=? AND epoch=?",
+                                  (error, time.time(), isolate_id, node_id, epoch))
+            if cur.rowcount == 1:     # a failed isolate holds no lock (else nobody could ever take it)
+                self.db.execute("UPDATE locks SET holder = NULL WHERE holder = ?", (isolate_id,))
         self._write("mark failed", do)
 
     @_locked
