@@ -415,3 +415,27 @@ async def test_lock_of_an_isolate_that_cannot_be_loaded_is_released(tmp_path):
     assert await eng.wait("m/2", timeout=5) == 2
     assert eng.store.load_shared().locks == {1: None}
     await eng.stop()
+
+
+async def test_impure_timeout_counts_as_a_failed_attempt(tmp_path):
+    tries = []
+
+    async def slow_async():
+        tries.append("a")
+        await asyncio.sleep(5)
+
+    def slow_sync():
+        tries.append("s")
+        import time
+        time.sleep(0.3)
+    p = Program([Code("t", (), [
+        ("eff", "a", "impure", [], ("m:slow_async", 1, 0.0, 0.05, True), slow_async),
+        ("eff", "b", "impure", [], ("m:slow_sync", 0, 0.0, 0.05, True), slow_sync),
+        ("py", "r", lambda a, b: [a, b], ["a", "b"]),
+        ("ret", "r")])])
+    eng = await start(tmp_path / "s.db", [Flow(p)])
+    await eng.spawn("x", "t", {})
+    a, b = await eng.wait("x", timeout=5)
+    assert a == DSError("m:slow_async timed out after 0.05 s") and b == DSError("m:slow_sync timed out after 0.05 s")
+    assert tries == ["a", "a", "s"]                  # one retry for the first, none for the second
+    await eng.stop()
