@@ -758,3 +758,45 @@ async def g(n: int) -> int:
 """)
     assert oneline(m.f.code) == "UNBOXI I0 O0; UNBOXI I1 O1; JUMPIFNOT I1 L1; RETURN O0; RETURN O1"
     assert oneline(m.g.code) == "UNBOXI I0 O0; IADDI I0 I0 1; BOXI O1 I0; RETURN O1"
+
+
+def test_unannotated_flow_result_type_is_what_it_returns() -> None:
+    m = compile_module(HEAD + """
+@flow
+async def handle():
+    data: bytes | DSError
+    data = http_listen("POST", "/numbers")
+    if not isinstance(data, bytes):
+        return data
+
+@flow
+async def always(n: int):
+    if n > 0:
+        return n
+    return "neg"
+
+@flow
+async def user() -> int:
+    x: int | str = always(1)
+    if isinstance(x, int):
+        return x
+    return 0
+""")
+    assert str(m.handle.returns) == "DSError | None"
+    assert str(m.always.returns) == "int | str"
+    assert [c.name for c in m.user.program.codes] == ["user", "always"]
+
+
+def test_int_float_comparisons_are_exact() -> None:
+    vm_mod = pytest.importorskip("deepslate._vm")
+    m = compile_module(HEAD + """
+@flow
+async def f(x: float, n: int) -> list[bool]:
+    big: int = 9223372036854775807 ** 6
+    return [x < big, x == n, n < x, x < 3, x == 9007199254740993, 1.5 < 2 ** 53 + 1]
+""")
+    assert "FLT" in oneline(m.f.code)           # x < 3: an exact float constant
+    vm = vm_mod.VM(m.f.program, 0, (9007199254740992.0, 2 ** 53 + 1))
+    x, n = 9007199254740992.0, 2 ** 53 + 1
+    want = [x < 9223372036854775807 ** 6, x == n, n < x, x < 3, x == 9007199254740993, 1.5 < 2 ** 53 + 1]
+    assert vm.run()[1] == (want,)

@@ -76,6 +76,7 @@ def run_check(args: argparse.Namespace) -> int:
             problems.append(f"{f.fn.__code__.co_filename}:{f.fn.__code__.co_firstlineno}:1: {e}")
     for p in problems:
         print(p)
+    sys.stdout.flush()
     if problems:
         print(f"{len(problems)} error{'s' if len(problems) != 1 else ''} in {args.target}", file=sys.stderr)
         return 1

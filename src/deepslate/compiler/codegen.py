@@ -56,6 +56,7 @@ class FunctionCompiler(CallCompiler):
         self.flow_refs: list[FlowRef] = []
         self.params: list[tuple[str, Type]] = []
         self.returns: Type = NONE
+        self.inferred: list[Type] | None = []   # result types seen, for a flow without annotation
         self.awaited: ast.Await | None = None   # the await around the call being compiled
         self.dead = False    # compiling statements that can never run
         # (file, register, box op) -> O register already holding that local boxed, valid
@@ -201,6 +202,7 @@ class FunctionCompiler(CallCompiler):
                     pass
             self.params.append((p.arg, t))
         if fn.returns is not None:
+            self.inferred = None
             try:
                 self.returns = self.typ(fn.returns)
             except _Abort:
@@ -236,8 +238,12 @@ class FunctionCompiler(CallCompiler):
             if self.returns != NONE and NONE not in members(self.returns):
                 self.report(fn, f"flow {fn.name} is declared to return {self.returns} but can reach "
                                 "the end without a return statement")
+            if self.inferred is not None:
+                self.inferred.append(NONE)
             self.pos = self.src.position(body[-1] if body else fn)
             self.emit(Op.RETURNNONE)
+        if self.inferred:
+            self.returns = union(*self.inferred)
         for var in self.scopes.pop().values():
             self.all_vars.append((var, self.pc))
         return self.finish()
@@ -416,11 +422,19 @@ class FunctionCompiler(CallCompiler):
     def s_Return(self, node: ast.Return) -> None:
         name = self.fn.name
         if node.value is None:
-            if self.returns != NONE and NONE not in members(self.returns):
+            if self.inferred is not None:
+                self.inferred.append(NONE)
+            elif self.returns != NONE and NONE not in members(self.returns):
                 self.fail(node, f"flow {name} must return a value of type {self.returns}")
             self.emit(Op.RETURNNONE)
+        elif self.inferred is not None:   # no annotation: the result type is what the flow returns
+            v = self.ex(node.value)
+            r = self.convert(v, v.t, node.value, "", boxed=True).r
+            self.inferred.append(v.t)
+            self.set_pos(node)
+            self.emit(Op.RETURN, r)
         elif self.returns == NONE and not (isinstance(node.value, ast.Constant) and node.value.value is None):
-            self.fail(node.value, f"flow {name} has no return type; annotate it, e.g. "
+            self.fail(node.value, f"flow {name} is declared to return None; change its annotation, e.g. "
                                   f"async def {name}(...) -> int")
         else:
             r = self.boxed(node.value, self.returns, f"flow {name} returns {self.returns}")
@@ -1044,7 +1058,7 @@ class FunctionCompiler(CallCompiler):
                 self.emit(Op.LOADI, dst[1], int(v))
                 return Val(BOOL, "I", dst[1])
             return Val(BOOL, "I", self.creg("I", int(v)))
-        if type(v) is int and want == FLOAT and (dst is None or dst[0] == "F"):
+        if type(v) is int and want == FLOAT and (dst is None or dst[0] == "F") and abs(v) <= 2 ** 53:
             return self.e_Constant(ast.copy_location(ast.Constant(float(v)), node), want, dst)
         if type(v) is int:
             if dst is not None and dst[0] == "I":
@@ -1266,12 +1280,13 @@ class FunctionCompiler(CallCompiler):
         lt, rt = l.t, r.t
         if lt in (INT, BOOL) and rt in (INT, BOOL) and (lt == rt or isinstance(op, (ast.Eq, ast.NotEq))):
             self.emit(iop, t, l.r, r.r)
-        elif lt in (INT, FLOAT) and rt in (INT, FLOAT):
-            if lt == INT:
-                l = self.convert(l, FLOAT, ln, "")
-            if rt == INT:
-                r = self.convert(r, FLOAT, rn, "")
+        elif lt == FLOAT and rt == FLOAT:
             self.emit(fop, t, l.r, r.r)
+        elif lt in (INT, FLOAT) and rt in (INT, FLOAT):
+            # Python compares an int and a float exactly: float(i) could round or overflow
+            lb = self.convert(l, lt, ln, "", boxed=True)
+            rb = self.convert(r, rt, rn, "", boxed=True)
+            self.emit(oop, t, lb.r, rb.r)
         elif isinstance(op, (ast.Eq, ast.NotEq)) and (assignable(lt, rt) or assignable(rt, lt)):
             lb = self.convert(l, lt, ln, "", boxed=True)
             rb = self.convert(r, rt, rn, "", boxed=True)

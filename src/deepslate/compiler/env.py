@@ -330,6 +330,9 @@ class ModuleEnv:
             params.append((p.arg, self.type_from_ast(p.annotation)))
         if node.returns is None and kind != "flow":
             raise TypeErr(f"{kind} function {node.name} needs a return annotation (-> None if it returns nothing)")
+        if node.returns is None and any(isinstance(n, ast.Return) and n.value is not None for n in ast.walk(node)):
+            raise TypeErr(f"flow {node.name} returns a value but has no return annotation; annotate it "
+                          f"(async def {node.name}(...) -> T) to call it from a flow defined above it")
         returns = NONE if node.returns is None else self.type_from_ast(node.returns)
         return Sig(kind, node.name, f"{self.module}:{node.name}", params, returns, None,
                    policy or DEFAULT_POLICY, self, defaults if kind != "flow" else {})

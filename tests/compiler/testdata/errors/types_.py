@@ -153,8 +153,8 @@ from deepslate import flow
 
 
 @flow
-async def value_from_none_flow():
-    return 1  ### "flow value_from_none_flow has no return type; annotate it" at "1"
+async def value_from_none_flow() -> None:
+    return 1  ### "flow value_from_none_flow is declared to return None; change its annotation" at "1"
 # ---
 from deepslate import flow
 
@@ -274,3 +274,15 @@ from deepslate import flow
 @flow
 async def negative_power(n: int) -> int:
     return n ** -2  ### "int \*\* negative int is a float in Python; write float\(x\) \*\* -n" at "n ** -2"
+# ---
+from deepslate import flow
+
+
+@flow
+async def calls_unannotated_later() -> int:
+    return later_value(1)  ### "flow later_value returns a value but has no return annotation; annotate it" at "later_value"
+
+
+@flow
+async def later_value(n: int):
+    return n
