@@ -11,6 +11,7 @@ they raise, since only a flow can checkpoint.
 """
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import orjson
@@ -66,7 +67,7 @@ BUILTINS: dict[str, Any] = {
     "str": str, "int": int, "float": float, "abs": abs, "min": min, "max": max,
     "range": b_range, "repr": repr, "json_marshal": json_marshal_value,
     "json_unmarshal": json_unmarshal_value, "DSError": b_dserror,
-    "list_pop": list_pop, "dict_get": dict_get, "dict_keys": dict_keys, "dict_values": dict_values,
+    "iadd": operator.iadd, "imul": operator.imul, "list_pop": list_pop, "dict_get": dict_get, "dict_keys": dict_keys, "dict_values": dict_values,
 }
 
 

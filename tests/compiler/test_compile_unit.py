@@ -800,3 +800,23 @@ async def f(x: float, n: int) -> list[bool]:
     x, n = 9007199254740992.0, 2 ** 53 + 1
     want = [x < 9223372036854775807 ** 6, x == n, n < x, x < 3, x == 9007199254740993, 1.5 < 2 ** 53 + 1]
     assert vm.run()[1] == (want,)
+
+
+def test_augmented_list_assignment_changes_the_list_in_place() -> None:
+    vm_mod = pytest.importorskip("deepslate._vm")
+    m = compile_module(HEAD + """
+@flow
+async def f() -> list[list[int]]:
+    a: list[int] = [1]
+    b: list[int] = a
+    b += [2]
+    b *= 2
+    d: dict[str, list[int]] = {"k": a}
+    d["k"] += [3]
+    s: str = "x"
+    t: str = s
+    t += "y"
+    return [a, b, [len(s), len(t)]]
+""")
+    vm = vm_mod.VM(m.f.program, 0, ())
+    assert vm.run()[1] == ([[1, 2, 1, 2, 3], [1, 2, 1, 2, 3], [1, 2]],)

@@ -407,6 +407,7 @@ class FunctionCompiler(CallCompiler):
             type(node.target)(**{**{f: getattr(node.target, f) for f in node.target._fields},
                                  "ctx": ast.Load()}), node.target))
         value = ast.copy_location(ast.BinOp(load, node.op, node.value), node)
+        value.inplace = True   # type: ignore[attr-defined]  # xs += ys extends the list itself
         value.end_lineno, value.end_col_offset = node.end_lineno, node.end_col_offset
         self.assign(node.target, value, node)
 
@@ -1155,6 +1156,14 @@ class FunctionCompiler(CallCompiler):
             t = self.target("F", dst)
             self.emit(fop, t, l.r, r.r)
             return Val(FLOAT, "F", t)
+        if getattr(node, "inplace", False) and isinstance(lt, ListT) and (
+                opt is ast.Add and lt == rt or opt is ast.Mult and rt == INT):
+            # like Python, += and *= change the list every alias sees
+            base = self.alloc("O", 2)
+            self.convert(l, lt, node.left, "", base, boxed=True)
+            self.convert(r, rt, node.right, "", base + 1, boxed=True)
+            fn = "iadd" if opt is ast.Add else "imul"
+            return self.call_helper(node, fn, base, 2, lt, dst)
         if opt is ast.Add and lt == rt and (lt in (STR, BYTES) or isinstance(lt, ListT)):
             t = self.target("O", dst)
             self.emit(Op.ADD, t, l.r, r.r)
