@@ -820,3 +820,22 @@ async def f() -> list[list[int]]:
 """)
     vm = vm_mod.VM(m.f.program, 0, ())
     assert vm.run()[1] == ([[1, 2, 1, 2, 3], [1, 2, 1, 2, 3], [1, 2]],)
+
+
+def test_chained_comparison_evaluates_the_middle_once() -> None:
+    vm_mod = pytest.importorskip("deepslate._vm")
+    m = compile_module(HEAD + """
+@impure
+def tick(n: int) -> int:
+    return n
+
+@flow
+async def f(a: int) -> bool:
+    return 0 < await tick(a) <= 10
+""")
+    vm = vm_mod.VM(m.f.program, 0, (5,))
+    spec, args = vm.run()
+    assert spec.kind == "impure" and args == (5,)
+    vm.resume(5)
+    spec, vals = vm.run()           # no second impure request: tick ran once
+    assert spec.kind == "return" and vals == (True,)

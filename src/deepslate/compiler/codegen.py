@@ -1240,28 +1240,30 @@ class FunctionCompiler(CallCompiler):
             return Val(BOOL, "I", t)
         t = self.target("I", dst, safe=True)
         end = Label()
-        left = node.left
+        left, lval = node.left, None
         for i, (op, right) in enumerate(zip(node.ops, node.comparators)):
-            self.compare(left, op, right, t, node)
+            lval = self.compare(left, op, right, t, node, lval)   # a middle operand is evaluated once
             if i < len(node.ops) - 1:
                 self.emit(Op.JUMPIFNOT, t, end)
             left = right
         self.place(end)
         return Val(BOOL, "I", t)
 
-    def compare(self, ln: ast.expr, op: ast.cmpop, rn: ast.expr, t: int, node: ast.AST) -> None:
+    def compare(self, ln: ast.expr, op: ast.cmpop, rn: ast.expr, t: int, node: ast.AST,
+                lval: Val | None = None) -> Val:
+        """I[t] = ln op rn (ln already compiled to lval in a chain); rn's value."""
         is_none = isinstance(rn, ast.Constant) and rn.value is None
         if isinstance(op, (ast.Is, ast.IsNot)) or (is_none and isinstance(op, (ast.Eq, ast.NotEq))):
             if not is_none:
                 self.fail(node, "is and is not only compare with None; use == for values")
-            l = self.operand(ln)
+            l = lval or self.operand(ln)
             if l.f != "O" or NONE not in members(l.t):
                 self.fail(node, f"a value of type {l.t} is never None")
             self.set_pos(node)
             self.emit(Op.ISNONE, t, l.r)
             if isinstance(op, (ast.IsNot, ast.NotEq)):
                 self.emit(Op.NOT, t, t)
-            return
+            return Val(NONE, "O", self.creg("O", None))
         if isinstance(op, (ast.In, ast.NotIn)):
             r = self.operand(rn)
             if isinstance(r.t, ListT):
@@ -1272,14 +1274,18 @@ class FunctionCompiler(CallCompiler):
                 et = r.t if r.t == STR else union(BYTES, INT)
             else:
                 self.fail(rn, f"in needs a list, dict, str or bytes on the right, not {r.t}")
-            lb = self.boxed(ln, et, "the left operand of in")
+            lb = self.convert(lval, et, ln, "the left operand of in", boxed=True).r if lval else \
+                self.boxed(ln, et, "the left operand of in")
             self.set_pos(node)
             self.emit(Op.IN, t, lb, r.r)
             if isinstance(op, ast.NotIn):
                 self.emit(Op.NOT, t, t)
-            return
+            return r
         iop, fop, oop = COMPARE[type(op)]
-        if isinstance(ln, ast.Constant) and not isinstance(rn, ast.Constant):
+        if lval is not None:
+            l = lval
+            r = self.operand(rn, FLOAT if l.t == FLOAT else None)
+        elif isinstance(ln, ast.Constant) and not isinstance(rn, ast.Constant):
             r = self.operand(rn)
             l = self.operand(ln, FLOAT if r.t == FLOAT else None)
         else:
@@ -1304,6 +1310,7 @@ class FunctionCompiler(CallCompiler):
             self.emit(oop, t, l.r, r.r)
         else:
             self.fail(node, f"cannot compare {lt} and {rt}")
+        return r
 
     def e_Await(self, node: ast.Await, want: Type | None, dst: tuple | None, statement: bool) -> Val:
         if not isinstance(node.value, ast.Call):
