@@ -839,3 +839,22 @@ async def f(a: int) -> bool:
     vm.resume(5)
     spec, vals = vm.run()           # no second impure request: tick ran once
     assert spec.kind == "return" and vals == (True,)
+
+
+def test_augmented_item_assignment_evaluates_container_and_index_once() -> None:
+    vm_mod = pytest.importorskip("deepslate._vm")
+    m = compile_module(HEAD + """
+@impure
+def pick(n: int) -> int:
+    return n
+
+@flow
+async def f(xs: list[int]) -> list[int]:
+    xs[await pick(1)] += 10
+    return xs
+""")
+    vm = vm_mod.VM(m.f.program, 0, ([1, 2, 3],))
+    assert vm.run()[1] == (1,)
+    vm.resume(1)
+    spec, vals = vm.run()
+    assert spec.kind == "return" and vals == ([1, 12, 3],)

@@ -34,6 +34,15 @@ from .ir import (ARITH, CBASE, COMPARE, INT32, MOVES, OPSYM, UNSUPPORTED_EXPR, U
                  Loop, State, Val, Var, _Abort, _root, assignable, assigned_names, join, members)
 
 
+class Preloaded(ast.expr):
+    """An operand whose value is already in a register."""
+    _fields = ()
+
+    def __init__(self, val: Val) -> None:
+        super().__init__()
+        self.val = val
+
+
 class FunctionCompiler(CallCompiler):
     def __init__(self, env: ModuleEnv, src: Source, fn: ast.AsyncFunctionDef, ref: str,
                  source_text: str) -> None:
@@ -378,11 +387,13 @@ class FunctionCompiler(CallCompiler):
             self.set_pos(target)
             if isinstance(cont.t, ListT):
                 idx = self.expect(target.slice, INT, "list index")
+                value = self.preload(value, Op.INDEXI, cont.r, idx.r, cont.t.elem)
                 val = self.boxed(value, cont.t.elem, "cannot store into the list")
                 self.set_pos(target)
                 self.emit(Op.STOREINDEXI, cont.r, idx.r, val)
             elif isinstance(cont.t, DictT):
                 key = self.boxed(target.slice, cont.t.key, "dict key")
+                value = self.preload(value, Op.INDEX, cont.r, key, cont.t.value)
                 val = self.boxed(value, cont.t.value, "cannot store into the dict")
                 self.set_pos(target)
                 self.emit(Op.STOREINDEX, cont.r, key, val)
@@ -394,6 +405,7 @@ class FunctionCompiler(CallCompiler):
                 self.fail(target, f"cannot assign attribute {target.attr} of {obj.t}; only dataclass "
                                   "fields can be assigned")
             ft = self.field_type(obj.t, target.attr, target)
+            value = self.preload(value, Op.GETATTR, obj.r, self.const(target.attr), ft)
             val = self.boxed(value, ft, f"cannot assign to field {target.attr}")
             self.set_pos(target)
             self.emit(Op.SETATTR, obj.r, self.const(target.attr), val)
@@ -401,6 +413,22 @@ class FunctionCompiler(CallCompiler):
             self.fail(target, "unpacking assignment is not supported in flows; assign one name at a time")
         else:
             self.fail(target, "cannot assign to this expression")
+
+    def preload(self, value: ast.expr, op: Op, b: int, c: int, t: Type) -> ast.expr:
+        """For x[i] += v: read x[i] through the container and index already
+        evaluated (Python evaluates them once) and put it in the BinOp."""
+        if not getattr(value, "inplace", False):
+            return value
+        r = self.alloc("O")
+        self.emit(op, r, b, c)
+        v = Val(t, "O", r) if t.file == "O" else self.convert(Val(t, "O", r), t, value, "")
+        out = ast.copy_location(ast.BinOp(ast.copy_location(Preloaded(v), value.left), value.op, value.right), value)  # type: ignore[attr-defined]
+        out.inplace = True  # type: ignore[attr-defined]
+        out.end_lineno, out.end_col_offset = value.end_lineno, value.end_col_offset
+        return out
+
+    def e_Preloaded(self, node: Preloaded, want: Type | None, dst: tuple | None) -> Val:
+        return node.val
 
     def s_AugAssign(self, node: ast.AugAssign) -> None:
         load = ast.fix_missing_locations(ast.copy_location(
