@@ -858,3 +858,30 @@ async def f(xs: list[int]) -> list[int]:
     vm.resume(1)
     spec, vals = vm.run()
     assert spec.kind == "return" and vals == ([1, 12, 3],)
+
+
+def test_evaluation_order_follows_python() -> None:
+    vm_mod = pytest.importorskip("deepslate._vm")
+    m = compile_module(HEAD + """
+@impure
+def tick(n: int) -> int:
+    return n
+
+@pure
+def pair(a: int, b: int) -> int:
+    return a * 10 + b
+
+@flow
+async def f(xs: list[int]) -> int:
+    xs[await tick(0)] = await tick(1)
+    return pair(b=await tick(2), a=await tick(3))
+""")
+    vm = vm_mod.VM(m.f.program, 0, ([5, 6],))
+    seen = []
+    spec, args = vm.run()
+    while spec.kind == "impure":
+        seen.append(args[0])
+        vm.resume(args[0])
+        spec, args = vm.run()
+    assert seen == [1, 0, 2, 3]          # value before index; keywords in source order
+    assert args == (32,)

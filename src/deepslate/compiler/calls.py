@@ -161,8 +161,11 @@ class CallCompiler:
         if len(args) == 1:  # a one-register block can be the value's own register
             return self.boxed(args[0], params[0][1], f"argument {params[0][0]} of {fname}")
         base = self.alloc("O", len(args))
-        for i, (a, (pname, pt)) in enumerate(zip(args, params)):
-            self.boxed(a, pt, f"argument {pname} of {fname}", base + i)
+        # in source order, as Python evaluates them (keywords may name later parameters first)
+        order = sorted(range(len(args)), key=lambda i: (args[i].lineno, args[i].col_offset))
+        for i in order:
+            pname, pt = params[i]
+            self.boxed(args[i], pt, f"argument {pname} of {fname}", base + i)
         return base
 
     def result(self, t: Type, dst: tuple | None, emit_into) -> Val:

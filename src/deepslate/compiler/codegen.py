@@ -382,6 +382,24 @@ class FunctionCompiler(CallCompiler):
                 self.fail(target, f"{target.id} is not declared; {hint}")
             v = self.into(value, var.t, var.r, True, f"cannot assign to {var.name}")
             self.mark_assigned(var, v.t)
+        elif isinstance(target, ast.Subscript) and not getattr(value, "inplace", False) \
+                and not isinstance(target.slice, ast.Slice):
+            # Python evaluates the value before the container and the index
+            ct = self.peek_type(target.value)
+            vt = ct.elem if isinstance(ct, ListT) else ct.value if isinstance(ct, DictT) else None
+            if vt is None:
+                self.fail(target, f"cannot assign items of {ct}; only list and dict items can be assigned")
+            val = self.boxed(value, vt, f"cannot store into the {'list' if isinstance(ct, ListT) else 'dict'}")
+            cont = self.operand(target.value)
+            self.set_pos(target)
+            if isinstance(ct, ListT):
+                idx = self.expect(target.slice, INT, "list index")
+                self.set_pos(target)
+                self.emit(Op.STOREINDEXI, cont.r, idx.r, val)
+            else:
+                key = self.boxed(target.slice, ct.key, "dict key")
+                self.set_pos(target)
+                self.emit(Op.STOREINDEX, cont.r, key, val)
         elif isinstance(target, ast.Subscript):
             cont = self.operand(target.value)
             self.set_pos(target)
