@@ -885,3 +885,28 @@ async def f(xs: list[int]) -> int:
         spec, args = vm.run()
     assert seen == [1, 0, 2, 3]          # value before index; keywords in source order
     assert args == (32,)
+
+
+def test_collecting_errors_across_flows_that_call_a_broken_one() -> None:
+    with collect_errors() as errors:
+        compile_module(HEAD + """
+@flow
+async def a(n: int) -> int:
+    return "x"
+
+@flow
+async def b(n: int) -> int:
+    return a(n) + 1
+
+@flow
+async def c() -> int:
+    try:
+        return 1
+    except ValueError:
+        return 2
+""")
+    assert [(e.lineno, e.msg.split(";")[0]) for e in errors] == [
+        (5, "flow a returns int: expected int, got str"),
+        (9, "flow a does not compile"),
+        (13, "exceptions are not supported in flows"),
+    ]

@@ -109,6 +109,8 @@ class CallCompiler:
     def classify(self, obj: Any, name: str, node: ast.AST) -> tuple[str, Any]:
         from .flow import Flow  # noqa: PLC0415
         if isinstance(obj, Flow):
+            if obj.errors:   # only while collecting errors (deepslate check)
+                self.fail(node, f"flow {obj.name} does not compile; fix its errors first")
             return "flow", obj.sig
         m = envmod.marker(obj)
         if m is not None and m.get("kind") in ("pure", "impure"):

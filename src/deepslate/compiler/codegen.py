@@ -244,7 +244,8 @@ class FunctionCompiler(CallCompiler):
             self.stmt(stmt)
         self.pop(saved)
         if self.state is not None:
-            if self.returns != NONE and NONE not in members(self.returns):
+            # (after another error the path may only look open: a rejected try that returned)
+            if self.returns != NONE and NONE not in members(self.returns) and not self.errors:
                 self.report(fn, f"flow {fn.name} is declared to return {self.returns} but can reach "
                                 "the end without a return statement")
             if self.inferred is not None:

@@ -10,10 +10,11 @@ import inspect
 import linecache
 import sys
 import textwrap
+from array import array
 from typing import Any, Callable, Iterator
 
 from .._program import Code, EffectSpec, Program
-from .._types import DataclassT, DictT, HandleT, ListT, Type, UnionT
+from .._types import NONE, DataclassT, DictT, HandleT, ListT, Type, UnionT
 from . import env as envmod
 from .codegen import FunctionCompiler
 from .env import FlowRef, ModuleEnv, Sig
@@ -153,8 +154,8 @@ def flow(fn: Callable | None = None) -> Any:
         raise_all(errors)
     if errors:
         _collecting[-1].extend(errors)
-        code = code or Code(fn.__name__, f"{fn.__module__}:{fn.__qualname__}", "", 0, "", (), None,
-                            None, None, (), 0, 0, 0)  # type: ignore[arg-type]
+        code = code or Code(fn.__name__, f"{fn.__module__}:{fn.__qualname__}", "", 0, "", (), NONE,
+                            array("i"), array("i"), (), 0, 0, 0)
     return Flow(fn, code, refs, env, errors)  # type: ignore[arg-type]
 
 

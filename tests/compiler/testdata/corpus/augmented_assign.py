@@ -3,6 +3,8 @@
 # expect: [15, 120, 3, 1, 2, 32]
 # run: texts(n=3)
 # expect: ['ababab', 'x-x-x-', '[1, 2, 3]']
+# run: in_place()
+# expect: [[1, 2, 3, 1, 2, 3], [1, 2, 3, 1, 2, 3], [9, 9]]
 # run: floats(x=1.5)
 # expect: [3.0, 0.75, 2.25, 0.0]
 # run: chains(a=1, b=2, c=3)
@@ -59,3 +61,15 @@ async def floats(x: float) -> list[float]:
 async def chains(a: int, b: int, c: int) -> list[bool]:
     d: dict[str, int] = {"k": 1}
     return [a < b < c, a > b > c and a == 1, 0 < a <= 3 and "q" not in d, 1 <= b <= 2 != 5]
+
+
+@flow
+async def in_place() -> list[list[int]]:
+    # += and *= on a list change it in place, so every alias sees the change
+    xs: list[int] = [1, 2]
+    ys: list[int] = xs
+    xs += [3]
+    xs *= 2
+    zs: list[int] = [9]
+    zs = zs + [9]
+    return [xs, ys, zs]

@@ -53,3 +53,15 @@ async def floats(s: str, f: str) -> list[float]:
 @flow
 async def texts(n: int, x: float) -> list[str]:
     return [str(n), str(x), str(-n), str(x + 0.25)]
+
+
+# run: exact_order()
+# expect: [True, False, True, True, False, True, True]
+@flow
+async def exact_order() -> list[bool]:
+    # int/float comparisons are exact in Python: no rounding of the int to a double, no overflow
+    big: int = 9007199254740993
+    huge: int = 2 ** 1100
+    f: float = 9007199254740992.0
+    return [big > f, big == f, huge > 1e308, -huge < -1e308, huge == float("inf"), huge < float("inf"),
+            big - 1 == f]

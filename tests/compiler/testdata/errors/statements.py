@@ -142,3 +142,15 @@ def plain():
 @flow
 def not_async(n: int):  ### "flows are async functions; write @flow async def not_async" at "def"
     pass
+# ---
+from deepslate import flow
+
+
+@flow
+async def broken(n: int) -> int:
+    return "x"  ### "flow broken returns int: expected int, got str" at "\"x\""
+
+
+@flow
+async def calls_broken(n: int) -> int:
+    return broken(n) + 1
