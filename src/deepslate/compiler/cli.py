@@ -70,8 +70,8 @@ def run_check(args: argparse.Namespace) -> int:
             continue
         try:
             f.program   # links the flows it calls, which may be missing
-        except CompileError as e:
-            problems.extend(str(x) for x in e.errors)
+        except CompileError as e:   # a flow it calls did not compile: reported once already
+            problems.extend(str(x) for x in e.errors if str(x) not in problems)
         except (RuntimeError, ImportError) as e:
             problems.append(f"{f.fn.__code__.co_filename}:{f.fn.__code__.co_firstlineno}:1: {e}")
     for p in problems:
