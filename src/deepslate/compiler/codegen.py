@@ -419,13 +419,18 @@ class FunctionCompiler(CallCompiler):
             else:
                 self.fail(target, f"cannot assign items of {cont.t}; only list and dict items can be assigned")
         elif isinstance(target, ast.Attribute):
-            obj = self.operand(target.value)
-            if not isinstance(obj.t, DataclassT):
-                self.fail(target, f"cannot assign attribute {target.attr} of {obj.t}; only dataclass "
+            inplace = getattr(value, "inplace", False)
+            ot = self.peek_type(target.value)
+            if not isinstance(ot, DataclassT):
+                self.fail(target, f"cannot assign attribute {target.attr} of {ot}; only dataclass "
                                   "fields can be assigned")
-            ft = self.field_type(obj.t, target.attr, target)
-            value = self.preload(value, Op.GETATTR, obj.r, self.const(target.attr), ft)
-            val = self.boxed(value, ft, f"cannot assign to field {target.attr}")
+            ft = self.field_type(ot, target.attr, target)
+            if not inplace:   # Python evaluates the value first
+                val = self.boxed(value, ft, f"cannot assign to field {target.attr}")
+            obj = self.operand(target.value)
+            if inplace:
+                value = self.preload(value, Op.GETATTR, obj.r, self.const(target.attr), ft)
+                val = self.boxed(value, ft, f"cannot assign to field {target.attr}")
             self.set_pos(target)
             self.emit(Op.SETATTR, obj.r, self.const(target.attr), val)
         elif isinstance(target, (ast.Tuple, ast.List)):
