@@ -40,3 +40,24 @@ async def pipeline(path: str, n: int, consumers: int) -> int:
         await q.put(i)
     await done.wait()
     return n
+
+
+@flow
+async def guarded(mu: dpslio.Lock, path: str, who: str, n: int, done: dpslio.WaitGroup) -> None:
+    for i in range(n):
+        await mu.acquire()
+        record(path, who + ":enter", i)
+        record(path, who + ":leave", i)
+        await mu.release()
+    await done.done()
+
+
+@flow
+async def locked(path: str, n: int, workers: int) -> int:
+    mu: dpslio.Lock = dpslio.Lock()
+    done: dpslio.WaitGroup = dpslio.WaitGroup()
+    done.add(workers)
+    for w in range(workers):
+        dpslio.create_task(guarded(mu, path, "w" + str(w), n, done))
+    await done.wait()
+    return n * workers

@@ -1,4 +1,5 @@
-"""Real processes, SIGKILLed at random moments and restarted on the same store.
+"""Real processes, SIGKILLed at random moments and restarted on the same store (steps, a queue
+pipeline between isolates, a lock several isolates contend for).
 
 The flows' @impure effects append to a file outside the store, so the test sees
 what really ran: every step happened (none lost), no effect ran more than once
@@ -151,3 +152,28 @@ def test_queue_items_survive_sigkill(tmp_path):
     assert db.execute("SELECT count(*) FROM queue_items").fetchone()[0] == 0
     assert db.execute("SELECT DISTINCT status FROM isolates").fetchall() == [("done",)]
     db.close()
+
+
+def test_lock_holds_across_sigkill(tmp_path):
+    rng = random.Random(int(os.environ.get("DEEPSLATE_CRASH_SEED", "9")))
+    store, effects = str(tmp_path / "s.db"), str(tmp_path / "effects.txt")
+    kills = kill_many(store, effects, "lock", rng)
+    results = run_to_end(store, effects, "lock")
+    assert results["lock"] == worker.ROUNDS * worker.HOLDERS
+    lines = read_effects(effects)
+    inside = None                         # the worker whose critical section is open
+    for who_phase, i, _ in lines:
+        who, phase = who_phase.split(":")
+        if phase == "enter":
+            # a re-run after a kill repeats the holder's own lines; nobody else may come in
+            assert inside in (None, (who, i)), f"{who} entered round {i} while {inside} held the lock"
+            inside = (who, i)
+        else:
+            assert inside in (None, (who, i)), f"{who} left round {i} while {inside} held the lock"
+            inside = None
+    done = collections.Counter((w, int(i)) for w, i, _ in lines)
+    expected = {(f"w{w}:{p}", i) for w in range(worker.HOLDERS) for p in ("enter", "leave")
+                for i in range(worker.ROUNDS)}
+    assert set(done) == expected
+    assert max(done.values()) <= 1 + kills
+    print(f"lock: {kills} kills, {len(lines) - len(expected)} effects re-ran")

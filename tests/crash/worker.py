@@ -1,6 +1,6 @@
 """A worker process for the crash tests: runs flows until done or until it is SIGKILLed.
 
-usage: worker.py STORE EFFECTS MODE     (MODE: steps | queue)
+usage: worker.py STORE EFFECTS MODE     (MODE: steps | queue | lock)
 Prints READY once the engine runs, and RESULT <json> when every flow finished.
 
 usage: worker.py zygote STORE EFFECTS MODE
@@ -21,18 +21,22 @@ from deepslate import new_sqlite, spawn_workers  # noqa: E402
 KILLS = int(os.environ.get("DEEPSLATE_CRASH_KILLS", "20"))
 ISOLATES, STEPS = 3, 50 * KILLS
 ITEMS, CONSUMERS = 90 * KILLS, 3
+ROUNDS, HOLDERS = 6 * KILLS, 3
 
 
 def main(store: str, effects: str, mode: str) -> None:
     platform, _ = new_sqlite(store)
-    spawn, wait, cancel, stop = spawn_workers(4, platform, [crashflows.stepper, crashflows.pipeline])
+    spawn, wait, cancel, stop = spawn_workers(4, platform, [crashflows.stepper, crashflows.pipeline, crashflows.locked])
     if mode == "steps":
         names = [f"s{i}" for i in range(ISOLATES)]
         for n in names:
             spawn(n, "stepper", {"path": effects, "who": n, "n": STEPS})
-    else:
+    elif mode == "queue":
         names = ["pipe"]
         spawn("pipe", "pipeline", {"path": effects, "n": ITEMS, "consumers": CONSUMERS})
+    else:
+        names = ["lock"]
+        spawn("lock", "locked", {"path": effects, "n": ROUNDS, "workers": HOLDERS})
     print("READY", flush=True)
     results = {n: wait(n, timeout=120) for n in names}
     if mode == "queue":
@@ -42,7 +46,8 @@ def main(store: str, effects: str, mode: str) -> None:
 
 
 def zygote(store: str, effects: str, mode: str) -> None:
-    crashflows.stepper.program, crashflows.pipeline.program      # compile and link before forking
+    for f in (crashflows.stepper, crashflows.pipeline, crashflows.locked):
+        f.program                                                  # compile and link before forking
     print("ZYGOTE", flush=True)
     for line in sys.stdin:
         if line.strip() != "fork":
