@@ -910,3 +910,18 @@ async def c() -> int:
         (9, "flow a does not compile"),
         (13, "exceptions are not supported in flows"),
     ]
+
+
+def test_tuple_literals_after_in_read_as_lists() -> None:
+    vm_mod = pytest.importorskip("deepslate._vm")
+    m = compile_module(HEAD + """
+@flow
+async def f(s: str) -> int:
+    n: int = 0
+    for k in (1, 2, 3):
+        if s in ("a", "b") and k not in (2,):
+            n += k
+    return n
+""")
+    assert vm_mod.VM(m.f.program, 0, ("a",)).run()[1] == (4,)
+    assert vm_mod.VM(m.f.program, 0, ("z",)).run()[1] == (0,)

@@ -642,6 +642,8 @@ class FunctionCompiler(CallCompiler):
             it = it.args[0]
         if not isinstance(target, ast.Name):
             self.fail(target, "the loop target must be one name (or i, x with enumerate)")
+        if isinstance(it, ast.Tuple):   # for x in (1, 2, 3): the idiom reads as a list
+            it = ast.copy_location(ast.List(it.elts, ast.Load()), it)
         saved = self.push()
         seq = self.operand(it)
         self.set_pos(it)
@@ -1317,6 +1319,8 @@ class FunctionCompiler(CallCompiler):
                 self.emit(Op.NOT, t, t)
             return Val(NONE, "O", self.creg("O", None))
         if isinstance(op, (ast.In, ast.NotIn)):
+            if isinstance(rn, ast.Tuple):   # x in ("a", "b"): the idiom reads as a list
+                rn = ast.copy_location(ast.List(rn.elts, ast.Load()), rn)
             r = self.operand(rn)
             if isinstance(r.t, ListT):
                 et = r.t.elem
