@@ -925,3 +925,22 @@ async def f(s: str) -> int:
 """)
     assert vm_mod.VM(m.f.program, 0, ("a",)).run()[1] == (4,)
     assert vm_mod.VM(m.f.program, 0, ("z",)).run()[1] == (0,)
+
+
+def test_isinstance_with_a_tuple_of_classes_narrows_to_their_union() -> None:
+    vm_mod = pytest.importorskip("deepslate._vm")
+    m = compile_module(HEAD + """
+@flow
+async def f(x: int | str | DSError) -> str:
+    if isinstance(x, (int, str)):
+        y: int | str = x
+        return f"ok {y}"
+    return x.message
+""")
+    assert vm_mod.VM(m.f.program, 0, (3,)).run()[1] == ("ok 3",)
+    assert vm_mod.VM(m.f.program, 0, ("s",)).run()[1] == ("ok s",)
+    assert vm_mod.VM(m.f.program, 0, (DSError("bad"),)).run()[1] == ("bad",)
+    q = program_from_bytes(program_to_bytes(m.f.program))
+    link(q)
+    test = next(k for k in q.codes[0].consts if isinstance(k, TypeTest))
+    assert test.check(1) and test.check("a") and not test.check(DSError("e")) and not test.check(True)

@@ -458,7 +458,10 @@ class CallCompiler:
         self.fail(node, f"{name}() is not available in flows")
 
     def isinstance_member(self, t: Type, tnode: ast.expr) -> Type:
-        """The member of union t that isinstance(x, tnode) selects."""
+        """The member of union t that isinstance(x, tnode) selects (a union of them
+        for a tuple of classes)."""
+        if isinstance(tnode, ast.Tuple) and tnode.elts:
+            return union(*(self.isinstance_member(t, e) for e in tnode.elts))
         name = ast.unparse(tnode)
         if isinstance(tnode, ast.Name) and tnode.id in ("list", "dict") and self.env.lookup(tnode.id)[0] != "live":
             cls = ListT if tnode.id == "list" else DictT

@@ -564,7 +564,7 @@ class FunctionCompiler(CallCompiler):
         if var is None or var.f != "O":
             return {}, {}
         cur = self.current(var)
-        rest = [m for m in members(cur) if m != member]
+        rest = [m for m in members(cur) if m not in members(member)]
         return {var: member}, ({var: union(*rest)} if rest else {})
 
     def current(self, var: Var) -> Type:

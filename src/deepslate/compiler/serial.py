@@ -219,6 +219,9 @@ def type_check(t: Type) -> Callable[[Any], bool]:
         return lambda v: type(v) is hcls
     if isinstance(t, DataclassT):
         return lambda v: type(v) is t.cls
+    if isinstance(t, UnionT):   # isinstance(x, (int, str))
+        checks = [type_check(m) for m in t.members]
+        return lambda v: any(c(v) for c in checks)
     raise TypeError(f"no runtime test for {t}")
 
 
