@@ -9,6 +9,11 @@ the end of every statement; a block's locals are freed when the block ends.
 Small int/float and str constants used as operands live in constant registers
 loaded once in the prologue (they are numbered above every other register of
 their file when the code is finished), so a loop test ``i < 100`` costs no load.
+Boxing is the other cost of unboxed locals: a local is boxed at most once per
+straight-line stretch of a statement (``d[k] = d[k] + 1`` boxes ``k`` once), and
+an int/bool parameter the flow never assigns is never boxed again (its argument
+object stays in ``O[i]``). Keeping a boxed twin of every int local was the
+alternative; it costs a write per assignment in the hot loops we want fast.
 
 Flow-sensitive facts travel in a ``State``: which variables are definitely
 assigned and which union-typed variables are narrowed by ``isinstance`` (or by
