@@ -43,6 +43,20 @@ def loop_sleeps(name="sleeper"):
     ])])
 
 
+async def until(cond, timeout=10.0):
+    """Poll ``cond`` (no fixed sleeps: a loaded machine commits late)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not cond():
+        assert loop.time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.005)
+
+
+def stored_status(eng, name):
+    r = eng.store.get_isolate(name)
+    return r.status if r else None
+
+
 async def start(path, flows, **kw):
     return await Engine(SQLiteStore(str(path)), flows, 2, **kw).start()
 
@@ -66,8 +80,7 @@ async def test_restart_resumes_from_snapshot(tmp_path):
         ("ret", "x")])]))]
     eng = await start(tmp_path / "s.db", flows)
     await eng.spawn("a", "slow", {})
-    await asyncio.sleep(0.05)
-    assert eng.store.get_isolate("a").status == "sleeping"
+    await until(lambda: stored_status(eng, "a") == "sleeping")
     await eng.stop()
     eng = await start(tmp_path / "s.db", flows)
     assert await eng.wait("a", timeout=5) == 42
@@ -78,7 +91,7 @@ async def test_overdue_timer_fires_at_once(tmp_path):
     flows = [Flow(Program([Code("slow", (), [("eff", None, "sleep", [K(3600.0)], ()), ("ret", K(1))])]))]
     eng = await start(tmp_path / "s.db", flows)
     await eng.spawn("a", "slow", {})
-    await asyncio.sleep(0.05)
+    await until(lambda: stored_status(eng, "a") == "sleeping")
     await eng.stop()
     db = sqlite3.connect(str(tmp_path / "s.db"))
     db.execute("UPDATE isolates SET wake_at = 0")
@@ -277,7 +290,7 @@ async def test_corrupt_snapshot_fails_that_isolate_only(tmp_path):
     eng = await start(tmp_path / "s.db", flows)
     await eng.spawn("a", "slow", {})
     await eng.spawn("b", "slow", {})
-    await asyncio.sleep(0.05)
+    await until(lambda: stored_status(eng, "a") == stored_status(eng, "b") == "sleeping")
     await eng.stop()
     db = sqlite3.connect(str(tmp_path / "s.db"))
     db.execute("UPDATE isolates SET snapshot = x'00112233' WHERE name = 'a'")
@@ -375,7 +388,7 @@ async def test_unloadable_program_fails_that_isolate_only(tmp_path):
     eng = await start(tmp_path / "s.db", flows)
     await eng.spawn("a", "slow", {})
     await eng.spawn("b", "slow", {})
-    await asyncio.sleep(0.05)
+    await until(lambda: stored_status(eng, "a") == stored_status(eng, "b") == "sleeping")
     await eng.stop()
     db = sqlite3.connect(str(tmp_path / "s.db"))
     db.execute("UPDATE isolates SET program_hash = x'0badc0de' WHERE name = 'a'")
@@ -402,8 +415,7 @@ async def test_lock_of_an_isolate_that_cannot_be_loaded_is_released(tmp_path):
     eng = await start(tmp_path / "s.db", flows)
     await eng.spawn("m", "main", {})
     await eng.wait("m", timeout=5)
-    await asyncio.sleep(0.2)
-    assert await eng.status("m/2") == "waiting"
+    await until(lambda: stored_status(eng, "m/2") == "waiting" and stored_status(eng, "m/1") == "sleeping")
     await eng.stop()
     db = sqlite3.connect(str(tmp_path / "s.db"))
     db.execute("UPDATE isolates SET snapshot = x'00' WHERE name = 'm/1'")
