@@ -35,6 +35,8 @@ class TrailingDataError(SnapshotFormatError):
 
 MAX_DEPTH: int          # flow frames per isolate; a deeper CALLFLOW faults with RecursionError
 DEFAULT_BUDGET: int     # run()'s budget when none is given
+MAX_LEN: int            # longest list/str/bytes that + and * may build (else a MemoryError fault)
+MAX_INT_BITS: int       # largest int that ** may build, in bits (else an OverflowError fault)
 
 class VMError(RuntimeError):
     """The VM was used out of order (run after a fault or a return, resume while not pending)."""

@@ -147,9 +147,10 @@ cdef extern from *:
     }
     /* s = s + t on a str that only this register holds: grow it in place, as
        CPython does for its own locals, instead of copying s each time */
-    static inline int ds_can_append(PyObject *left, PyObject *right) {
+    static inline int ds_can_append(PyObject *left, PyObject *right, Py_ssize_t max_len) {
         return left != right && PyUnicode_CheckExact(left) && PyUnicode_CheckExact(right)
-               && Py_REFCNT(left) == 1;
+               && Py_REFCNT(left) == 1
+               && PyUnicode_GET_LENGTH(left) + PyUnicode_GET_LENGTH(right) <= max_len;
     }
     static int ds_append(PyObject **slot, PyObject *right) {
         PyUnicode_Append(slot, right);
@@ -169,13 +170,18 @@ cdef extern from *:
     bint ds_mul(int64_t x, int64_t y, int64_t* r) nogil
     bint __builtin_mul_overflow(int64_t x, int64_t y, int64_t* r) nogil
     void ds_floordivmod(int64_t x, int64_t y, int64_t* q, int64_t* m) nogil
-    bint ds_can_append(PyObject* left, PyObject* right)
+    bint ds_can_append(PyObject* left, PyObject* right, Py_ssize_t max_len)
     int ds_append(PyObject** slot, PyObject* right) except -1
 
 MAX_DEPTH = 1000              # flow frames per isolate; deeper CALLFLOW faults with RecursionError
 DEFAULT_BUDGET = 1_000_000    # instructions per run() before it yields
 cdef int _MAX_DEPTH = MAX_DEPTH
 cdef int _MAX_SPARE = 32
+# Limits that keep one isolate from taking the process's memory: a sequence
+# built by + or * (list, str, bytes), and an int made by ** (in bits).
+MAX_LEN = 1 << 26
+MAX_INT_BITS = 1 << 26
+cdef Py_ssize_t _MAX_LEN = MAX_LEN
 cdef int64_t _EXACT = 9007199254740992   # ints up to this magnitude convert to double exactly
 
 # operand file letters per opcode, for the debug build's per-instruction check
@@ -407,6 +413,8 @@ cdef int int_slow(Frame fr, int op, int a, int b, int c) except -1:
     elif op == OP_IPOW:
         if y < 0:
             raise ValueError("negative exponent in int ** int (the result would be a float)")
+        if x not in (0, 1, -1) and (abs(x).bit_length() - 1) * y > MAX_INT_BITS:
+            raise OverflowError(f"int ** int would need more than {MAX_INT_BITS} bits")
         r = x ** y
     elif op == OP_INEG:
         r = -x
@@ -430,6 +438,26 @@ cdef int int_slow(Frame fr, int op, int a, int b, int c) except -1:
         return 0
     iset(fr, a, r)
     return 0
+
+
+cdef object too_long(object t, object n):
+    return MemoryError(f"a {t.__name__} of {n} items is over the limit of {MAX_LEN}")
+
+
+cdef object seq_add(object x, object y):
+    t = type(x)
+    if (t is list or t is str or t is bytes) and type(y) is t and len(x) + len(y) > _MAX_LEN:
+        raise too_long(t, len(x) + len(y))
+    return x + y
+
+
+cdef object seq_mul(object x, object y):
+    if type(y) is list or type(y) is str or type(y) is bytes:
+        x, y = y, x
+    t = type(x)
+    if (t is list or t is str or t is bytes) and isinstance(y, int) and len(x) and y > _MAX_LEN // len(x):
+        raise too_long(t, len(x) * y)
+    return x * y
 
 
 cdef double float_slow(int op, double x, double y) except? -1.0:
@@ -958,12 +986,12 @@ cdef class VM:
                 elif op == OP_MOVE:
                     oset(O, a, <object>O[b])
                 elif op == OP_ADD:
-                    if a == b and ds_can_append(O[a], O[c]):
+                    if a == b and ds_can_append(O[a], O[c], _MAX_LEN):
                         ds_append(O + a, O[c])
                     else:
-                        oset(O, a, <object>O[b] + <object>O[c])
+                        oset(O, a, seq_add(<object>O[b], <object>O[c]))
                 elif op == OP_MUL:
-                    oset(O, a, <object>O[b] * <object>O[c])
+                    oset(O, a, seq_mul(<object>O[b], <object>O[c]))
                 elif op == OP_EQ:
                     I[a] = PyObject_RichCompareBool(<object>O[b], <object>O[c], Py_EQ)
                 elif op == OP_NE:

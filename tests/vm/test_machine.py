@@ -439,3 +439,64 @@ def test_a_reused_frame_starts_clean():
     assert args == ("second",)
     assert seen == [(1, 0, ["first", None, None], [0], [0.0]),
                     (1, 0, ["second", None, None], [0], [0.0])]
+
+
+# -- size limits -----------------------------------------------------------------------
+
+from deepslate._vm import MAX_INT_BITS, MAX_LEN  # noqa: E402
+
+ADD_PROG = assemble("""
+    ADD O2 O0 O1
+    RETURN O2
+""", params=params("x", "y"))
+
+
+def test_sequences_built_by_add_are_bounded():
+    half = MAX_LEN // 2
+    for unit in ("x", b"x"):
+        big = unit * (half + 1)
+        spec, (fault,) = VM(program(ADD_PROG), 0, (big, big)).run()
+        assert spec is FAULT and fault.message == (
+            f"MemoryError: a {type(unit).__name__} of {2 * half + 2} items is over the limit of {MAX_LEN}")
+    assert VM(program(ADD_PROG), 0, ([1], [2])).run()[1] == ([1, 2],)
+
+
+def test_in_place_str_growth_is_bounded_too():
+    c = assemble("""
+        ADD O3 O0 O2         ; a fresh str that only O3 holds
+        ADD O3 O3 O1         ; would grow in place
+        RETURN O3
+    """, params=params("s", "chunk", "one"))
+    spec, (fault,) = VM(program(c), 0, ("y" * (MAX_LEN - 5), "z" * 10, "q")).run()
+    assert fault.exc_type == "MemoryError" and f"str of {MAX_LEN + 6} items" in fault.message
+    assert VM(program(c), 0, ("ab", "c", "q")).run()[1] == ("abqc",)
+
+
+MUL_PROG = assemble("""
+    MUL O2 O0 O1
+    LEN I0 O2
+    BOXI O2 I0
+    RETURN O2
+""", params=params("x", "y"))
+
+
+def test_sequence_repetition_is_bounded():
+    assert VM(program(MUL_PROG), 0, ([1, 2], 3)).run()[1] == (6,)
+    assert VM(program(MUL_PROG), 0, (3, "ab")).run()[1] == (6,)
+    assert VM(program(MUL_PROG), 0, ("ab", -1)).run()[1] == (0,)
+    spec, (fault,) = VM(program(MUL_PROG), 0, (2**40, [0])).run()
+    assert fault.message == f"MemoryError: a list of {2**40} items is over the limit of {MAX_LEN}"
+
+
+def test_int_power_is_bounded():
+    c = assemble("""
+        UNBOXI I0 O0
+        UNBOXI I1 O1
+        IPOW I2 I0 I1
+        BOXI O2 I2
+        RETURN O2
+    """, params=params("x", "y"))
+    assert VM(program(c), 0, (2, 1000)).run()[1] == (2**1000,)
+    assert VM(program(c), 0, (-1, 2**80)).run()[1] == (1,)
+    spec, (fault,) = VM(program(c), 0, (2**70, 2**70)).run()
+    assert fault.message == f"OverflowError: int ** int would need more than {MAX_INT_BITS} bits"
