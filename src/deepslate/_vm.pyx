@@ -41,15 +41,15 @@ Stack or registers
 Registers, for two measured reasons (``benchmarks/vm_table.py``, this
 machine: 2 shared cores, Python 3.11, Cython 3.3, gcc -O2):
 
-- Unboxing. A counting loop on typed I registers runs in 0.22x CPython's
-  time; the same loop on boxed ints through the generic O instructions
-  (what every slot of an object stack would hold) takes 1.33x. A register's
-  file is fixed by the compiler, so unboxed slots need no type tag; a stack
-  slot would need one per push.
+- Unboxing. A counting loop on typed I registers runs in 0.20-0.24x
+  CPython's time over several runs; the same loop on boxed ints through the
+  generic O instructions (what every slot of an object stack would hold)
+  takes 1.3-1.5x. A register's file is fixed by the compiler, so unboxed
+  slots need no type tag; a stack slot would need one per push.
 - Fewer dispatches. Traced per opcode, CPython's stack bytecode executes
-  13.7 instructions per iteration of the int loop, 17 of the float loop and
-  19 of the dict loop; the compiled register code executes 7.7, 8 and 15.
-  Each dispatch here costs about 1.5 ns (a NOP loop), so the count matters.
+  13.7 instructions per iteration of the int loop and 17 of the float loop;
+  the compiled register code executes 7.7 and 8. Each dispatch here costs
+  about 1.5 ns (a NOP loop), so the count matters.
 
 Rejected: a per-instruction step counter (it lived in memory in a loop this
 size and cost ~35%); steps are counted per straight run when control leaves
@@ -65,6 +65,8 @@ snapshots); instances of the program's dataclasses; ``DSError``; the handles
 ``Queue``, ``Lock``, ``WaitGroup`` (immutable). Unboxed, I holds ints and
 bools (as 0/1) and F holds floats. The VM does not police O values (the
 compiler's types do); the snapshot codec rejects anything else by type name.
+Bounds: ``MAX_DEPTH`` flow frames, ``MAX_LEN`` items in a list/str/bytes made
+by ``+``/``*``, ``MAX_INT_BITS`` for ``**``; past them the isolate faults.
 """
 cimport cython
 from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_FromLongLong
