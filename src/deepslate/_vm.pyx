@@ -895,8 +895,8 @@ cdef class VM:
                     v = <object>O[b]
                     if not isinstance(v, int):
                         raise unbox_error("int", v)
-                    x = PyLong_AsLongLongAndOverflow(v, &j)
-                    if j == 0 and x != INT_BIG:
+                    x = PyLong_AsLongLongAndOverflow(v, &n)
+                    if n == 0 and x != INT_BIG:       # n: the overflow flag
                         I[a] = x
                     else:
                         iset(fr, a, v)
