@@ -33,9 +33,7 @@ def frames_of(store: Any, row: IsolateRow) -> list[dict[str, Any]]:
     try:
         from ..compiler import serial
         body = store.get_program(row.program_hash)
-        program = serial.program_from_bytes(body)
-        linked = serial.link(program)
-        program = linked if linked is not None else program
+        program = serial.link(serial.program_from_bytes(body))
         vm = _vm.VM.from_state(program, _vm.decode_snapshot(row.snapshot, program))
         return [{"function": f["function"], "line": f["line"], "locals": f["locals"]} for f in vm.frames_view()]
     except Exception:

@@ -250,9 +250,7 @@ class Engine:
         if body is None:
             raise StoreError(f"program {h.hex()[:16]} is not in the store")
         serial = _serial()
-        p = serial.program_from_bytes(body)
-        linked = serial.link(p)
-        p = linked if linked is not None else p
+        p = serial.link(serial.program_from_bytes(body))
         self.programs[h] = p
         self.stored_programs.add(h)
         return p
