@@ -260,13 +260,7 @@ class Engine:
         if not self.started:
             return
         self.started = False
-        for t in self._tasks[1:]:
-            t.cancel()
-        for t in list(self._impure_tasks):
-            t.cancel()
-        for iso in self.by_id.values():
-            if iso.handle is not None:
-                iso.handle.cancel()
+        self._cancel_work()
         self.writer.close()
         await asyncio.gather(*self._tasks, *self._impure_tasks, return_exceptions=True)
         for iso in self.by_id.values():
@@ -293,6 +287,15 @@ class Engine:
             return
         self.failure = exc
         log.error("deepslate engine stopped: %s", exc)
+        self._cancel_work()
+        for iso in self.by_id.values():
+            for f in iso.waiters:
+                if not f.done():
+                    f.set_exception(exc)
+
+    def _cancel_work(self) -> None:
+        """Cancel the workers, the heartbeat, effects in flight and timers; the writer (task 0)
+        is left to finish or fail what was submitted."""
         for t in self._tasks[1:]:
             t.cancel()
         for t in list(self._impure_tasks):
@@ -300,9 +303,6 @@ class Engine:
         for iso in self.by_id.values():
             if iso.handle is not None:
                 iso.handle.cancel()
-            for f in iso.waiters:
-                if not f.done():
-                    f.set_exception(exc)
 
     def _check(self) -> None:
         if self.failure is not None:
@@ -605,10 +605,7 @@ class Engine:
             else:
                 iso.handle = self.loop.call_later(delay, self._wake_timer, iso)
         elif kind == "impure":
-            t = self.loop.create_task(self._impure(iso, spec, args))
-            iso.task = t
-            self._impure_tasks.add(t)
-            t.add_done_callback(self._impure_tasks.discard)
+            iso.task = self._effect_task(self._impure(iso, spec, args))
         elif kind == "queue_put":
             self._queue_put(iso, args[0], args[1])
         elif kind == "queue_get":
@@ -673,16 +670,18 @@ class Engine:
         elif kind == "create_task":
             self._create_task(iso, spec, args)
         elif kind == "http_listen":
-            t = self.loop.create_task(self._listen(iso, str(args[0]), str(args[1])))
-            self._impure_tasks.add(t)
-            t.add_done_callback(self._impure_tasks.discard)
+            self._effect_task(self._listen(iso, str(args[0]), str(args[1])))
         elif kind == "http_request":
-            t = self.loop.create_task(self._http_request(iso, *args))
-            iso.task = t
-            self._impure_tasks.add(t)
-            t.add_done_callback(self._impure_tasks.discard)
+            iso.task = self._effect_task(self._http_request(iso, *args))
         else:
             self._fail(iso, f"unknown durable operation {kind!r}", frames=_frames(iso), kind="internal")
+
+    def _effect_task(self, coro: Any) -> "asyncio.Task[Any]":
+        """An effect performed off the worker: kept so that stop and a halt can cancel it."""
+        t = self.loop.create_task(coro)
+        self._impure_tasks.add(t)
+        t.add_done_callback(self._impure_tasks.discard)
+        return t
 
     def _wake_timer(self, iso: Iso) -> None:
         iso.handle = None
@@ -794,12 +793,16 @@ class Engine:
 
     # @impure
 
+    def _idempotency_key(self, iso: Iso) -> str:
+        """The same on every re-run of the pending effect: store, isolate and step it waits at."""
+        return f"{self.key_prefix}-{iso.id}-{iso.vm.steps}"
+
     async def _impure(self, iso: Iso, spec: Any, args: tuple[Any, ...]) -> None:
         ref, retries, backoff, timeout, returns_error = (tuple(spec.extra) + (None,) * 5)[:5]
         retries = int(retries or 0)
         backoff = float(backoff or 0.0)
         fn = spec.fn
-        key = f"{self.key_prefix}-{iso.id}-{iso.vm.steps}"
+        key = self._idempotency_key(iso)
         ctx = contextvars.copy_context()
         ctx.run(_KEY.set, key)
         attempt = 0
@@ -863,9 +866,8 @@ class Engine:
 
     async def _http_request(self, iso: Iso, method: str, url: str, headers: dict[str, str], body: bytes) -> None:
         import aiohttp
-        key = f"{self.key_prefix}-{iso.id}-{iso.vm.steps}"
         hdrs = dict(headers or {})
-        hdrs.setdefault("Idempotency-Key", key)
+        hdrs.setdefault("Idempotency-Key", self._idempotency_key(iso))
         value: Any
         try:
             async with aiohttp.ClientSession() as s:
