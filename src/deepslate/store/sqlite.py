@@ -28,6 +28,7 @@ APPLICATION_ID = 0x64736C74          # "dslt" in the SQLite header: marks a deep
 _COLS = ("id name flow program_hash parent_id status snapshot wake_at waiting_on result error steps "
          "children log_seq owner epoch created_at updated_at").split()
 _SELECT = "SELECT " + ", ".join(_COLS) + " FROM isolates"
+_INSERT = f"INSERT INTO isolates ({', '.join(_COLS)}) VALUES ({', '.join('?' * len(_COLS))})"
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -245,49 +246,39 @@ class SQLiteStore(Store):
     def commit_batch(self, node_id: str, epoch: int, commits: list[Commit]) -> None:
         db = self.db
         now = time.time()
-        try:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                # the node's own epoch fences what no row can: inserts of new isolates
-                row = db.execute("SELECT epoch FROM nodes WHERE node_id = ?", (node_id,)).fetchone()
-                if row is None or row[0] != epoch:
-                    raise LeaseLost(f"store {self.path!r}: node {node_id!r} lost its lease (epoch {epoch}); "
-                                    "another process took over")
-                for c in commits:
-                    for op in c.ops:
-                        self._apply(op, node_id, epoch, now)
-                    if c.create is not None:
-                        self._insert(c.create, node_id, epoch, now)
-                    cur = db.execute(
-                        "UPDATE isolates SET status=?, snapshot=?, wake_at=?, waiting_on=?, result=?, "
-                        "error=?, steps=?, children=?, log_seq=?, updated_at=? "
-                        "WHERE id=? AND owner=? AND epoch=?",
-                        (c.status, c.snapshot, c.wake_at, c.waiting_on, c.result, c.error, c.steps,
-                         c.children, c.log_seq, now, c.isolate_id, node_id, epoch))
-                    if cur.rowcount != 1:
-                        raise LeaseLost(f"store {self.path!r}: isolate {c.isolate_id} is not owned by "
-                                        f"node {node_id!r} at epoch {epoch}; another process took over")
-                    if c.log:
-                        first = c.log_seq - len(c.log) + 1
-                        db.executemany("INSERT OR REPLACE INTO isolate_log VALUES (?, ?, ?)",
-                                       [(c.isolate_id, first + i, line) for i, line in enumerate(c.log)])
-                        db.execute("DELETE FROM isolate_log WHERE isolate_id = ? AND seq <= ?",
-                                   (c.isolate_id, c.log_seq - self.log_keep))
-                db.execute("COMMIT")
-            except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
-        except sqlite3.Error as e:
-            raise translate(e, self.path, f"commit of {len(commits)} steps") from None
+
+        def do() -> None:
+            # the node's own epoch fences what no row can: inserts of new isolates
+            row = db.execute("SELECT epoch FROM nodes WHERE node_id = ?", (node_id,)).fetchone()
+            if row is None or row[0] != epoch:
+                raise LeaseLost(f"store {self.path!r}: node {node_id!r} lost its lease (epoch {epoch}); "
+                                "another process took over")
+            for c in commits:
+                for op in c.ops:
+                    self._apply(op, node_id, epoch, now)
+                if c.create is not None:
+                    self._insert(c.create, node_id, epoch, now)
+                cur = db.execute(
+                    "UPDATE isolates SET status=?, snapshot=?, wake_at=?, waiting_on=?, result=?, "
+                    "error=?, steps=?, children=?, log_seq=?, updated_at=? "
+                    "WHERE id=? AND owner=? AND epoch=?",
+                    (c.status, c.snapshot, c.wake_at, c.waiting_on, c.result, c.error, c.steps,
+                     c.children, c.log_seq, now, c.isolate_id, node_id, epoch))
+                if cur.rowcount != 1:
+                    raise LeaseLost(f"store {self.path!r}: isolate {c.isolate_id} is not owned by "
+                                    f"node {node_id!r} at epoch {epoch}; another process took over")
+                if c.log:
+                    first = c.log_seq - len(c.log) + 1
+                    db.executemany("INSERT OR REPLACE INTO isolate_log VALUES (?, ?, ?)",
+                                   [(c.isolate_id, first + i, line) for i, line in enumerate(c.log)])
+                    db.execute("DELETE FROM isolate_log WHERE isolate_id = ? AND seq <= ?",
+                               (c.isolate_id, c.log_seq - self.log_keep))
+        self._write(f"commit of {len(commits)} steps", do)
 
     def _insert(self, r: IsolateRow, node_id: str, epoch: int, now: float) -> None:
-        self.db.execute(
-            "INSERT INTO isolates (id, name, flow, program_hash, parent_id, status, snapshot, wake_at, "
-            "waiting_on, result, error, steps, children, log_seq, owner, epoch, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (r.id, r.name, r.flow, r.program_hash, r.parent_id, r.status, r.snapshot, r.wake_at,
-             r.waiting_on, r.result, r.error, r.steps, r.children, r.log_seq, node_id, epoch, now, now))
+        row = {c: getattr(r, c) for c in _COLS}
+        row.update(owner=node_id, epoch=epoch, created_at=now, updated_at=now)
+        self.db.execute(_INSERT, tuple(row[c] for c in _COLS))
 
     def _apply(self, op: tuple[Any, ...], node_id: str, epoch: int, now: float) -> None:
         kind = op[0]
