@@ -49,9 +49,9 @@ def blocks(path: pathlib.Path) -> list[tuple[str, int, str]]:
     return out
 
 
-def python_blocks() -> list:
+def python_blocks(paths: list[pathlib.Path] = DOCS) -> list:
     params = []
-    for path in DOCS:
+    for path in paths:
         if not path.exists():
             continue
         for lang, line, text in blocks(path):
@@ -151,6 +151,33 @@ def test_check_command_prints_the_documented_error(tmp_path: pathlib.Path) -> No
     assert r.returncode == 1, r.stderr
     assert r.stdout.replace(f"{tmp_path}{os.sep}", "") == expected
     assert r.stderr.strip() == f"1 error in {name}"
+
+
+def test_skip_marker_and_other_languages_are_not_run(tmp_path: pathlib.Path) -> None:
+    doc = tmp_path / "doc.md"
+    doc.write_text("```python\n# doc: skip\nserve()\n```\n\n```bash\nls\n```\n\n"
+                   "```python\nx: int = 1\n```\n")
+    found = [p.values for p in python_blocks([doc])]
+    assert found == [(doc, 11, "x: int = 1\n")]
+
+
+def test_a_block_that_does_not_compile_fails_with_its_line(tmp_path: pathlib.Path) -> None:
+    text = ("from deepslate import flow\n\n\n@flow\nasync def f(n: int) -> int:\n"
+            "    try:\n        pass\n    finally:\n        pass\n    return n\n")
+    with pytest.raises(pytest.fail.Exception, match=r"docs/language.md:42 does not compile:\nCompileError: "
+                                                    r".*exceptions are not supported"):
+        test_python_block_compiles(LANGUAGE, 42, text, tmp_path)
+
+
+def test_an_error_example_that_compiles_or_differs_fails(tmp_path: pathlib.Path) -> None:
+    name, source, expected = error_examples()[0].values
+    (tmp_path / "a").mkdir()
+    with pytest.raises(AssertionError, match="printed"):
+        test_error_example(name, source, expected.replace("exceptions", "errors"), tmp_path / "a")
+    (tmp_path / "b").mkdir()
+    with pytest.raises(AssertionError, match="accepted the example"):
+        test_error_example("fine.py", "from deepslate import flow\n\n\n@flow\nasync def f() -> int:\n"
+                           "    return 1\n", "", tmp_path / "b")
 
 
 def test_blocks_parser_finds_unclosed_fence(tmp_path: pathlib.Path) -> None:
