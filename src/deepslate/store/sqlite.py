@@ -19,6 +19,7 @@ import threading
 import time
 from typing import Any, Callable, Iterator, TypeVar
 
+from ..runtime.faults import fault_point
 from . import migrations as _migrations
 from .base import (TERMINAL, Commit, IsolateRow, LeaseLost, NotADeepslateStore, SharedState, Store,
                    StoreError, StoreFull, StoreReadOnly)
@@ -254,6 +255,7 @@ class SQLiteStore(Store):
                 raise LeaseLost(f"store {self.path!r}: node {node_id!r} lost its lease (epoch {epoch}); "
                                 "another process took over")
             for c in commits:
+                fault_point("mid_group_commit", commits, c)
                 for op in c.ops:
                     self._apply(op, node_id, epoch, now)
                 if c.create is not None:
@@ -273,6 +275,7 @@ class SQLiteStore(Store):
                                    [(c.isolate_id, first + i, line) for i, line in enumerate(c.log)])
                     db.execute("DELETE FROM isolate_log WHERE isolate_id = ? AND seq <= ?",
                                (c.isolate_id, c.log_seq - self.log_keep))
+            fault_point("before_commit")
         self._write(f"commit of {len(commits)} steps", do)
 
     def _insert(self, r: IsolateRow, node_id: str, epoch: int, now: float) -> None:
