@@ -36,6 +36,7 @@ from typing import Any, Iterable
 from .._values import DSError, Lock, Queue, WaitGroup
 from ..store.base import TERMINAL, Commit, IsolateRow, LeaseLost, Store, StoreError
 from .errors import _KEY, FlowCancelled, FlowFailed, error_json
+from .faults import fault_point
 from .writer import GroupCommitWriter
 
 log = logging.getLogger("deepslate.runtime")
@@ -180,6 +181,7 @@ class Engine:
         self.locks = {lid: _Lock(h) for lid, h in shared.locks.items()}
         self.wgs = {wid: _WaitGroup(c) for wid, c in shared.waitgroups.items()}
         rows = await self._db(self.store.load_unfinished, self.node_id, self.epoch)
+        fault_point("after_claim_before_heartbeat")
         self._tasks.append(self.loop.create_task(self.writer.run(), name="deepslate-writer"))
         for i in range(self.n_workers):
             self._tasks.append(self.loop.create_task(self._worker(), name=f"deepslate-worker-{i}"))
@@ -442,6 +444,7 @@ class Engine:
         else:
             iid = iso.id
         mid = await self._db(self.store.inbox_put, iid, method.upper(), route, body)
+        fault_point("after_inbox_insert_before_202")
         self.deliver(name)
         return mid
 

@@ -20,6 +20,7 @@ from concurrent.futures import Executor
 from typing import Callable
 
 from ..store.base import Commit, Store
+from .faults import fault_point
 
 log = logging.getLogger("deepslate.runtime")
 Callback = Callable[[BaseException | None], None]
@@ -68,6 +69,7 @@ class GroupCommitWriter:
             try:
                 await loop.run_in_executor(self.executor, self.store.commit_batch, self.node_id, self.epoch,
                                            [c for c, _ in batch])
+                fault_point("after_commit_before_resume")
             except BaseException as e:   # the batch is rolled back; nothing of it is durable
                 self.failure = e
                 rest, self._buf = self._buf, []
