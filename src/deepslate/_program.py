@@ -98,6 +98,15 @@ class Program:
         raise KeyError(name)
 
 
+def format_backtrace(frames: Any, message: str) -> str:
+    """A Python-style traceback of flow frames (outermost first), for a fault and a failed isolate."""
+    lines = ["Traceback (most recent call last):"]
+    for fn, filename, line, col in frames:
+        lines.append(f'  File "{filename}", line {line}, col {col}, in {fn}')
+    lines.append(message)
+    return "\n".join(lines)
+
+
 class Fault:
     """A runtime error inside a flow: returned by ``VM.run`` as a fault effect."""
     __slots__ = ("message", "exc_type", "frames")
@@ -108,11 +117,7 @@ class Fault:
         self.frames = frames          # [(flow name, filename, line, col)], outermost first
 
     def backtrace(self) -> str:
-        lines = ["Traceback (most recent call last):"]
-        for fn, filename, line, col in self.frames:
-            lines.append(f'  File "{filename}", line {line}, col {col}, in {fn}')
-        lines.append(self.message)
-        return "\n".join(lines)
+        return format_backtrace(self.frames, self.message)
 
     def __repr__(self) -> str:
         where = self.frames[-1] if self.frames else ("?", "?", 0, 0)

@@ -5,6 +5,8 @@ import contextvars
 import json
 from typing import Any
 
+from .._program import format_backtrace
+
 _KEY: contextvars.ContextVar[str] = contextvars.ContextVar("deepslate_idempotency_key")
 
 
@@ -40,11 +42,7 @@ class FlowFailed(Exception):
         return f"{filename}:{line}"
 
     def backtrace(self) -> str:
-        lines = ["Traceback (most recent call last):"]
-        for fn, filename, line, col in self.frames:
-            lines.append(f'  File "{filename}", line {line}, col {col}, in {fn}')
-        lines.append(self.message)
-        return "\n".join(lines)
+        return format_backtrace(self.frames, self.message)
 
     @classmethod
     def from_stored(cls, name: str, error: str | None) -> "FlowFailed":
