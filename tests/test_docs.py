@@ -60,12 +60,17 @@ def python_blocks(paths: list[pathlib.Path] = DOCS) -> list:
     return params
 
 
-def error_examples() -> list:
+def error_examples(path: pathlib.Path = LANGUAGE) -> list:
     params = []
-    found = blocks(LANGUAGE)
+    found = blocks(path)
     for i, (lang, line, text) in enumerate(found):
         first = text.splitlines()[0] if text.strip() else ""
         m = CHECK.match(first)
+        source_of = re.match(r"^# (\S+\.py)$", first)
+        if lang == "text" and source_of:
+            following = found[i + 1][2] if i + 1 < len(found) else ""
+            assert following.startswith(f"$ deepslate check {source_of.group(1)}\n"), \
+                f"language.md:{line}: the example module {source_of.group(1)} has no `$ deepslate check` block after it"
         if lang != "text" or not m:
             continue
         name = m.group(1)
@@ -178,6 +183,13 @@ def test_an_error_example_that_compiles_or_differs_fails(tmp_path: pathlib.Path)
     with pytest.raises(AssertionError, match="accepted the example"):
         test_error_example("fine.py", "from deepslate import flow\n\n\n@flow\nasync def f() -> int:\n"
                            "    return 1\n", "", tmp_path / "b")
+
+
+def test_an_example_module_without_its_check_output_is_reported(tmp_path: pathlib.Path) -> None:
+    doc = tmp_path / "doc.md"
+    doc.write_text("```text\n# bad_x.py\nfrom deepslate import flow\n```\n\ntext\n")
+    with pytest.raises(AssertionError, match="bad_x.py has no `\\$ deepslate check` block"):
+        error_examples(doc)
 
 
 def test_blocks_parser_finds_unclosed_fence(tmp_path: pathlib.Path) -> None:
