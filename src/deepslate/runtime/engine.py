@@ -192,10 +192,10 @@ class Engine:
             iso = await self._load(row)
             if iso is not None:
                 loaded.append(iso)
-        for iso in loaded:
-            for lid, lk in self.locks.items():
-                if lk.holder == iso.id:
-                    iso.held.add(lid)
+        for lid, lk in self.locks.items():
+            holder = self.by_id.get(lk.holder) if lk.holder is not None else None
+            if holder is not None:
+                holder.held.add(lid)
         for iso in loaded:
             if iso.active:
                 self._restart(iso)
