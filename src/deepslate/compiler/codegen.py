@@ -611,11 +611,7 @@ class FunctionCompiler(CallCompiler):
             self.set_pos(node.test)
             self.free_temps()
             self.cond(node.test, l_body, True)
-        self.place(loop.brk)
-        out = None if forever else head
-        for s in loop.breaks:
-            out = join(out, s)
-        self.state = out
+        self.loop_exit(loop, None if forever else head)
 
     def s_Break(self, node: ast.Break) -> None:
         if not self.dead:
@@ -691,25 +687,32 @@ class FunctionCompiler(CallCompiler):
         var.start = self.pc
         if idx_var is not None:
             idx_var.start = self.pc
-        self.state = head
-        for v in (var, idx_var):
-            if v is not None and self.state is not None:
-                self.state.assigned.add(v)
-        self.loops.append(loop)
-        self.block(node.body)
-        self.loops.pop()
-        self.place(loop.cont)
-        self.set_pos(node.iter)
-        self.free_temps()
+        self.for_body(node, loop, head, [v for v in (var, idx_var) if v is not None])
         self.emit(Op.IADDI, idx, idx, 1)
         self.place(l_test)
         n, c = self.alloc("I"), self.alloc("I")
         self.emit(Op.LEN, n, lst)
         self.emit(Op.ILT, c, idx, n)
         self.emit(Op.JUMPIF, c, l_body)
-        self.place(loop.brk)
+        self.loop_exit(loop, head)
         self.pop(saved)
-        out = head
+
+    def for_body(self, node: ast.For, loop: Loop, head: State | None, bound: list[Var]) -> None:
+        """A for loop's body, entered with its loop variables assigned; it ends at
+        ``loop.cont`` on the iterable's position with no temporaries, before the step."""
+        self.state = head
+        if self.state is not None:
+            self.state.assigned.update(bound)
+        self.loops.append(loop)
+        self.block(node.body)
+        self.loops.pop()
+        self.place(loop.cont)
+        self.set_pos(node.iter)
+        self.free_temps()
+
+    def loop_exit(self, loop: Loop, out: State | None) -> None:
+        """Where a loop ends: what holds when it falls through (``out``) or leaves by any break."""
+        self.place(loop.brk)
         for s in loop.breaks:
             out = join(out, s)
         self.state = out
@@ -787,15 +790,7 @@ class FunctionCompiler(CallCompiler):
         if hidden:
             self.emit(Op.MOVEI, var.r, counter)
         var.start = self.pc
-        self.state = head
-        if self.state is not None:
-            self.state.assigned.add(var)
-        self.loops.append(loop)
-        self.block(node.body)
-        self.loops.pop()
-        self.place(loop.cont)
-        self.set_pos(node.iter)
-        self.free_temps()
+        self.for_body(node, loop, head, [var])
         c = self.alloc("I")
         if step is not None:
             self.emit(Op.IADDI, counter, counter, step)
@@ -812,12 +807,8 @@ class FunctionCompiler(CallCompiler):
             self.emit(Op.IGT, c, counter, end)
             self.place(l_jump)
         self.emit(Op.JUMPIF, c, l_body)
-        self.place(loop.brk)
+        self.loop_exit(loop, head)
         self.pop(saved)
-        out = head
-        for s in loop.breaks:
-            out = join(out, s)
-        self.state = out
 
     def s_Match(self, node: ast.Match) -> None:
         subj = node.subject
