@@ -479,9 +479,8 @@ class Engine:
                         self._perform(iso, pending[0], pending[1])
                 else:
                     self._advance(iso, value, ops)
-            except Exception as e:      # an engine bug must not take the other isolates down
-                log.exception("isolate %r", iso.name)
-                self._fail(iso, f"internal error: {type(e).__name__}: {e}", kind="internal")
+            except Exception as e:
+                self._internal_error(iso, e)
 
     def _advance(self, iso: Iso, value: Any, ops: list[tuple[Any, ...]]) -> None:
         """Resume with ``value``, run to the next durable point and submit that step."""
@@ -595,8 +594,12 @@ class Engine:
         try:
             self._perform(iso, spec, args)
         except Exception as e:
-            log.exception("isolate %r", iso.name)
-            self._fail(iso, f"internal error in {spec.kind}: {type(e).__name__}: {e}", kind="internal")
+            self._internal_error(iso, e, f" in {spec.kind}")
+
+    def _internal_error(self, iso: Iso, e: Exception, where: str = "") -> None:
+        """An engine bug while stepping an isolate fails that isolate alone, never the others."""
+        log.exception("isolate %r", iso.name)
+        self._fail(iso, f"internal error{where}: {type(e).__name__}: {e}", kind="internal")
 
     def _perform(self, iso: Iso, spec: Any, args: tuple[Any, ...]) -> None:
         kind = spec.kind
@@ -858,8 +861,7 @@ class Engine:
                 try:
                     self._advance(iso, body, [("inbox_take", mid)])
                 except Exception as e:
-                    log.exception("isolate %r", iso.name)
-                    self._fail(iso, f"internal error in http_listen: {type(e).__name__}: {e}", kind="internal")
+                    self._internal_error(iso, e, " in http_listen")
                 return
             if iso.listen == "again":
                 continue
