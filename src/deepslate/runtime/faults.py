@@ -13,7 +13,7 @@ Syntax: ``DEEPSLATE_FAULTS=POINT:N:ACTION[,POINT:N:ACTION...]``
   ``sqlite3.OperationalError`` there, as a failing disk or database would.
 
 Before acting, a firing point appends one JSON line (point, hit, action, and
-the isolate ids of the batch for ``mid_group_commit``) to the file named by
+each isolate id and step number of the batch for ``mid_group_commit``) to the file named by
 ``DEEPSLATE_FAULTS_REPORT`` when that is set, so a test knows what was cut.
 
 ``mid_group_commit`` is reached inside the commit transaction between two
@@ -105,7 +105,7 @@ def _reached(name: str, batch: Any, item: Any) -> None:
     if _report:
         rec: dict[str, Any] = {"point": name, "hit": n, "action": action, "pid": os.getpid()}
         if batch is not None:
-            rec["batch"] = [getattr(c, "isolate_id", None) for c in batch]
+            rec["batch"] = [[getattr(c, "isolate_id", None), getattr(c, "steps", None)] for c in batch]
             rec["written"] = next(i for i, c in enumerate(batch) if c is item)
         with open(_report, "a") as f:
             f.write(json.dumps(rec) + "\n")
