@@ -113,15 +113,23 @@ def main(job):
             if os.path.exists(acks):
                 with open(acks) as f:
                     acked = {tuple(line.split()) for line in f if line.strip()}
+
+            async def send(t, seq):
+                with open(effects + ".sends", "a") as f:
+                    f.write(f"{t} {seq}\n")
+                await eng.send(t, "POST", "/in", str(seq).encode())
+                with open(acks, "a") as f:            # the sender's view: this one was acknowledged
+                    f.write(f"{t} {seq}\n")
+
+            async def burst(seq):
+                await asyncio.gather(*(send(t, seq) for t in tops if (t, str(seq)) not in acked))
             for seq in range(n):
-                for t in tops:
-                    if (t, str(seq)) in acked:
-                        continue
-                    with open(effects + ".sends", "a") as f:
-                        f.write(f"{t} {seq}\n")
-                    call(eng.send(t, "POST", "/in", str(seq).encode()))
-                    with open(acks, "a") as f:        # the sender's view: this one was acknowledged
-                        f.write(f"{t} {seq}\n")
+                if job.get("slow_commit"):
+                    call(burst(seq))                  # every listener gets one at once: one batch
+                else:
+                    for t in tops:
+                        if (t, str(seq)) not in acked:
+                            call(send(t, seq))
         print("READY", flush=True)
         results = {nm: wait(nm, timeout=60) for nm in tops + children}
     except (StoreError, sqlite3.Error) as e:       # the engine stopped on a failed write

@@ -117,3 +117,40 @@ def test_crash_point(mode, phases, zygote, recorder, tmp_path):
 class _Seen:
     def __init__(self, seen):
         self.seen = seen
+
+
+# -- the DEEPSLATE_FAULTS syntax -------------------------------------------------------------
+
+def test_fault_spec_parses_and_rejects_bad_parts():
+    from deepslate.runtime import faults
+    assert faults.parse("before_commit:3:exit, mid_group_commit:1:dberror") == {
+        "before_commit": (3, "exit"), "mid_group_commit": (1, "dberror")}
+    assert faults.parse("") == {}
+    for bad, msg in [("before_commit:3", "is not POINT:N:ACTION"), ("nowhere:1:exit", "unknown point 'nowhere'"),
+                     ("before_commit:0:exit", "N must be a positive integer"),
+                     ("before_commit:x:exit", "N must be a positive integer"),
+                     ("before_commit:1:explode", "unknown action 'explode'"),
+                     ("before_commit:1:exit,before_commit:2:exit", "given twice")]:
+        with pytest.raises(faults.FaultSpecError, match=msg):
+            faults.parse(bad)
+
+
+def test_fault_point_fires_at_the_nth_hit_only(tmp_path):
+    from deepslate.runtime import faults
+    report = str(tmp_path / "r.jsonl")
+    try:
+        faults.configure("before_commit:2:dberror,mid_group_commit:1:dberror", report)
+        faults.fault_point("after_commit_before_resume")          # not armed: nothing
+        faults.fault_point("before_commit")
+        with pytest.raises(sqlite3.OperationalError, match="injected fault at before_commit"):
+            faults.fault_point("before_commit")
+        faults.fault_point("before_commit")                       # only the 2nd hit fires
+        batch = [object(), object()]
+        faults.fault_point("mid_group_commit", batch, batch[0])   # before the first row: not mid-batch
+        assert faults.hits("mid_group_commit") == 0
+        with pytest.raises(sqlite3.OperationalError):
+            faults.fault_point("mid_group_commit", batch, batch[1])
+        assert [json.loads(x)["point"] for x in open(report)] == ["before_commit", "mid_group_commit"]
+    finally:
+        faults.configure(None)
+    faults.fault_point("before_commit")                           # disarmed
