@@ -1,7 +1,7 @@
 """Flows the crash tests run in a worker process that gets SIGKILLed."""
 import time
 
-from deepslate import dpslio, flow, idempotency_key, impure
+from deepslate import DSError, dpslio, flow, http_request, idempotency_key, impure
 
 
 @impure
@@ -61,3 +61,14 @@ async def locked(path: str, n: int, workers: int) -> int:
         dpslio.create_task(guarded(mu, path, "w" + str(w), n, done))
     await done.wait()
     return n * workers
+
+
+@flow
+async def requester(path: str, who: str, url: str, n: int) -> int:
+    # each step: an http_request (its Idempotency-Key recorded by the server), then an @impure
+    total: int = 0
+    for i in range(n):
+        r: bytes | DSError = http_request("POST", url, {"X-Who": who, "X-Call": str(i)}, b"x")
+        if isinstance(r, bytes):
+            total = total + record(path, who, i)
+    return total

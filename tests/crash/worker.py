@@ -1,6 +1,6 @@
 """A worker process for the crash tests: runs flows until done or until it is SIGKILLed.
 
-usage: worker.py STORE EFFECTS MODE     (MODE: steps | queue | lock)
+usage: worker.py STORE EFFECTS MODE     (MODE: steps | queue | lock | http)
 Prints READY once the engine runs, and RESULT <json> when every flow finished.
 
 usage: worker.py zygote STORE EFFECTS MODE
@@ -22,11 +22,13 @@ KILLS = int(os.environ.get("DEEPSLATE_CRASH_KILLS", "20"))
 ISOLATES, STEPS = 3, 50 * KILLS
 ITEMS, CONSUMERS = 90 * KILLS, 3
 ROUNDS, HOLDERS = 6 * KILLS, 3
+HTTP_ISOLATES, HTTP_STEPS = 2, 12 * KILLS     # mode http: requests to DEEPSLATE_CRASH_URL
+FLOWS = [crashflows.stepper, crashflows.pipeline, crashflows.locked, crashflows.requester]
 
 
 def main(store: str, effects: str, mode: str) -> None:
     platform, _ = new_sqlite(store)
-    spawn, wait, cancel, stop = spawn_workers(4, platform, [crashflows.stepper, crashflows.pipeline, crashflows.locked])
+    spawn, wait, cancel, stop = spawn_workers(4, platform, FLOWS)
     if mode == "steps":
         names = [f"s{i}" for i in range(ISOLATES)]
         for n in names:
@@ -34,6 +36,11 @@ def main(store: str, effects: str, mode: str) -> None:
     elif mode == "queue":
         names = ["pipe"]
         spawn("pipe", "pipeline", {"path": effects, "n": ITEMS, "consumers": CONSUMERS})
+    elif mode == "http":
+        names = [f"h{i}" for i in range(HTTP_ISOLATES)]
+        for n in names:
+            spawn(n, "requester", {"path": effects, "who": n, "url": os.environ["DEEPSLATE_CRASH_URL"],
+                                   "n": HTTP_STEPS})
     else:
         names = ["lock"]
         spawn("lock", "locked", {"path": effects, "n": ROUNDS, "workers": HOLDERS})
@@ -46,7 +53,7 @@ def main(store: str, effects: str, mode: str) -> None:
 
 
 def zygote(store: str, effects: str, mode: str) -> None:
-    for f in (crashflows.stepper, crashflows.pipeline, crashflows.locked):
+    for f in FLOWS:
         f.program                                                  # compile and link before forking
     print("ZYGOTE", flush=True)
     for line in sys.stdin:
