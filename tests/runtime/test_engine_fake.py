@@ -451,3 +451,34 @@ async def test_impure_timeout_counts_as_a_failed_attempt(tmp_path):
     assert a == DSError("m:slow_async timed out after 0.05 s") and b == DSError("m:slow_sync timed out after 0.05 s")
     assert tries == ["a", "a", "s"]                  # one retry for the first, none for the second
     await eng.stop()
+
+
+async def test_item_handed_to_a_getter_cancelled_before_it_ran_goes_to_the_next(tmp_path):
+    # m/1 waits on q; a cancel of m/1 is under way as main's put hands it the item: the item
+    # must stay in the queue for m/2, as it stays in the store
+    getter = Code("getter", (("q", QT),), [("eff", "v", "queue_get", ["q"], ()), ("ret", "v")])
+    main = Code("main", (), [
+        ("eff", "q", "new_queue", [K(0)], ("int",)),
+        ("eff", None, "create_task", ["q"], (1,)),
+        ("eff", None, "sleep", [K(0.3)], ()),
+        ("eff", None, "queue_put", ["q", K(42)], ()),
+        ("eff", None, "create_task", ["q"], (1,)),
+        ("ret", K(0)),
+    ])
+    eng = await start(tmp_path / "s.db", [Flow(Program([main, getter]))])
+    getters_at_put, cancels = [], []
+    perform = eng._perform
+
+    def cancel_as_the_put_is_performed(iso, spec, args):
+        if spec.kind == "queue_put" and not cancels:
+            getters_at_put.extend(g.name for g, _, _ in eng.queues[args[0].id].getters)
+            cancels.append(eng.loop.create_task(eng.cancel("m/1")))   # scheduled before any worker runs
+        perform(iso, spec, args)
+    eng._perform = cancel_as_the_put_is_performed
+    await eng.spawn("m", "main", {})
+    assert await eng.wait("m", timeout=5) == 0
+    assert getters_at_put == ["m/1"]
+    assert await cancels[0] is True
+    assert await eng.wait("m/2", timeout=5) == 42
+    assert eng.store.load_shared().queues[1][2] == []
+    await eng.stop()

@@ -155,6 +155,7 @@ class Engine:
         self.queues: dict[int, _Queue] = {}
         self.locks: dict[int, _Lock] = {}
         self.wgs: dict[int, _WaitGroup] = {}
+        self.handed: dict[tuple[int, int], bytes] = {}   # (qid, seq) -> item on its way to a getter
         self.next_id: dict[str, int] = {}
         self.failure: BaseException | None = None
         self.started = False
@@ -470,8 +471,13 @@ class Engine:
     async def _worker(self) -> None:
         while True:
             iso, value, ops = await self.ready.get()
+            taken = [op for op in ops if op[0] == "queue_take"]
             if not iso.active or self.failure is not None:
+                if self.failure is None:
+                    self._unhand(taken)
                 continue
+            for op in taken:
+                del self.handed[op[1], op[2]]
             try:
                 if value is _RETRY:
                     pending = iso.vm.pending()
@@ -726,8 +732,20 @@ class Engine:
             taken[0] = True
             seq, data = q.items.popleft()
             value = _vm_api().decode_value(data, g.program)
+            self.handed[q.id, seq] = data
             self.ready.put_nowait((g, value if index < 0 else [index, value], [("queue_take", q.id, seq)]))
             self._wake_putter(q)
+
+    def _unhand(self, takes: list[tuple[Any, ...]]) -> None:
+        """Items handed to a getter that ended (cancelled) before its step took them: as in the
+        store, they are still in their queue, in their place, for the next getter."""
+        for _, qid, seq in takes:
+            q = self.queues[qid]
+            i = 0
+            while i < len(q.items) and q.items[i][0] < seq:
+                i += 1
+            q.items.insert(i, (seq, self.handed.pop((qid, seq))))
+            self._serve(q)
 
     def _wake_putter(self, q: _Queue) -> None:
         while q.putters:
