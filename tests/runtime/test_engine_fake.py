@@ -57,6 +57,14 @@ def stored_status(eng, name):
     return r.status if r else None
 
 
+def edit_rows(path, sql):
+    """Change the store behind the engine's back, as a bad disk or a hand edit would."""
+    db = sqlite3.connect(str(path))
+    db.execute(sql)
+    db.commit()
+    db.close()
+
+
 async def start(path, flows, **kw):
     return await Engine(SQLiteStore(str(path)), flows, 2, **kw).start()
 
@@ -93,10 +101,7 @@ async def test_overdue_timer_fires_at_once(tmp_path):
     await eng.spawn("a", "slow", {})
     await until(lambda: stored_status(eng, "a") == "sleeping")
     await eng.stop()
-    db = sqlite3.connect(str(tmp_path / "s.db"))
-    db.execute("UPDATE isolates SET wake_at = 0")
-    db.commit()
-    db.close()
+    edit_rows(tmp_path / "s.db", "UPDATE isolates SET wake_at = 0")
     eng = await start(tmp_path / "s.db", flows)
     assert await eng.wait("a", timeout=2) == 1
     await eng.stop()
@@ -285,20 +290,22 @@ async def test_fault_fails_only_that_isolate(tmp_path):
     await eng.stop()
 
 
-async def test_corrupt_snapshot_fails_that_isolate_only(tmp_path):
+@pytest.mark.parametrize("change, error, kind", [
+    ("snapshot = x'00112233'", "cannot resume from the stored snapshot.*bad magic", "snapshot"),
+    ("program_hash = x'0badc0de'", "cannot load its program 0badc0de .*not in the store", "program"),
+], ids=["corrupt-snapshot", "unknown-program"])
+async def test_isolate_that_cannot_be_loaded_fails_alone(tmp_path, change, error, kind):
     flows = [Flow(Program([Code("slow", (), [("eff", None, "sleep", [K(0.2)], ()), ("ret", K(7))])]))]
     eng = await start(tmp_path / "s.db", flows)
     await eng.spawn("a", "slow", {})
     await eng.spawn("b", "slow", {})
     await until(lambda: stored_status(eng, "a") == stored_status(eng, "b") == "sleeping")
     await eng.stop()
-    db = sqlite3.connect(str(tmp_path / "s.db"))
-    db.execute("UPDATE isolates SET snapshot = x'00112233' WHERE name = 'a'")
-    db.commit()
-    db.close()
+    edit_rows(tmp_path / "s.db", f"UPDATE isolates SET {change} WHERE name = 'a'")
     eng = await start(tmp_path / "s.db", flows)
-    with pytest.raises(FlowFailed, match="cannot resume from the stored snapshot.*bad magic"):
+    with pytest.raises(FlowFailed, match=error) as ei:
         await eng.wait("a", timeout=5)
+    assert ei.value.kind == kind
     assert await eng.wait("b", timeout=5) == 7
     await eng.stop()
 
@@ -383,25 +390,6 @@ async def test_disk_full_halts_and_loses_nothing(tmp_path):
     await eng.stop()
 
 
-async def test_unloadable_program_fails_that_isolate_only(tmp_path):
-    flows = [Flow(Program([Code("slow", (), [("eff", None, "sleep", [K(0.2)], ()), ("ret", K(7))])]))]
-    eng = await start(tmp_path / "s.db", flows)
-    await eng.spawn("a", "slow", {})
-    await eng.spawn("b", "slow", {})
-    await until(lambda: stored_status(eng, "a") == stored_status(eng, "b") == "sleeping")
-    await eng.stop()
-    db = sqlite3.connect(str(tmp_path / "s.db"))
-    db.execute("UPDATE isolates SET program_hash = x'0badc0de' WHERE name = 'a'")
-    db.commit()
-    db.close()
-    eng = await start(tmp_path / "s.db", flows)
-    with pytest.raises(FlowFailed, match="cannot load its program 0badc0de .*not in the store") as ei:
-        await eng.wait("a", timeout=5)
-    assert ei.value.kind == "program"
-    assert await eng.wait("b", timeout=5) == 7
-    await eng.stop()
-
-
 async def test_lock_of_an_isolate_that_cannot_be_loaded_is_released(tmp_path):
     holder = Code("holder", (("lk", LT),), [("eff", None, "lock_acquire", ["lk"], ()),
                                              ("eff", None, "sleep", [K(60.0)], ()), ("ret", K(1))])
@@ -417,10 +405,7 @@ async def test_lock_of_an_isolate_that_cannot_be_loaded_is_released(tmp_path):
     await eng.wait("m", timeout=5)
     await until(lambda: stored_status(eng, "m/2") == "waiting" and stored_status(eng, "m/1") == "sleeping")
     await eng.stop()
-    db = sqlite3.connect(str(tmp_path / "s.db"))
-    db.execute("UPDATE isolates SET snapshot = x'00' WHERE name = 'm/1'")
-    db.commit()
-    db.close()
+    edit_rows(tmp_path / "s.db", "UPDATE isolates SET snapshot = x'00' WHERE name = 'm/1'")
     eng = await start(tmp_path / "s.db", flows)
     with pytest.raises(FlowFailed, match="cannot resume"):
         await eng.wait("m/1", timeout=5)
