@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 import contextlib
 import dataclasses
-import hashlib
 import inspect
 import linecache
 import sys
@@ -246,7 +245,7 @@ def program_types(codes: list[Code]) -> list[DataclassT]:
 
 
 def build_program(entry: Flow) -> Program:
-    from .serial import link, program_to_bytes  # noqa: PLC0415
+    from .serial import link, program_hash  # noqa: PLC0415
     order = [entry]
     index = {entry.ref: 0}
     i = 0
@@ -261,5 +260,5 @@ def build_program(entry: Flow) -> Program:
     codes = [_relocate(f.raw_code, index) for f in order]
     program = Program(codes, 0, program_types(codes))
     link(program)
-    program.hash = hashlib.sha256(program_to_bytes(program)).digest()
+    program.hash = program_hash(program)
     return program
