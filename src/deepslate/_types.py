@@ -106,6 +106,12 @@ def union(*types: Type) -> Type:
     return out[0] if len(out) == 1 else UnionT(tuple(out))
 
 
+# the Python class of each primitive and handle type's values (a float parameter also takes an int)
+PRIM_CLASSES: dict[str, type] = {"int": int, "bool": bool, "float": float, "str": str, "bytes": bytes,
+                                 "None": type(None)}
+HANDLE_CLASSES: dict[str, type] = {"Queue": Queue, "Lock": Lock, "WaitGroup": WaitGroup}
+
+
 def _pytype_name(v: Any) -> str:
     if v is None:
         return "None"
@@ -115,14 +121,7 @@ def _pytype_name(v: Any) -> str:
 def check_value(t: Type, v: Any, path: str = "$") -> str | None:
     """None if ``v`` is a value of type ``t``; else a message naming the path."""
     if isinstance(t, Prim):
-        ok = {
-            "int": lambda: type(v) is int,
-            "bool": lambda: type(v) is bool,
-            "float": lambda: type(v) is float or type(v) is int,
-            "str": lambda: type(v) is str,
-            "bytes": lambda: type(v) is bytes,
-            "None": lambda: v is None,
-        }[t.name]()
+        ok = type(v) is PRIM_CLASSES[t.name] or (t.name == "float" and type(v) is int)
         return None if ok else f"{path}: expected {t}, got {_pytype_name(v)}"
     if isinstance(t, ListT):
         if type(v) is not list:
@@ -143,8 +142,7 @@ def check_value(t: Type, v: Any, path: str = "$") -> str | None:
     if isinstance(t, ErrorT):
         return None if type(v) is DSError else f"{path}: expected DSError, got {_pytype_name(v)}"
     if isinstance(t, HandleT):
-        cls = {"Queue": Queue, "Lock": Lock, "WaitGroup": WaitGroup}[t.kind]
-        return None if type(v) is cls else f"{path}: expected {t}, got {_pytype_name(v)}"
+        return None if type(v) is HANDLE_CLASSES[t.kind] else f"{path}: expected {t}, got {_pytype_name(v)}"
     if isinstance(t, UnionT):
         errs = [check_value(m, v, path) for m in t.members]
         return None if any(e is None for e in errs) else f"{path}: expected {t}, got {_pytype_name(v)}"

@@ -31,8 +31,9 @@ import orjson
 
 from .. import _builtins
 from .._program import CallTarget, Code, EffectSpec, LocalVar, Program, TypeTest
-from .._types import (ERROR, DataclassT, DictT, ErrorT, HandleT, ListT, Prim, Type, UnionT)
-from .._values import DSError, Lock, Queue, WaitGroup
+from .._types import (ERROR, HANDLE_CLASSES, PRIM_CLASSES, DataclassT, DictT, ErrorT, HandleT, ListT, Prim, Type,
+                      UnionT)
+from .._values import DSError
 from .env import LIVE
 
 FORMAT = 1
@@ -205,8 +206,7 @@ def resolve_ref(ref: str) -> Any:
 def type_check(t: Type) -> Callable[[Any], bool]:
     """A shallow runtime test: which member of a union a value belongs to."""
     if isinstance(t, Prim):
-        cls = {"int": int, "bool": bool, "float": float, "str": str, "bytes": bytes,
-               "None": type(None)}[t.name]
+        cls = PRIM_CLASSES[t.name]
         return lambda v: type(v) is cls
     if isinstance(t, ListT):
         return lambda v: type(v) is list
@@ -215,7 +215,7 @@ def type_check(t: Type) -> Callable[[Any], bool]:
     if isinstance(t, ErrorT):
         return lambda v: type(v) is DSError
     if isinstance(t, HandleT):
-        hcls = {"Queue": Queue, "Lock": Lock, "WaitGroup": WaitGroup}[t.kind]
+        hcls = HANDLE_CLASSES[t.kind]
         return lambda v: type(v) is hcls
     if isinstance(t, DataclassT):
         return lambda v: type(v) is t.cls
