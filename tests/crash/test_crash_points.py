@@ -28,7 +28,9 @@ MODES = ["sleep", "impure", "http_request", "http_listen", "queue", "lock", "wai
 def scenarios():
     out = []
     for m in MODES:
+        out.append((m, ["before_commit:1:exit"]))            # the first commit: a spawn
         out.append((m, ["before_commit:3:exit"]))
+        out.append((m, ["after_commit_before_resume:1:exit"]))
         out.append((m, ["after_commit_before_resume:3:exit"]))
         out.append((m, ["mid_group_commit:1:exit"]))
         # a crash during recovery: after the store claimed the isolates, before they run
