@@ -13,12 +13,23 @@ Syntax: ``DEEPSLATE_FAULTS=POINT:N:ACTION[,POINT:N:ACTION...]``
   ``sqlite3.OperationalError`` there, as a failing disk or database would.
 
 Before acting, a firing point appends one JSON line (point, hit, action, and
-each isolate id and step number of the batch for ``mid_group_commit``) to the file named by
-``DEEPSLATE_FAULTS_REPORT`` when that is set, so a test knows what was cut.
+for ``mid_group_commit`` each isolate id and step number of the batch) to the
+file named by ``DEEPSLATE_FAULTS_REPORT`` when that is set, so a test knows
+what was cut.
 
-``mid_group_commit`` is reached inside the commit transaction between two
-isolates' rows of one batch (after the first isolate's rows, before the
-last's); a batch of one isolate never reaches it.
+The points:
+
+- ``before_commit`` (store/sqlite.py): a batch's rows are written, its
+  transaction not yet committed.
+- ``mid_group_commit`` (store/sqlite.py): inside that transaction between two
+  isolates' rows of one batch (after the first isolate's rows, before the
+  last's); a batch of one isolate never reaches it.
+- ``after_commit_before_resume`` (runtime/writer.py): the batch is committed,
+  no isolate or caller has been told.
+- ``after_inbox_insert_before_202`` (Engine.send): an inbound message is
+  committed, its sender not yet acknowledged.
+- ``after_claim_before_heartbeat`` (Engine.start): the store claimed this
+  node's isolates and loaded them; none runs yet.
 """
 from __future__ import annotations
 
