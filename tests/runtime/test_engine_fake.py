@@ -467,3 +467,20 @@ async def test_item_handed_to_a_getter_cancelled_before_it_ran_goes_to_the_next(
     assert await eng.wait("m/2", timeout=5) == 42
     assert eng.store.load_shared().queues[1][2] == []
     await eng.stop()
+
+
+async def test_a_second_spawn_of_a_name_is_answered_only_once_the_first_is_durable(tmp_path):
+    from deepslate.store import StoreError, StoreFull
+    eng = await start(tmp_path / "s.db", [Flow(loop_sleeps())])
+
+    def disk_full(*args):
+        raise StoreFull("store is full (test)")
+    eng.store.commit_batch = disk_full
+    first = asyncio.ensure_future(eng.spawn("a", "sleeper", {"n": 1}))
+    # the second call finds "a" registered by the first while its row is still being written
+    with pytest.raises(StoreError, match="full"):
+        await eng.spawn("a", "sleeper", {"n": 1})
+    with pytest.raises(StoreError, match="full"):
+        await first
+    await eng.stop()
+    assert eng.store.get_isolate("a") is None

@@ -67,7 +67,7 @@ class Iso:
     """An isolate in memory."""
     __slots__ = ("id", "name", "flow", "program", "vm", "status", "steps", "children", "log_seq",
                  "parent_id", "waiters", "wake_at", "snapshot", "handle", "task", "active", "held",
-                 "listen")
+                 "listen", "created")
 
     def __init__(self, id: int, name: str, flow: str, program: Any, vm: Any, parent_id: int | None = None):
         self.id = id
@@ -88,6 +88,7 @@ class Iso:
         self.active = True                     # False once finished, failed or cancelled
         self.held: set[int] = set()            # locks held, released on cancel
         self.listen: str | None = None         # http_listen: None, "peeking", "again" or "waiting"
+        self.created: asyncio.Future[None] | None = None   # a spawn's row commit while it is in flight
 
 
 class _Queue:
@@ -330,13 +331,13 @@ class Engine:
         values = check_args(fl.name, program.codes[program.entry].params, args)
         iso = self.by_name.get(name)
         if iso is not None:
-            return iso.id, True
+            return await self._spawned(iso)
         row = await self._db(self.store.get_isolate, name)
         if row is not None:
             return row.id, True
         iso = self.by_name.get(name)       # spawned by someone else meanwhile
         if iso is not None:
-            return iso.id, True
+            return await self._spawned(iso)
         vmm = _vm_api()
         vm = vmm.VM(program, program.entry, values)
         iid = self._new_id("isolate")
@@ -350,15 +351,26 @@ class Engine:
         row = IsolateRow(iid, name, fl.name, program.hash, snapshot=snap)
         self.by_name[name] = iso
         self.by_id[iid] = iso
-        try:
-            await self.writer.submit_wait(Commit(iid, "running", snap, 0, ops=ops, create=row))
-        except BaseException:
-            self.by_name.pop(name, None)
-            self.by_id.pop(iid, None)
-            raise
-        self.stored_programs.add(program.hash)
-        self.ready.put_nowait((iso, _START, []))
+        created = iso.created = self.writer.submit_wait(Commit(iid, "running", snap, 0, ops=ops, create=row))
+
+        def settled(f: "asyncio.Future[None]") -> None:
+            # here, not after the await: a caller that gives up waiting does not undo a spawn
+            iso.created = None
+            if f.cancelled() or f.exception() is not None:
+                self.by_name.pop(name, None)
+                self.by_id.pop(iid, None)
+            else:
+                self.stored_programs.add(program.hash)
+                self.ready.put_nowait((iso, _START, []))
+        created.add_done_callback(settled)
+        await asyncio.shield(created)
         return iid, False
+
+    async def _spawned(self, iso: Iso) -> tuple[int, bool]:
+        """Spawn of a name this engine runs: (id, True), but not before its row is durable."""
+        if iso.created is not None:
+            await asyncio.shield(iso.created)
+        return iso.id, True
 
     async def wait(self, name: str, timeout: float | None = None) -> Any:
         self._check()
