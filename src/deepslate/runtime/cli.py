@@ -25,15 +25,25 @@ def _open_ro(path: str) -> SQLiteStore:
     return SQLiteStore(path, readonly=True)
 
 
+_linked: dict[bytes, Any] = {}   # program hash -> linked Program (content-addressed, so any store's)
+
+
+def _program(store: Any, h: bytes) -> Any:
+    # the demo asks several times a second per isolate: parse and link each program once
+    p = _linked.get(h)
+    if p is None:
+        from ..compiler import serial
+        p = _linked[h] = serial.link(serial.program_from_bytes(store.get_program(h)))
+    return p
+
+
 def frames_of(store: Any, row: IsolateRow) -> list[dict[str, Any]]:
     """The isolate's frames with named locals; raw registers when its program cannot be linked here."""
     if row.snapshot is None:
         return []
     from .. import _vm
     try:
-        from ..compiler import serial
-        body = store.get_program(row.program_hash)
-        program = serial.link(serial.program_from_bytes(body))
+        program = _program(store, row.program_hash)
         vm = _vm.VM.from_state(program, _vm.decode_snapshot(row.snapshot, program))
         return [{"function": f["function"], "line": f["line"], "locals": f["locals"]} for f in vm.frames_view()]
     except Exception:
