@@ -211,12 +211,8 @@ class SQLiteStore(Store):
 
     @_locked
     def load_unfinished(self, node_id: str, epoch: int) -> list[IsolateRow]:
-        try:
-            cur = self.db.execute(_SELECT + f" WHERE status NOT IN {TERMINAL} AND owner = ? AND epoch = ?"
-                                  " ORDER BY id", (node_id, epoch))
-            return [_row(r) for r in cur]
-        except sqlite3.Error as e:
-            raise translate(e, self.path, "load isolates") from None
+        return [_row(r) for r in self._all(_SELECT + f" WHERE status NOT IN {TERMINAL} AND owner = ? AND epoch = ?"
+                                           " ORDER BY id", (node_id, epoch), "load isolates")]
 
     @_locked
     def load_shared(self) -> SharedState:
@@ -336,6 +332,12 @@ class SQLiteStore(Store):
         except sqlite3.Error as e:
             raise translate(e, self.path, "read") from None
 
+    def _all(self, sql: str, args: tuple[Any, ...], doing: str) -> list[Any]:
+        try:
+            return self.db.execute(sql, args).fetchall()
+        except sqlite3.Error as e:
+            raise translate(e, self.path, doing) from None
+
     @_locked
     def get_program(self, hash: bytes) -> bytes | None:
         r = self._one("SELECT body FROM programs WHERE hash = ?", (hash,))
@@ -365,33 +367,21 @@ class SQLiteStore(Store):
             where.append("instr(name, ?) > 0")
             args.append(q)
         sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id LIMIT ? OFFSET ?"
-        try:
-            return [_row(r) for r in self.db.execute(sql, (*args, limit, offset))]
-        except sqlite3.Error as e:
-            raise translate(e, self.path, "list isolates") from None
+        return [_row(r) for r in self._all(sql, (*args, limit, offset), "list isolates")]
 
     @_locked
     def count_isolates(self) -> dict[str, int]:
-        try:
-            return dict(self.db.execute("SELECT status, count(*) FROM isolates GROUP BY status").fetchall())
-        except sqlite3.Error as e:
-            raise translate(e, self.path, "count isolates") from None
+        return dict(self._all("SELECT status, count(*) FROM isolates GROUP BY status", (), "count isolates"))
 
     @_locked
     def children_of(self, id: int) -> list[str]:
-        try:
-            return [r[0] for r in self.db.execute("SELECT name FROM isolates WHERE parent_id = ? ORDER BY id",
-                                                  (id,))]
-        except sqlite3.Error as e:
-            raise translate(e, self.path, "list children") from None
+        return [r[0] for r in self._all("SELECT name FROM isolates WHERE parent_id = ? ORDER BY id", (id,),
+                                        "list children")]
 
     @_locked
     def read_log(self, isolate_id: int, limit: int = 100) -> list[str]:
-        try:
-            rows = self.db.execute("SELECT line FROM isolate_log WHERE isolate_id = ? ORDER BY seq DESC LIMIT ?",
-                                   (isolate_id, limit)).fetchall()
-        except sqlite3.Error as e:
-            raise translate(e, self.path, "read log") from None
+        rows = self._all("SELECT line FROM isolate_log WHERE isolate_id = ? ORDER BY seq DESC LIMIT ?",
+                         (isolate_id, limit), "read log")
         return [r[0] for r in reversed(rows)]
 
     @_locked
