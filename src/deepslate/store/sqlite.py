@@ -187,7 +187,8 @@ class SQLiteStore(Store):
         def do() -> int:
             row = self.db.execute("SELECT max(epoch) FROM nodes").fetchone()
             epoch = int(row[0] or 0) + 1
-            self.db.execute("INSERT INTO nodes VALUES (?, ?, ?) ON CONFLICT(node_id) DO UPDATE SET "
+            self.db.execute("INSERT INTO nodes (node_id, epoch, lease_until) VALUES (?, ?, ?) "
+                            "ON CONFLICT(node_id) DO UPDATE SET "
                             "epoch = excluded.epoch, lease_until = excluded.lease_until",
                             (node_id, epoch, time.time() + lease_seconds))
             # one node per SQLite file: every other node's lease ends now
@@ -267,7 +268,7 @@ class SQLiteStore(Store):
                                     f"node {node_id!r} at epoch {epoch}; another process took over")
                 if c.log:
                     first = c.log_seq - len(c.log) + 1
-                    db.executemany("INSERT OR REPLACE INTO isolate_log VALUES (?, ?, ?)",
+                    db.executemany("INSERT OR REPLACE INTO isolate_log (isolate_id, seq, line) VALUES (?, ?, ?)",
                                    [(c.isolate_id, first + i, line) for i, line in enumerate(c.log)])
                     db.execute("DELETE FROM isolate_log WHERE isolate_id = ? AND seq <= ?",
                                (c.isolate_id, c.log_seq - self.log_keep))
@@ -283,7 +284,7 @@ class SQLiteStore(Store):
         kind = op[0]
         db = self.db
         if kind == "queue_put":
-            db.execute("INSERT INTO queue_items VALUES (?, ?, ?)", op[1:])
+            db.execute("INSERT INTO queue_items (queue_id, seq, value) VALUES (?, ?, ?)", op[1:])
         elif kind == "queue_take":
             cur = db.execute("DELETE FROM queue_items WHERE queue_id = ? AND seq = ?", op[1:])
             if cur.rowcount != 1:
@@ -295,13 +296,13 @@ class SQLiteStore(Store):
         elif kind == "isolate_new":
             self._insert(op[1], node_id, epoch, now)
         elif kind == "program":
-            db.execute("INSERT OR IGNORE INTO programs VALUES (?, ?, ?)", (op[1], op[2], now))
+            db.execute("INSERT OR IGNORE INTO programs (hash, body, created_at) VALUES (?, ?, ?)", (op[1], op[2], now))
         elif kind == "queue_new":
-            db.execute("INSERT INTO queues VALUES (?, ?, ?)", op[1:])
+            db.execute("INSERT INTO queues (id, capacity, elem) VALUES (?, ?, ?)", op[1:])
         elif kind == "lock_new":
-            db.execute("INSERT INTO locks VALUES (?, NULL)", (op[1],))
+            db.execute("INSERT INTO locks (id, holder) VALUES (?, NULL)", (op[1],))
         elif kind == "wg_new":
-            db.execute("INSERT INTO waitgroups VALUES (?, 0)", (op[1],))
+            db.execute("INSERT INTO waitgroups (id, count) VALUES (?, 0)", (op[1],))
         elif kind == "inbox_take":
             db.execute("DELETE FROM inbox WHERE id = ?", (op[1],))
         else:
