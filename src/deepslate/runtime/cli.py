@@ -125,12 +125,14 @@ def run_show(args: argparse.Namespace) -> int:
     except StoreError as e:
         print(f"deepslate show: {e}", file=sys.stderr)
         return 2
-    row = store.get_isolate(args.name)
-    if row is None:
-        print(f"deepslate show: no isolate named {args.name!r} in {args.store}", file=sys.stderr)
-        return 1
-    d = describe_isolate(store, row)
-    store.close()
+    try:
+        row = store.get_isolate(args.name)
+        if row is None:
+            print(f"deepslate show: no isolate named {args.name!r} in {args.store}", file=sys.stderr)
+            return 1
+        d = describe_isolate(store, row)
+    finally:
+        store.close()
     if args.json:
         print(json.dumps(d, indent=2, default=str))
         return 0
