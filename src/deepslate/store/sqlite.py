@@ -108,8 +108,14 @@ class SQLiteStore(Store):
     # -- opening -----------------------------------------------------------
 
     def _check_kind(self) -> None:
-        app_id = self.db.execute("PRAGMA application_id").fetchone()[0]
-        tables = [r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        # one read transaction: another process may create the schema between the two reads
+        self.db.execute("BEGIN")
+        try:
+            app_id = self.db.execute("PRAGMA application_id").fetchone()[0]
+            tables = [r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        finally:
+            if self.db.in_transaction:
+                self.db.execute("COMMIT")
         if app_id == APPLICATION_ID:
             return
         if app_id != 0 or tables:
