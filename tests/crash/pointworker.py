@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import pointflows as pf  # noqa: E402
 from deepslate import new_sqlite, spawn_workers  # noqa: E402
-from deepslate.runtime import faults  # noqa: E402
+from deepslate import _faults as faults  # noqa: E402
 from deepslate.store import StoreError  # noqa: E402
 
 # mode -> (flow, top-level isolates, n, children per isolate)

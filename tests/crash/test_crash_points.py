@@ -1,5 +1,5 @@
 """Enumerated crash points (RELIABILITY target 2): every durable operation kind x every named
-fault point of deepslate.runtime.faults, each scenario its own test.
+fault point of deepslate._faults, each scenario its own test.
 
 A scenario is a list of phases, each a fresh worker process forked from one zygote: the
 phases with a fault die at it (``exit``: os._exit(137) as a SIGKILL would, ``dberror``: the
@@ -124,7 +124,7 @@ class _Seen:
 # -- the DEEPSLATE_FAULTS syntax -------------------------------------------------------------
 
 def test_fault_spec_parses_and_rejects_bad_parts():
-    from deepslate.runtime import faults
+    from deepslate import _faults as faults
     assert faults.parse("before_commit:3:exit, mid_group_commit:1:dberror") == {
         "before_commit": (3, "exit"), "mid_group_commit": (1, "dberror")}
     assert faults.parse("") == {}
@@ -138,7 +138,7 @@ def test_fault_spec_parses_and_rejects_bad_parts():
 
 
 def test_fault_point_fires_at_the_nth_hit_only(tmp_path):
-    from deepslate.runtime import faults
+    from deepslate import _faults as faults
     report = str(tmp_path / "r.jsonl")
     try:
         faults.configure("before_commit:2:dberror,mid_group_commit:1:dberror", report)

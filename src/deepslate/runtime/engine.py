@@ -36,7 +36,7 @@ from typing import Any, Iterable
 from .._values import DSError, Lock, Queue, WaitGroup
 from ..store.base import TERMINAL, Commit, IsolateRow, LeaseLost, Store, StoreError
 from .errors import _KEY, FlowCancelled, FlowFailed, error_json
-from .faults import fault_point
+from .._faults import fault_point
 from .writer import GroupCommitWriter
 
 log = logging.getLogger("deepslate.runtime")

@@ -20,7 +20,7 @@ from concurrent.futures import Executor
 from typing import Callable
 
 from ..store.base import Commit, Store
-from .faults import fault_point
+from .._faults import fault_point
 
 log = logging.getLogger("deepslate.runtime")
 Callback = Callable[[BaseException | None], None]

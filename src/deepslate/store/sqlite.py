@@ -19,7 +19,7 @@ import threading
 import time
 from typing import Any, Callable, Iterator, TypeVar
 
-from ..runtime.faults import fault_point
+from .._faults import fault_point
 from . import migrations as _migrations
 from .base import (TERMINAL, Commit, IsolateRow, LeaseLost, NotADeepslateStore, SharedState, Store,
                    StoreError, StoreFull, StoreReadOnly)
