@@ -145,6 +145,11 @@ def test_fencing_a_second_opener_wins(tmp_path):
         first.commit_batch(NODE, e1, [spawn_commit(2, "new")])     # inserts are fenced too
     with pytest.raises(LeaseLost):
         first.heartbeat(NODE, e1)
+    with pytest.raises(LeaseLost, match="isolate 1 is not owned"):
+        first.set_status(NODE, e1, 1, "running")        # a retry from the old owner
+    with pytest.raises(LeaseLost, match="isolate 1 is not owned"):
+        first.mark_failed(NODE, e1, 1, "stale failure")
+    assert second.get_isolate("a").status != "failed"
     second.heartbeat(NODE, e2)
     assert second.get_isolate("a").snapshot == b"snap"
     first.close()

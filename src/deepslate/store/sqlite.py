@@ -246,6 +246,11 @@ class SQLiteStore(Store):
 
     # -- the step transaction ----------------------------------------------
 
+    def _not_owned(self, isolate_id: int, node_id: str, epoch: int) -> LeaseLost:
+        """Every fenced write that matched no row: another process owns the isolate now."""
+        return LeaseLost(f"store {self.path!r}: isolate {isolate_id} is not owned by "
+                         f"node {node_id!r} at epoch {epoch}; another process took over")
+
     @_locked
     def commit_batch(self, node_id: str, epoch: int, commits: list[Commit]) -> None:
         db = self.db
@@ -270,8 +275,7 @@ class SQLiteStore(Store):
                     (c.status, c.snapshot, c.wake_at, c.waiting_on, c.result, c.error, c.steps,
                      c.children, c.log_seq, now, c.isolate_id, node_id, epoch))
                 if cur.rowcount != 1:
-                    raise LeaseLost(f"store {self.path!r}: isolate {c.isolate_id} is not owned by "
-                                    f"node {node_id!r} at epoch {epoch}; another process took over")
+                    raise self._not_owned(c.isolate_id, node_id, epoch)
                 if c.log:
                     first = c.log_seq - len(c.log) + 1
                     db.executemany("INSERT OR REPLACE INTO isolate_log (isolate_id, seq, line) VALUES (?, ?, ?)",
@@ -320,15 +324,19 @@ class SQLiteStore(Store):
             cur = self.db.execute("UPDATE isolates SET status='failed', error=?, updated_at=? "
                                   "WHERE id=? AND owner=? AND epoch=?",
                                   (error, time.time(), isolate_id, node_id, epoch))
-            if cur.rowcount == 1:     # a failed isolate holds no lock (else nobody could ever take it)
-                self.db.execute("UPDATE locks SET holder = NULL WHERE holder = ?", (isolate_id,))
+            if cur.rowcount != 1:
+                raise self._not_owned(isolate_id, node_id, epoch)
+            # a failed isolate holds no lock (else nobody could ever take it)
+            self.db.execute("UPDATE locks SET holder = NULL WHERE holder = ?", (isolate_id,))
         self._write("mark failed", do)
 
     @_locked
     def set_status(self, node_id: str, epoch: int, isolate_id: int, status: str) -> None:
         def do() -> None:
-            self.db.execute("UPDATE isolates SET status=?, error=NULL, updated_at=? WHERE id=? AND owner=? "
-                            "AND epoch=?", (status, time.time(), isolate_id, node_id, epoch))
+            cur = self.db.execute("UPDATE isolates SET status=?, error=NULL, updated_at=? WHERE id=? AND owner=? "
+                                  "AND epoch=?", (status, time.time(), isolate_id, node_id, epoch))
+            if cur.rowcount != 1:
+                raise self._not_owned(isolate_id, node_id, epoch)
         self._write("set status", do)
 
     # -- reads -----------------------------------------------------------------
