@@ -5,7 +5,7 @@ import argparse
 import importlib
 import sys
 
-# subcommand -> "module:function"; each module adds its own arguments
+# subcommand -> "module:function"; each function adds its arguments and sets run=
 COMMANDS = {
     "check": ("deepslate.compiler.cli:add_check", "compile a module's flows and print every error"),
     "dis": ("deepslate.compiler.cli:add_dis", "disassemble a flow (MODULE_OR_FILE:FLOW)"),
@@ -20,10 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (target, help_text) in COMMANDS.items():
         mod_name, fn_name = target.split(":")
-        try:
-            add = getattr(importlib.import_module(mod_name), fn_name)
-        except (ImportError, AttributeError):
-            continue
+        add = getattr(importlib.import_module(mod_name), fn_name)
         add(sub.add_parser(name, help=help_text, description=help_text))
     args = parser.parse_args(argv)
     return int(args.run(args) or 0)
