@@ -238,7 +238,7 @@ cdef CodeInfo _decode(code, int index):
         ci.kn[j] = k.nargs if isinstance(k, (CallTarget, EffectSpec)) else 0
         if ci.kn[j] < 0:
             raise ProgramError(f"code {code.name!r}: constant {j} has nargs {ci.kn[j]}")
-    # CallTarget.fn and TypeTest.check are bound by Program.link, possibly after
+    # CallTarget.fn and TypeTest.check are bound by compiler.serial.link, possibly after
     # decoding: cached here at first use
     ci.kfn = [None] * len(ci.consts)
     ci.n_o, ci.n_i, ci.n_f = code.n_o, code.n_i, code.n_f
