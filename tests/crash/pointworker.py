@@ -95,6 +95,8 @@ def main(job):
         print(f"STARTERROR {type(e).__name__}: {e}", flush=True)
         return 3
     eng, call = platform.engine, platform.runner.call
+    if job.get("slow_commit"):
+        call(_linger(eng.writer))
     tops, children = names(mode)
     try:
         extra = {"url": job["url"]} if flow == "caller" else {}
@@ -138,6 +140,35 @@ def main(job):
     stop()
     print("RESULT " + json.dumps(results), flush=True)
     return 0
+
+
+class _LingerEvent(asyncio.Event):
+    """The writer's wake-up, held back until two steps wait or 50 ms have passed.
+
+    Inbox sends and steps share one database thread, so without it two isolates' steps
+    often reach the writer one batch apart and mid_group_commit is never between rows."""
+
+    def __init__(self, writer):
+        super().__init__()
+        self.writer = writer
+        self.timer = None
+
+    def _fire(self):
+        self.timer = None
+        super().set()
+
+    def set(self):
+        if len(self.writer._buf) >= 2 or self.writer._closed:
+            if self.timer is not None:
+                self.timer.cancel()
+            self._fire()
+        elif self.timer is None:
+            self.timer = asyncio.get_running_loop().call_later(0.05, self._fire)
+
+
+async def _linger(writer):
+    old, writer._wake = writer._wake, _LingerEvent(writer)
+    old.set()                       # the writer may be waiting on the old event: move it over
 
 
 def zygote():
