@@ -106,6 +106,31 @@ def union(*types: Type) -> Type:
     return out[0] if len(out) == 1 else UnionT(tuple(out))
 
 
+def handle_in(t: Type, seen: set[str] | None = None) -> HandleT | None:
+    """The first queue, lock or wait-group type inside ``t`` (lists, dicts, unions, dataclass fields)."""
+    if isinstance(t, HandleT):
+        return t
+    if isinstance(t, ListT):
+        return handle_in(t.elem, seen)
+    if isinstance(t, DictT):
+        return handle_in(t.key, seen) or handle_in(t.value, seen)
+    if isinstance(t, UnionT):
+        for m in t.members:
+            h = handle_in(m, seen)
+            if h is not None:
+                return h
+    if isinstance(t, DataclassT):
+        seen = seen if seen is not None else set()
+        if t.ref in seen:
+            return None
+        seen.add(t.ref)
+        for _, ft in t.fields or ():
+            h = handle_in(ft, seen)
+            if h is not None:
+                return h
+    return None
+
+
 # the Python class of each primitive and handle type's values (a float parameter also takes an int)
 PRIM_CLASSES: dict[str, type] = {"int": int, "bool": bool, "float": float, "str": str, "bytes": bytes,
                                  "None": type(None)}

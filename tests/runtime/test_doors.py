@@ -12,13 +12,14 @@ import pytest
 
 import deepslate
 from deepslate import DSError, FlowCancelled, FlowFailed, new_sqlite, spawn_workers
+from deepslate._values import Queue, WaitGroup
 from deepslate.store import NotADeepslateStore, StoreError, StoreFull, StoreReadOnly
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "flowmods"))
 import doorflows as df  # noqa: E402
 
 pytestmark = pytest.mark.timeout(60)
-ALL = [df.add, df.counter(), df.nap, df.fail_div, df.checkout, df.returns_error, df.fanout]
+ALL = [df.add, df.counter(), df.nap, df.fail_div, df.checkout, df.returns_error, df.fanout, df.worker]
 
 
 @pytest.fixture
@@ -92,6 +93,8 @@ def test_bad_spawn_arguments(doors):
         spawn("a", "nap", {"seconds": "1"})
     with pytest.raises(ValueError, match="NaN"):
         spawn("a", "nap", {"seconds": float("nan")})
+    with pytest.raises(TypeError, match="parameter q holds a dpslio.Queue\\[int\\], which only a flow can pass"):
+        spawn("a", "worker", {"q": Queue(1), "out": Queue(2), "wg": WaitGroup(1)})
     spawn("ok", "nap", {"seconds": 0})                     # an int is a fine float
     assert wait("ok", timeout=10) == "rested"
 
@@ -355,7 +358,9 @@ def test_lock_contention_between_isolates(tmp_path):
     spawn("c", "contend", {"n": 8})
     assert wait("c", timeout=20) == 8
     assert df.OVERLAPS == []                   # never two isolates inside at once
-    assert platform.store.load_shared().locks == {1: None}
+    for i in range(1, 9):
+        wait(f"c/{i}", timeout=20)
+    assert platform.store.load_shared().locks == {}      # deleted with the ended tree
     stop()
 
 

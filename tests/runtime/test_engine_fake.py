@@ -200,8 +200,8 @@ async def test_queue_with_capacity_child_and_waitgroup(tmp_path):
     assert await eng.wait("p/1", timeout=10) == sum(range(20))
     assert eng.store.get_isolate("p/1").parent_id == 1
     assert eng.store.children_of(1) == ["p/1"]
-    sh = eng.store.load_shared()
-    assert sh.queues[1][2] == [] and sh.waitgroups == {1: 0}
+    sh = eng.store.load_shared()          # the tree has ended: its queue and wait group went with it
+    assert sh.queues == {} and sh.waitgroups == {} and eng.queues == {} and eng.wgs == {}
     await eng.stop()
 
 
@@ -257,7 +257,7 @@ async def test_lock_contention(tmp_path):
     for i in range(1, 6):
         assert await eng.wait(f"m/{i}", timeout=5) == i - 1
     assert overlaps == []
-    assert eng.store.load_shared().locks == {1: None}
+    assert eng.store.load_shared().locks == {} and eng.locks == {}
     await eng.stop()
 
 
@@ -465,7 +465,7 @@ async def test_item_handed_to_a_getter_cancelled_before_it_ran_goes_to_the_next(
     assert getters_at_put == ["m/1"]
     assert await cancels[0] is True
     assert await eng.wait("m/2", timeout=5) == 42
-    assert eng.store.load_shared().queues[1][2] == []
+    assert eng.store.load_shared().queues == {}
     await eng.stop()
 
 
@@ -484,3 +484,81 @@ async def test_a_second_spawn_of_a_name_is_answered_only_once_the_first_is_durab
         await first
     await eng.stop()
     assert eng.store.get_isolate("a") is None
+
+
+def tree_rows(eng):
+    db = eng.store.db
+    return {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in ("queues", "queue_items", "locks", "waitgroups")}
+
+
+async def test_a_trees_objects_live_until_its_last_isolate_ends(tmp_path):
+    # main makes one of each, leaves an item in the queue and a child that still sleeps
+    child = Code("child", (("q", QT),), [("eff", None, "sleep", [K(60.0)], ()), ("ret", K(1))])
+    main = Code("main", (), [("eff", "q", "new_queue", [], ()), ("eff", None, "new_lock", [], ()),
+                             ("eff", None, "new_waitgroup", [], ()), ("eff", None, "queue_put", ["q", K(5)], ()),
+                             ("eff", None, "create_task", ["q"], (1,)), ("ret", K(0))])
+    other = Code("other", (), [("eff", None, "new_lock", [], ()), ("eff", None, "sleep", [K(60.0)], ()),
+                               ("ret", K(0))])
+    flows = [Flow(Program([main, child])), Flow(Program([other]))]
+    eng = await start(tmp_path / "s.db", flows)
+    await eng.spawn("o", "other", {})
+    await eng.spawn("m", "main", {})
+    assert await eng.wait("m", timeout=5) == 0
+    await until(lambda: stored_status(eng, "m/1") == "sleeping" and stored_status(eng, "o") == "sleeping")
+    assert tree_rows(eng) == {"queues": 1, "queue_items": 1, "locks": 2, "waitgroups": 1}
+    await eng.stop()
+    eng = await start(tmp_path / "s.db", flows)     # the tree's bookkeeping is rebuilt on restart
+    assert sorted(eng.tree_objects[2]) == [("lock", 2), ("queue", 1), ("wg", 1)]   # "o" is isolate 1
+    assert await eng.cancel("m/1") is True
+    # "o" is another tree: its lock stays
+    assert tree_rows(eng) == {"queues": 0, "queue_items": 0, "locks": 1, "waitgroups": 0}
+    assert eng.queues == {} and eng.wgs == {} and list(eng.locks) == [1] and 2 not in eng.tree_objects
+    await eng.stop()
+
+
+async def test_a_failed_isolate_that_can_be_retried_keeps_its_trees_objects(tmp_path):
+    calls = []
+
+    def flaky():
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("provider down")
+        return 3
+    main = Code("main", (), [("eff", "q", "new_queue", [], ()),
+                             ("eff", "v", "impure", [], ("m:flaky", 0, 0, None, False), flaky),
+                             ("eff", None, "queue_put", ["q", "v"], ()),
+                             ("eff", "w", "queue_get", ["q"], ()), ("ret", "w")])
+    eng = await start(tmp_path / "s.db", [Flow(Program([main]))])
+    await eng.spawn("m", "main", {})
+    with pytest.raises(FlowFailed, match="provider down"):
+        await eng.wait("m", timeout=5)
+    assert tree_rows(eng)["queues"] == 1
+    assert await eng.retry("m") is True
+    assert await eng.wait("m", timeout=5) == 3
+    assert tree_rows(eng)["queues"] == 0
+    await eng.stop()
+
+
+async def test_cancel_takes_the_unfinished_descendants_with_it(tmp_path):
+    from deepslate.runtime import FlowCancelled
+    nap = Code("nap", (), [("eff", None, "sleep", [K(60.0)], ()), ("ret", K(3))])
+    # mid starts a grandchild and returns at once: the grandchild's parent has finished
+    mid = Code("mid", (), [("eff", None, "create_task", [], (0,)), ("ret", K(2))])
+    deep = Code("deep", (), [("eff", None, "create_task", [], (0,)), ("eff", None, "sleep", [K(60.0)], ()),
+                             ("ret", K(4))])
+    main = Code("main", (), [("eff", None, "create_task", [], (1,)), ("eff", None, "create_task", [], (2,)),
+                             ("eff", None, "sleep", [K(60.0)], ()), ("ret", K(1))])
+    flows = [Flow(Program([nap, mid, deep, main], entry=3)), Flow(Program([nap]))]
+    eng = await start(tmp_path / "s.db", flows)
+    await eng.spawn("m", "main", {})
+    await eng.spawn("bystander", "nap", {})
+    await until(lambda: all(stored_status(eng, n) == "sleeping" for n in ("m", "m/1/1", "m/2", "m/2/1")))
+    assert stored_status(eng, "m/1") == "done"
+    assert await eng.cancel("m") is True
+    for n in ("m", "m/1/1", "m/2", "m/2/1"):
+        with pytest.raises(FlowCancelled):
+            await eng.wait(n, timeout=5)
+    assert await eng.wait("m/1", timeout=5) == 2
+    assert stored_status(eng, "bystander") == "sleeping"
+    await eng.stop()

@@ -1,6 +1,8 @@
 """The SQLite store against real files: schema, the step transaction, fencing, bad files."""
 import os
 import sqlite3
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -110,8 +112,8 @@ def test_step_commit_roundtrip(store):
 
 def test_shared_ops_commit_with_the_step(store):
     epoch = store.claim(NODE)
-    store.commit_batch(NODE, epoch, [spawn_commit(1, "a", ops=[("queue_new", 1, 0, "int"), ("lock_new", 1),
-                                                              ("wg_new", 1)])])
+    store.commit_batch(NODE, epoch, [spawn_commit(1, "a", ops=[("queue_new", 1, 0, "int", 1), ("lock_new", 1, 1),
+                                                              ("wg_new", 1, 1)])])
     store.commit_batch(NODE, epoch, [Commit(1, "running", b"s", 1, ops=[
         ("queue_put", 1, 1, b"x"), ("queue_put", 1, 2, b"y"), ("lock_set", 1, 1), ("wg_set", 1, 3)])])
     store.commit_batch(NODE, epoch, [Commit(1, "running", b"s", 2, ops=[("queue_take", 1, 1)])])
@@ -119,6 +121,13 @@ def test_shared_ops_commit_with_the_step(store):
     assert sh.queues == {1: (0, "int", [(2, b"y")])}
     assert sh.locks == {1: 1} and sh.waitgroups == {1: 3}
     assert sh.next_ids == {"isolate": 2, "queue": 2, "lock": 2, "wg": 2, "seq": 3}
+    assert sh.roots == {("queue", 1): 1, ("lock", 1): 1, ("wg", 1): 1}
+    # the step that ends the tree's last isolate deletes them in its transaction
+    end = Commit(1, "done", None, 3, result=b"r")
+    store.commit_batch(NODE, epoch, [end])
+    assert end.collected == 1
+    sh = store.load_shared()
+    assert sh.queues == {} and sh.locks == {} and sh.waitgroups == {} and sh.roots == {}
 
 
 def test_batch_is_all_or_nothing(store):
@@ -226,13 +235,20 @@ def test_missing_directory(tmp_path):
         SQLiteStore(str(tmp_path / "nope" / "s.db"))
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores file permissions")
-def test_read_only_file_by_permissions(tmp_path):  # pragma: no cover - CI runs as root here
+def test_read_only_file_by_permissions(tmp_path):
     p = tmp_path / "s.db"
     SQLiteStore(str(p)).close()
     p.chmod(0o444)
-    with pytest.raises(StoreReadOnly, match="read-only"):
-        SQLiteStore(str(p))
+    code = ("from deepslate.store import SQLiteStore, StoreReadOnly\n"
+            "try:\n    SQLiteStore(%r)\nexcept StoreReadOnly as e:\n    print('refused:', e)\n" % str(p))
+    cmd = [sys.executable, "-c", code]
+    if os.geteuid() == 0:
+        # root ignores file modes through CAP_DAC_OVERRIDE: open the store without it
+        cmd = ["setpriv", "--inh-caps=-dac_override,-dac_read_search",
+               "--bounding-set=-dac_override,-dac_read_search"] + cmd
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "refused:" in r.stdout and "read-only" in r.stdout, r.stdout
 
 
 def test_read_only_open_mode(tmp_path):
@@ -292,3 +308,27 @@ def test_failed_migration_does_not_bump_version(tmp_path, monkeypatch):
 
 def test_unknown_backend_has_no_migrations():
     assert migrations("nosuchbackend") == []
+
+
+def test_version_2_store_gets_each_isolates_tree_root(tmp_path):
+    p = str(tmp_path / "s.db")
+    db = sqlite3.connect(p)                  # a store as version 2 left it, with a tree of isolates
+    db.execute(f"PRAGMA application_id = {0x64736C74}")
+    db.execute("CREATE TABLE deepslate_schema (version INTEGER NOT NULL)")
+    db.execute("INSERT INTO deepslate_schema VALUES (2)")
+    from deepslate.store.sqlite import _statements
+    for script in migrations("sqlite")[:2]:
+        for stmt in _statements(script):
+            db.execute(stmt)
+    for id, parent in ((1, None), (2, 1), (3, 2), (4, None), (5, 4)):
+        db.execute("INSERT INTO isolates (id, name, flow, program_hash, parent_id, status, created_at, updated_at) "
+                   "VALUES (?, ?, 'f', x'00', ?, 'running', 0, 0)", (id, f"i{id}", parent))
+    db.execute("INSERT INTO queues (id, capacity, elem) VALUES (1, 0, 'int')")
+    db.commit()
+    db.close()
+    s = SQLiteStore(p)
+    assert s.schema_version() == 3
+    roots = dict(s.db.execute("SELECT id, root_id FROM isolates").fetchall())
+    assert roots == {1: 1, 2: 1, 3: 1, 4: 4, 5: 4}
+    assert s.load_shared().roots == {}      # an older queue's tree is unknown: it is kept
+    s.close()

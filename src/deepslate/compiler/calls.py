@@ -9,7 +9,7 @@ from typing import Any
 
 from .._opcodes import Op
 from .._program import CallTarget, EffectSpec, TypeTest
-from .._types import (BOOL, BYTES, ERROR, FLOAT, INT, NONE, STR, DataclassT, DictT, ErrorT,
+from .._types import (BOOL, BYTES, ERROR, FLOAT, INT, NONE, STR, DataclassT, DictT, ErrorT, handle_in,
                       HandleT, ListT, Type, UnionT, union)
 from .._values import DSError, Lock, Queue, WaitGroup
 from . import env as envmod
@@ -195,7 +195,21 @@ class CallCompiler:
         self.flow_refs.append(fr)
         return fr
 
+    def no_handles(self, node: ast.Call, sig: Sig) -> None:
+        """Queues, locks and wait groups never leave the flows that made them (they are deleted
+        with their isolate tree), so no Python function may take or hand one out."""
+        for pname, pt in sig.params:
+            h = handle_in(pt)
+            if h is not None:
+                self.fail(node, f"{sig.kind} function {sig.name}: parameter {pname} holds a {h}; queues, locks "
+                                "and wait groups stay inside flows: pass them to a flow or a create_task child")
+        h = handle_in(sig.returns)
+        if h is not None:
+            self.fail(node, f"{sig.kind} function {sig.name} returns a {h}; a Python function cannot make one: "
+                            f"create it in the flow with dpslio.{h.kind}{'[T]' if h.kind == 'Queue' else ''}()")
+
     def call_pure(self, node: ast.Call, sig: Sig, want, dst) -> Val:
+        self.no_handles(node, sig)
         args = self.bind(node, sig.params, sig.name, sig.defaults)
         base = self.arg_block(args, sig.params, sig.name)
         target = CallTarget("pure", sig.ref, len(args), fn=sig.obj)
@@ -203,6 +217,7 @@ class CallCompiler:
         return self.result(sig.returns, dst, lambda r: self.emit(Op.CALL, r, self.const(target), base))
 
     def call_impure(self, node: ast.Call, sig: Sig, want, dst) -> Val:
+        self.no_handles(node, sig)
         args = self.bind(node, sig.params, sig.name, sig.defaults)
         base = self.arg_block(args, sig.params, sig.name)
         retries, backoff, timeout = sig.policy
@@ -220,6 +235,9 @@ class CallCompiler:
         return self.result(t, dst, lambda r: self.emit(Op.CALL, r, self.const(target), base))
 
     def call_unmarshal(self, node: ast.Call, t: Type, want, dst) -> Val:
+        h = handle_in(t)
+        if h is not None:
+            self.fail(node, f"json_unmarshal cannot make a {h}: JSON holds data, not queues, locks or wait groups")
         args = self.bind(node, [("data", BYTES)], "json_unmarshal")
         base = self.arg_block(args, [("data", BYTES)], "json_unmarshal")
         target = CallTarget("builtin", "builtin:json_unmarshal", 1, type=t)

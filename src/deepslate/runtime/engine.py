@@ -66,10 +66,11 @@ def _serial() -> Any:
 class Iso:
     """An isolate in memory."""
     __slots__ = ("id", "name", "flow", "program", "vm", "status", "steps", "children", "log_seq",
-                 "parent_id", "waiters", "wake_at", "snapshot", "handle", "task", "active", "held",
+                 "parent_id", "root_id", "waiters", "wake_at", "snapshot", "handle", "task", "active", "held",
                  "listen", "created")
 
-    def __init__(self, id: int, name: str, flow: str, program: Any, vm: Any, parent_id: int | None = None):
+    def __init__(self, id: int, name: str, flow: str, program: Any, vm: Any, parent_id: int | None = None,
+                 root_id: int | None = None):
         self.id = id
         self.name = name
         self.flow = flow
@@ -80,6 +81,7 @@ class Iso:
         self.children = 0
         self.log_seq = 0
         self.parent_id = parent_id
+        self.root_id = id if root_id is None else root_id   # the spawned isolate atop its create_task tree
         self.waiters: list[asyncio.Future[Any]] = []
         self.wake_at: float | None = None
         self.snapshot: bytes | None = None     # the last one submitted, kept for a failure row
@@ -156,6 +158,7 @@ class Engine:
         self.queues: dict[int, _Queue] = {}
         self.locks: dict[int, _Lock] = {}
         self.wgs: dict[int, _WaitGroup] = {}
+        self.tree_objects: dict[int, list[tuple[str, int]]] = {}   # root -> its queues, locks, wait groups
         self.handed: dict[tuple[int, int], bytes] = {}   # (qid, seq) -> item on its way to a getter
         self.next_id: dict[str, int] = {}
         self.failure: BaseException | None = None
@@ -182,6 +185,8 @@ class Engine:
             q.items.extend(items)
         self.locks = {lid: _Lock(h) for lid, h in shared.locks.items()}
         self.wgs = {wid: _WaitGroup(c) for wid, c in shared.waitgroups.items()}
+        for (kind, oid), root in shared.roots.items():
+            self.tree_objects.setdefault(root, []).append((kind, oid))
         rows = await self._db(self.store.load_unfinished, self.node_id, self.epoch)
         fault_point("after_claim_before_heartbeat")
         self._tasks.append(self.loop.create_task(self.writer.run(), name="deepslate-writer"))
@@ -227,7 +232,7 @@ class Engine:
             msg = f"cannot resume from the stored snapshot: {type(e).__name__}: {e}"
             await self._mark_failed(row, msg, "snapshot")
             return None
-        iso = Iso(row.id, row.name, row.flow, program, vm, row.parent_id)
+        iso = Iso(row.id, row.name, row.flow, program, vm, row.parent_id, row.root_id)
         iso.status, iso.steps, iso.children, iso.log_seq = row.status, row.steps, row.children, row.log_seq
         iso.wake_at, iso.snapshot = row.wake_at, row.snapshot
         self.by_name[iso.name] = iso
@@ -348,7 +353,7 @@ class Engine:
         ops: list[tuple[Any, ...]] = []
         if program.hash not in self.stored_programs:
             ops.append(("program", program.hash, _serial().program_to_bytes(program)))
-        row = IsolateRow(iid, name, fl.name, program.hash, snapshot=snap)
+        row = IsolateRow(iid, name, fl.name, program.hash, root_id=iid, snapshot=snap)
         self.by_name[name] = iso
         self.by_id[iid] = iso
         created = iso.created = self.writer.submit_wait(Commit(iid, "running", snap, 0, ops=ops, create=row))
@@ -413,12 +418,44 @@ class Engine:
             if row is None:
                 raise KeyError(f"no isolate named {name!r}")
             return False
-        ops = self._deactivate(iso)
-        iso.status = "cancelled"
-        await self.writer.submit_wait(Commit(iso.id, "cancelled", None, iso.steps + 1, children=iso.children,
-                                             log_seq=iso.log_seq, ops=ops))
-        self._finish(iso)
+        ended = []
+        # its unfinished descendants go too, deepest first: none runs on for a parent that is gone
+        for victim in await self._descendants(iso) + [iso]:
+            ops = self._deactivate(victim)
+            victim.status = "cancelled"
+            c = Commit(victim.id, "cancelled", None, victim.steps + 1, children=victim.children,
+                       log_seq=victim.log_seq, ops=ops)
+            ended.append((victim, c, self.writer.submit_wait(c)))
+        for victim, c, committed in ended:
+            await committed
+            self._ended(victim, c)
         return True
+
+    async def _descendants(self, iso: Iso) -> list[Iso]:
+        """The running isolates below ``iso`` in its create_task tree, deepest first."""
+        parents: dict[int, int | None] = {}
+
+        async def parent_of(i: int) -> int | None:
+            if i not in parents:
+                known = self.by_id.get(i)
+                if known is not None:
+                    parents[i] = known.parent_id
+                else:       # a finished isolate between two running ones
+                    row = await self._db(self.store.get_isolate_by_id, i)
+                    parents[i] = row.parent_id if row is not None else None
+            return parents[i]
+
+        found: list[tuple[int, Iso]] = []
+        for other in list(self.by_id.values()):
+            if other is iso or not other.active or other.root_id != iso.root_id:
+                continue
+            depth, up = 0, other.parent_id
+            while up is not None and up != iso.id:
+                depth, up = depth + 1, await parent_of(up)
+            if up == iso.id:
+                found.append((depth, other))
+        found.sort(key=lambda d: -d[0])
+        return [o for _, o in found]
 
     async def retry(self, name: str) -> bool:
         """Run a failed isolate again from its last snapshot (after an @impure function kept
@@ -564,8 +601,19 @@ class Engine:
                 self._halt(exc)
                 return
             self.steps_committed += 1
-            self._finish(iso)
+            self._ended(iso, c)
         self.writer.submit(c, done)
+
+    def _ended(self, iso: Iso, c: Commit) -> None:
+        self._finish(iso)
+        if c.collected is not None:     # the store deleted the tree's objects with this commit
+            for kind, oid in self.tree_objects.pop(c.collected, ()):
+                if kind == "queue":
+                    self.queues.pop(oid, None)
+                elif kind == "lock":
+                    self.locks.pop(oid, None)
+                else:
+                    self.wgs.pop(oid, None)
 
     def _finish(self, iso: Iso) -> None:
         """The terminal row is durable: wake waiters (they read it from the store) and forget the isolate."""
@@ -682,15 +730,18 @@ class Engine:
             cap = int(args[0]) if args else 0
             elem = str(spec.extra[0]) if spec.extra else ""
             self.queues[qid] = _Queue(qid, cap, elem)
-            self._advance(iso, Queue(qid), [("queue_new", qid, cap, elem)])
+            self.tree_objects.setdefault(iso.root_id, []).append(("queue", qid))
+            self._advance(iso, Queue(qid), [("queue_new", qid, cap, elem, iso.root_id)])
         elif kind == "new_lock":
             lid = self._new_id("lock")
             self.locks[lid] = _Lock(None)
-            self._advance(iso, Lock(lid), [("lock_new", lid)])
+            self.tree_objects.setdefault(iso.root_id, []).append(("lock", lid))
+            self._advance(iso, Lock(lid), [("lock_new", lid, iso.root_id)])
         elif kind == "new_waitgroup":
             wid = self._new_id("wg")
             self.wgs[wid] = _WaitGroup(0)
-            self._advance(iso, WaitGroup(wid), [("wg_new", wid)])
+            self.tree_objects.setdefault(iso.root_id, []).append(("wg", wid))
+            self._advance(iso, WaitGroup(wid), [("wg_new", wid, iso.root_id)])
         elif kind == "create_task":
             self._create_task(iso, spec, args)
         elif kind == "http_listen":
@@ -817,12 +868,12 @@ class Engine:
         cid = self._new_id("isolate")
         name = f"{iso.name}/{iso.children}"
         flow = program.codes[code_index].name
-        child = Iso(cid, name, flow, program, child_vm, parent_id=iso.id)
+        child = Iso(cid, name, flow, program, child_vm, parent_id=iso.id, root_id=iso.root_id)
         snap = vmm.encode_snapshot(program.hash, child_vm.export_state())
         child.snapshot = snap
         self.by_name[name] = child
         self.by_id[cid] = child
-        row = IsolateRow(cid, name, flow, program.hash, parent_id=iso.id, snapshot=snap)
+        row = IsolateRow(cid, name, flow, program.hash, parent_id=iso.id, root_id=iso.root_id, snapshot=snap)
         self._advance(iso, None, [("isolate_new", row)])
         # the child's first step is submitted after the parent's, which creates its row
         self.ready.put_nowait((child, _START, []))
@@ -937,7 +988,7 @@ def describe(kind: str, args: tuple[Any, ...]) -> str:
 
 def check_args(flow: str, params: Any, args: Any) -> tuple[Any, ...]:
     """The spawn arguments in parameter order, checked against the parameter types."""
-    from .._types import FLOAT, check_value
+    from .._types import FLOAT, check_value, handle_in
     if args is None:
         args = {}
     if not isinstance(args, dict):
@@ -951,6 +1002,10 @@ def check_args(flow: str, params: Any, args: Any) -> tuple[Any, ...]:
     for pname, ptype in params:
         if pname not in args:
             raise TypeError(f"flow {flow!r}: missing argument for parameter {pname!r}: {ptype}")
+        h = handle_in(ptype)
+        if h is not None:
+            raise TypeError(f"flow {flow!r}: parameter {pname} holds a {h}, which only a flow can pass "
+                            "(a flow call or create_task); spawn it from a flow that makes the object")
         v = args[pname]
         err = check_value(ptype, v, pname)
         if err:

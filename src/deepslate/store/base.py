@@ -61,6 +61,7 @@ class IsolateRow:
     program_hash: bytes
     status: str = "running"           # running sleeping waiting done failed cancelled
     parent_id: int | None = None
+    root_id: int | None = None        # the spawned isolate at the top of its create_task tree (None: itself)
     snapshot: bytes | None = None
     wake_at: float | None = None      # unix time of the pending sleep's end
     waiting_on: str = ""
@@ -78,9 +79,13 @@ class IsolateRow:
 # Shared effects a step may carry (``Commit.ops``), applied in order:
 #   ("program", hash, body)               store a program if new
 #   ("isolate_new", IsolateRow)           a child isolate (or a spawned one)
-#   ("queue_new", qid, capacity, elem)    ("queue_put", qid, seq, data)   ("queue_take", qid, seq)
-#   ("lock_new", lid)                     ("lock_set", lid, holder_isolate_id | None)
-#   ("wg_new", wid)                       ("wg_set", wid, count)
+#   ("queue_new", qid, capacity, elem, root)   ("queue_put", qid, seq, data)   ("queue_take", qid, seq)
+#   ("lock_new", lid, root)               ("lock_set", lid, holder_isolate_id | None)
+#   ("wg_new", wid, root)                 ("wg_set", wid, count)
+# ``root`` is the root isolate of the tree that made the object. When a commit ends the last
+# live isolate of a tree (all done, cancelled, or failed with nothing to retry), the store
+# deletes that tree's queues, locks and wait groups in the same transaction and sets
+# ``Commit.collected`` to the root, so the engine forgets them too.
 #   ("inbox_take", message_id)
 @dataclass
 class Commit:
@@ -97,6 +102,7 @@ class Commit:
     log_seq: int = 0                  # log_seq after these lines
     ops: list[tuple[Any, ...]] = field(default_factory=list)
     create: IsolateRow | None = None  # insert this row instead of updating (spawn)
+    collected: int | None = None      # set by the store: the root whose tree's objects it deleted
 
 
 @dataclass
@@ -106,6 +112,7 @@ class SharedState:
     locks: dict[int, int | None]                                  # lid -> holder
     waitgroups: dict[int, int]                                    # wid -> count
     next_ids: dict[str, int]                                      # "isolate"/"queue"/"lock"/"wg"/"seq" -> next
+    roots: dict[tuple[str, int], int] = field(default_factory=dict)  # ("queue"|"lock"|"wg", id) -> root
 
 
 class Store(abc.ABC):

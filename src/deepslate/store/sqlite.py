@@ -26,7 +26,7 @@ from .base import (TERMINAL, Commit, IsolateRow, LeaseLost, NotADeepslateStore, 
 
 APPLICATION_ID = 0x64736C74          # "dslt" in the SQLite header: marks a deepslate file
 
-_COLS = ("id name flow program_hash parent_id status snapshot wake_at waiting_on result error steps "
+_COLS = ("id name flow program_hash parent_id root_id status snapshot wake_at waiting_on result error steps "
          "children log_seq owner epoch created_at updated_at").split()
 _SELECT = "SELECT " + ", ".join(_COLS) + " FROM isolates"
 _INSERT = f"INSERT INTO isolates ({', '.join(_COLS)}) VALUES ({', '.join('?' * len(_COLS))})"
@@ -232,6 +232,10 @@ class SQLiteStore(Store):
                     queues[qid][2].append((seq, value))
             locks = dict(db.execute("SELECT id, holder FROM locks").fetchall())
             wgs = dict(db.execute("SELECT id, count FROM waitgroups").fetchall())
+            roots: dict[tuple[str, int], int] = {}
+            for kind, table in (("queue", "queues"), ("lock", "locks"), ("wg", "waitgroups")):
+                for oid, root in db.execute(f"SELECT id, root_id FROM {table} WHERE root_id IS NOT NULL"):
+                    roots[kind, oid] = root
 
             def nxt(sql: str) -> int:
                 return int(db.execute(sql).fetchone()[0] or 0) + 1
@@ -240,7 +244,7 @@ class SQLiteStore(Store):
                         "lock": nxt("SELECT max(id) FROM locks"),
                         "wg": nxt("SELECT max(id) FROM waitgroups"),
                         "seq": nxt("SELECT max(seq) FROM queue_items")}
-            return SharedState(queues, locks, wgs, next_ids)
+            return SharedState(queues, locks, wgs, next_ids, roots)
         except sqlite3.Error as e:
             raise translate(e, self.path, "load shared state") from None
 
@@ -282,12 +286,30 @@ class SQLiteStore(Store):
                                    [(c.isolate_id, first + i, line) for i, line in enumerate(c.log)])
                     db.execute("DELETE FROM isolate_log WHERE isolate_id = ? AND seq <= ?",
                                (c.isolate_id, c.log_seq - self.log_keep))
+                if c.status in TERMINAL and (c.status != "failed" or c.snapshot is None):
+                    c.collected = self._collect(c.isolate_id)
             fault_point("before_commit")
         self._write(f"commit of {len(commits)} steps", do)
+
+    def _collect(self, isolate_id: int) -> int | None:
+        """Delete the queues, locks and wait groups of ``isolate_id``'s tree if nothing in it can
+        run again (a failed isolate that kept its snapshot may be retried); returns the root."""
+        db = self.db
+        root = db.execute("SELECT root_id FROM isolates WHERE id = ?", (isolate_id,)).fetchone()[0]
+        if root is None or db.execute(
+                "SELECT 1 FROM isolates WHERE root_id = ? AND status NOT IN ('done', 'cancelled') "
+                "AND NOT (status = 'failed' AND snapshot IS NULL) LIMIT 1", (root,)).fetchone():
+            return None
+        db.execute("DELETE FROM queue_items WHERE queue_id IN (SELECT id FROM queues WHERE root_id = ?)", (root,))
+        for table in ("queues", "locks", "waitgroups"):
+            db.execute(f"DELETE FROM {table} WHERE root_id = ?", (root,))
+        return int(root)
 
     def _insert(self, r: IsolateRow, node_id: str, epoch: int, now: float) -> None:
         row = {c: getattr(r, c) for c in _COLS}
         row.update(owner=node_id, epoch=epoch, created_at=now, updated_at=now)
+        if row["root_id"] is None:
+            row["root_id"] = r.id
         self.db.execute(_INSERT, tuple(row[c] for c in _COLS))
 
     def _apply(self, op: tuple[Any, ...], node_id: str, epoch: int, now: float) -> None:
@@ -308,11 +330,11 @@ class SQLiteStore(Store):
         elif kind == "program":
             db.execute("INSERT OR IGNORE INTO programs (hash, body, created_at) VALUES (?, ?, ?)", (op[1], op[2], now))
         elif kind == "queue_new":
-            db.execute("INSERT INTO queues (id, capacity, elem) VALUES (?, ?, ?)", op[1:])
+            db.execute("INSERT INTO queues (id, capacity, elem, root_id) VALUES (?, ?, ?, ?)", op[1:])
         elif kind == "lock_new":
-            db.execute("INSERT INTO locks (id, holder) VALUES (?, NULL)", (op[1],))
+            db.execute("INSERT INTO locks (id, holder, root_id) VALUES (?, NULL, ?)", op[1:])
         elif kind == "wg_new":
-            db.execute("INSERT INTO waitgroups (id, count) VALUES (?, 0)", (op[1],))
+            db.execute("INSERT INTO waitgroups (id, count, root_id) VALUES (?, 0, ?)", op[1:])
         elif kind == "inbox_take":
             db.execute("DELETE FROM inbox WHERE id = ?", (op[1],))
         else:

@@ -269,3 +269,59 @@ from deepslate import flow
 @flow
 async def get_maybe_none(d: dict[str, int]) -> int:
     return d.get("a")  ### "flow get_maybe_none returns int: expected int, got int \| None" at "d.get"
+# ---
+from deepslate import flow, impure, dpslio
+
+SEEN: list = []
+
+
+@impure
+def stash(q: dpslio.Queue[int]) -> None:
+    SEEN.append(q)
+
+
+@flow
+async def queue_to_python() -> None:
+    q: dpslio.Queue[int] = dpslio.Queue[int]()
+    stash(q)  ### "impure function stash: parameter q holds a dpslio.Queue\[int\]; queues, locks and wait groups stay inside flows" at "stash"
+# ---
+from dataclasses import dataclass
+
+from deepslate import flow, pure, dpslio
+
+
+@dataclass
+class Guarded:
+    n: int
+    mu: dpslio.Lock
+
+
+@pure
+def peek(gs: list[Guarded]) -> int:
+    return len(gs)
+
+
+@flow
+async def lock_in_dataclass_to_pure() -> int:
+    gs: list[Guarded] = []
+    return peek(gs)  ### "pure function peek: parameter gs holds a dpslio.Lock" at "peek"
+# ---
+from deepslate import flow, impure, dpslio
+
+
+@impure
+def make() -> dpslio.WaitGroup | None:
+    return None
+
+
+@flow
+async def wait_group_from_python() -> None:
+    wg: dpslio.WaitGroup | None = make()  ### "impure function make returns a dpslio.WaitGroup; a Python function cannot make one: create it in the flow with dpslio.WaitGroup\(\)" at "make"
+# ---
+from deepslate import flow, json_unmarshal, dpslio, DSError
+
+
+@flow
+async def queue_from_json(b: bytes) -> int:
+    q: dpslio.Queue[int] | DSError = json_unmarshal[dpslio.Queue[int]](b)  ### "json_unmarshal cannot make a dpslio.Queue\[int\]" at "json_unmarshal"
+    return 0
