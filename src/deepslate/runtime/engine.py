@@ -418,10 +418,16 @@ class Engine:
             if row is None:
                 raise KeyError(f"no isolate named {name!r}")
             return False
+        # its unfinished descendants go too: none runs on for a parent that is gone. Each is
+        # stopped before the next look, so a child created meanwhile is caught by that look.
+        stopping = [(iso, self._deactivate(iso))]
+        while True:
+            more = await self._descendants(iso)
+            if not more:
+                break
+            stopping += [(d, self._deactivate(d)) for d in more]
         ended = []
-        # its unfinished descendants go too, deepest first: none runs on for a parent that is gone
-        for victim in await self._descendants(iso) + [iso]:
-            ops = self._deactivate(victim)
+        for victim, ops in stopping:
             victim.status = "cancelled"
             c = Commit(victim.id, "cancelled", None, victim.steps + 1, children=victim.children,
                        log_seq=victim.log_seq, ops=ops)
@@ -432,7 +438,7 @@ class Engine:
         return True
 
     async def _descendants(self, iso: Iso) -> list[Iso]:
-        """The running isolates below ``iso`` in its create_task tree, deepest first."""
+        """The still active isolates below ``iso`` in its create_task tree."""
         parents: dict[int, int | None] = {}
 
         async def parent_of(i: int) -> int | None:
@@ -445,17 +451,16 @@ class Engine:
                     parents[i] = row.parent_id if row is not None else None
             return parents[i]
 
-        found: list[tuple[int, Iso]] = []
+        found: list[Iso] = []
         for other in list(self.by_id.values()):
             if other is iso or not other.active or other.root_id != iso.root_id:
                 continue
-            depth, up = 0, other.parent_id
+            up = other.parent_id
             while up is not None and up != iso.id:
-                depth, up = depth + 1, await parent_of(up)
+                up = await parent_of(up)
             if up == iso.id:
-                found.append((depth, other))
-        found.sort(key=lambda d: -d[0])
-        return [o for _, o in found]
+                found.append(other)
+        return found
 
     async def retry(self, name: str) -> bool:
         """Run a failed isolate again from its last snapshot (after an @impure function kept
