@@ -76,7 +76,9 @@ class FunctionCompiler(CallCompiler):
         # (file, register, box op) -> O register already holding that local boxed, valid
         # until the local is written, control flow joins or jumps, or temporaries are freed
         self.boxes: dict[tuple, int] = {}
-        self.pristine: dict[int, int] = {}   # I register of an unassigned int/bool param -> its O[i]
+        # I register of an unassigned int/bool param -> (its O[i], its type): an int(b) of a bool
+        # param shares b's I register but must not box to the bool object
+        self.pristine: dict[int, tuple[int, Type]] = {}
 
     # -- errors ------------------------------------------------------------------
     def fail(self, node: ast.AST, msg: str) -> Any:
@@ -235,7 +237,7 @@ class FunctionCompiler(CallCompiler):
                 self.emit(Op.UNBOXI if t.file == "I" else Op.UNBOXF, var.r, i)
                 if t in (INT, BOOL) and name not in reassigned:
                     # O[i] still holds the argument object: boxing the parameter is free
-                    self.pristine[var.r] = i
+                    self.pristine[var.r] = (i, t)
             if name in self.scopes[0]:
                 self.report(p, f"duplicate parameter {name}")
             self.scopes[0][name] = var
@@ -1083,8 +1085,8 @@ class FunctionCompiler(CallCompiler):
         if want == "O":
             op = Op.BOXF if v.f == "F" else Op.BOXB if v.t == BOOL else Op.BOXI
             key = (v.f, v.r, op)
-            if reg is None and v.f == "I" and v.r in self.pristine:
-                return Val(v.t, "O", self.pristine[v.r])
+            if reg is None and v.f == "I" and self.pristine.get(v.r, (0, None))[1] == v.t:
+                return Val(v.t, "O", self.pristine[v.r][0])
             stable = v.r >= CBASE or v.r < self.local_top[v.f]   # a local or a constant
             if reg is None and stable and key in self.boxes:
                 return Val(v.t, "O", self.boxes[key])
