@@ -1,12 +1,19 @@
-"""Fuzzing the compiler: generated flow-like modules, mutated corpus files and random bytes.
+"""Fuzzing the compiler: generated flow-like modules, well-typed generated programs (and their
+mutants), mutated corpus files and random bytes (reliability target 15).
 
 Whatever the source, compiling it gives a program or a ``CompileError`` carrying a line and a
 column inside the text: never another exception and never a hang (each example has a deadline).
-The default run is a few thousand examples in well under 30 s; ``DEEPSLATE_FUZZ_EXAMPLES=N``
-raises the count per property for a nightly run.
+Every program that compiles passes the bytecode verifier (``codegen.verify_program``) and the
+VM's own load-time checks.
+
+Sizes: ``DEEPSLATE_COMPILER_FUZZ`` is the number of examples over all generators (default
+2 000, nightly 100 000), split by the shares in ``SHARES``; ``DEEPSLATE_FUZZ_EXAMPLES=N``, when
+set, gives every property N examples instead. ``DEEPSLATE_COMPILER_FUZZ_SEED`` (default
+20261130) seeds hypothesis; a failure names it.
 """
 from __future__ import annotations
 
+import functools
 import io
 import keyword
 import os
@@ -15,17 +22,43 @@ import sys
 import tokenize
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
 import driver
 
-EXAMPLES = int(os.environ.get("DEEPSLATE_FUZZ_EXAMPLES", "0"))
-settings.register_profile(
-    "fuzz", max_examples=EXAMPLES or 600, deadline=2000, derandomize=not EXAMPLES,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
-)
-FUZZ = settings.get_profile("fuzz")
+import gen_pure
+
+PER_PROPERTY = int(os.environ.get("DEEPSLATE_FUZZ_EXAMPLES", "0"))
+TOTAL = int(os.environ.get("DEEPSLATE_COMPILER_FUZZ", "2000"))
+SEED = int(os.environ.get("DEEPSLATE_COMPILER_FUZZ_SEED", "20261130"))
+# the grammar modules are the slowest to compile and reach the checker's corners; typed programs
+# are what the verifier mostly sees
+SHARES = {"generated": 0.25, "typed": 0.1, "mutated": 0.35, "bytes": 0.15, "flowish": 0.15}
+STATS: dict[str, int] = {}
+CURRENT = [""]   # the generator whose examples run now
+
+
+def fuzz(share: str):
+    n = PER_PROPERTY or max(1, round(TOTAL * SHARES[share]))
+    conf = settings(max_examples=n, deadline=2000, database=None, derandomize=False,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                           HealthCheck.filter_too_much])
+
+    def wrap(test):
+        run = seed(SEED)(conf(test))
+
+        @functools.wraps(test)
+        def named(*a, **k):
+            CURRENT[0] = share
+            try:
+                return run(*a, **k)
+            except BaseException as e:   # the seed makes the whole run repeatable
+                if isinstance(e, (KeyboardInterrupt, SystemExit)) or type(e).__module__.startswith("hypothesis"):
+                    raise
+                raise AssertionError(f"DEEPSLATE_COMPILER_FUZZ_SEED={SEED}: {type(e).__name__}: {e}") from e
+        return named
+    return wrap
 
 CORPUS_TEXTS = {p.name: p.read_text() for p in driver.corpus_files()}
 
@@ -75,8 +108,9 @@ def check_outcome(source: str, filename: str = "fuzz_input.py") -> str:
     NameError in its top-level code); any exception raised inside deepslate that is not a
     CompileError fails the test."""
     CompileError = _compiler()
+    STATS[CURRENT[0]] = STATS.get(CURRENT[0], 0) + 1
     try:
-        compile_text(source, filename)
+        flows = compile_text(source, filename)
     except CompileError as e:
         lines = [ln.rstrip("\r\n") for ln in io.StringIO(source, newline=None).readlines()] or [""]
         assert isinstance(e.lineno, int) and isinstance(e.offset, int), (e.lineno, e.offset, str(e))
@@ -92,6 +126,7 @@ def check_outcome(source: str, filename: str = "fuzz_input.py") -> str:
                 want = lines[other.lineno - 1]
                 assert other.text.rstrip("\r\n") == want, (str(other), want)
                 assert other.offset <= len(want) + 1, (str(other), want)
+        STATS["error"] = STATS.get("error", 0) + 1
         return "error"
     except SyntaxError as e:
         if type(e) is not SyntaxError and type(e) is not IndentationError and type(e) is not TabError:
@@ -101,7 +136,22 @@ def check_outcome(source: str, filename: str = "fuzz_input.py") -> str:
         if _raised_in_deepslate(e):
             raise
         return "python"
+    check_programs(flows)
+    STATS["ok"] = STATS.get("ok", 0) + 1
     return "ok"
+
+
+def check_programs(flows: dict) -> None:
+    """Every compiled program passes the bytecode verifier and the VM's load-time checks."""
+    from deepslate._vm import VM
+    from deepslate.compiler.codegen import verify_program
+
+    for name, f in flows.items():
+        program = f.program
+        problem = verify_program(program)
+        assert problem is None, f"flow {name}: {problem}"
+        VM(program, program.entry, (None,) * len(program.codes[program.entry].params))
+        STATS["verified"] = STATS.get("verified", 0) + 1
 
 
 # -- a grammar of flow-like code -------------------------------------------------------------
@@ -264,7 +314,10 @@ TOKEN_POOL = sorted({t for text in CORPUS_TEXTS.values() for t in _tokens(text)}
 
 @st.composite
 def mutated(draw) -> str:
-    text = CORPUS_TEXTS[draw(st.sampled_from(sorted(CORPUS_TEXTS)))]
+    return mutate(draw, CORPUS_TEXTS[draw(st.sampled_from(sorted(CORPUS_TEXTS)))])
+
+
+def mutate(draw, text: str) -> str:
     for _ in range(draw(st.integers(1, 3))):
         lines = text.splitlines(keepends=True) or ["\n"]
         # most edits go to lines inside flow bodies, where Python still parses the result and the
@@ -318,25 +371,34 @@ def mutated(draw) -> str:
 # -- the properties -----------------------------------------------------------------------------
 
 
-@FUZZ
+@fuzz("generated")
 @given(source=modules())
 def test_generated_modules(source: str) -> None:
     check_outcome(source)
 
 
-@FUZZ
+@fuzz("typed")
+@given(n=st.integers(0, 2**32), data=st.data())
+def test_typed_programs_and_their_mutants(n: int, data) -> None:
+    # well-typed programs must compile (and verify); a mutant of one may go either way
+    source, _ = gen_pure.generate(n, max_stmts=5)
+    assert check_outcome(source) == "ok", f"gen_pure seed {n} does not compile:\n{source}"
+    check_outcome(mutate(data.draw, source))
+
+
+@fuzz("mutated")
 @given(source=mutated())
 def test_mutated_corpus(source: str) -> None:
     check_outcome(source)
 
 
-@FUZZ
+@fuzz("bytes")
 @given(data=st.binary(max_size=300))
 def test_random_bytes(data: bytes) -> None:
     check_outcome(data.decode("utf-8", "replace"))
 
 
-@FUZZ
+@fuzz("flowish")
 @given(pieces=st.lists(st.sampled_from(list("async def flow():\n\t x=1+[]{}#'\"@:|") + ["await ", "@flow\n"]),
                        max_size=120))
 def test_random_flowish_text(pieces: list[str]) -> None:
@@ -382,3 +444,59 @@ def test_check_outcome_rejects_a_bad_position(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(test_fuzz, "compile_text", user_error)
     assert check_outcome("x = 1\n") == "python"
     assert pathlib.Path(__file__).name == "test_fuzz.py"
+
+
+def test_verifier_sees_what_the_vm_would_reject() -> None:
+    import dataclasses
+
+    from deepslate._opcodes import Op
+    from deepslate.compiler.codegen import verify, verify_program
+
+    _compiler()
+    src = HEADER + ("\n\n@flow\nasync def gen0(a: int, xs: list[int]) -> int:\n"
+                    "    b: int = add(a, len(xs))\n    if b > 2:\n        return b // a\n    return helper(b)\n")
+    program = compile_text(src, "v.py")["gen0"].program
+    assert verify_program(program) is None
+    code = program.codes[program.entry]
+    n = len(code.insns) // 4
+    at = {Op(code.insns[4 * pc]): pc for pc in range(n)}
+
+    def broken(**changes):
+        return dataclasses.replace(code, **changes)
+
+    def patched(pc, word, value):
+        insns = code.insns[:]
+        insns[4 * pc + word] = value
+        return broken(insns=insns)
+
+    assert "unknown opcode 250" in verify(patched(0, 0, 250))
+    assert "control runs off the end" in verify(broken(insns=code.insns[:-4], positions=code.positions[:-2]))
+    assert "line table has" in verify(broken(positions=code.positions[:-2]))
+    pos = code.positions[:]
+    pos[0] = code.firstlineno + 500
+    assert "outside the flow's lines" in verify(broken(positions=pos))
+    call = at[Op.CALL]
+    assert "constant" in verify(patched(call, 2, len(code.consts)))
+    other = next(k for k, c in enumerate(code.consts) if type(c).__name__ != "CallTarget")
+    assert f"constant {other} is a" in verify(patched(call, 2, other))
+    wide = list(code.consts)
+    wide[code.insns[4 * call + 2]] = dataclasses.replace(wide[code.insns[4 * call + 2]], nargs=2)
+    assert "arguments O" in verify(dataclasses.replace(patched(call, 3, code.n_o - 1), consts=tuple(wide)))
+    flowcall = at[Op.CALLFLOW]
+    bad_target = dataclasses.replace(program, codes=[patched(flowcall, 3, code.n_o - 1)] + program.codes[1:])
+    assert "arguments O" in verify_program(bad_target)
+    consts = list(code.consts)
+    consts[code.insns[4 * flowcall + 2]] = 99
+    assert "names code 99" in verify_program(dataclasses.replace(program, codes=[broken(consts=tuple(consts))]
+                                                                  + program.codes[1:]))
+    local = code.locals[0]
+    bad_local = dataclasses.replace(local, reg=10**6)
+    assert "outside the code's registers" in verify(broken(locals=(bad_local,) + code.locals[1:]))
+
+
+def test_zz_fuzz_summary() -> None:
+    # runs after the properties when the whole file runs: what the generators reached
+    print(f"\ncompiler fuzz (DEEPSLATE_COMPILER_FUZZ_SEED={SEED}): {dict(sorted(STATS.items()))}")
+    if all(k in STATS for k in SHARES):
+        assert STATS.get("verified", 0) >= TOTAL // 10, STATS
+        assert STATS.get("error", 0) >= TOTAL // 10, STATS

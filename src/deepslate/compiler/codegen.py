@@ -27,8 +27,8 @@ import ast
 from array import array
 from typing import Any
 
-from .._opcodes import CONST_OPERAND, JUMP_OPERAND, RANGE_OPERAND, REGISTER_FILES, Op
-from .._program import CallTarget, Code, EffectSpec, LocalVar
+from .._opcodes import CONST_OPERAND, JUMP_OPERAND, RANGE_OPERAND, REGISTER_FILES, TERMINATORS, Op
+from .._program import CallTarget, Code, EffectSpec, LocalVar, TypeTest
 from .._types import (BOOL, BYTES, ERROR, FLOAT, INT, NONE, STR, DataclassT, DictT, ErrorT,
                       HandleT, ListT, Type, UnionT, union)
 from . import env as envmod
@@ -1549,15 +1549,48 @@ class FunctionCompiler(CallCompiler):
         return Val(STR, "O", t)
 
 
+EFFECT_KINDS = frozenset({
+    "sleep", "impure", "http_request", "http_listen", "new_queue", "queue_put", "queue_get", "select",
+    "new_lock", "lock_acquire", "lock_release", "new_waitgroup", "wg_add", "wg_done", "wg_wait", "create_task"})
+# what a constant operand must be; CALLFLOW's is a FlowRef until linking makes it a code index
+CONST_KINDS: dict[Op, tuple] = {
+    Op.LOADKI: (int,), Op.LOADKF: (float, int), Op.ISINSTANCE: (TypeTest,), Op.GETATTR: (str,),
+    Op.SETATTR: (str,), Op.FORMAT: (str,), Op.CALL: (CallTarget,), Op.CALLFLOW: (int, FlowRef),
+    Op.EFFECT: (EffectSpec,),
+}
+_OPS = {int(op) for op in Op}
+
+
 def verify(code: Code) -> str | None:
-    """What is wrong with code's operands, or None: registers inside their file's
-    count, register ranges inside the O file, constants and jump targets in range."""
+    """What is wrong with one code object, or None. Checks every operand against its file's
+    register count, register ranges and call/effect argument blocks inside the O file,
+    constant indexes and kinds, jump targets, that control cannot run off the end, the line
+    table (one in-range position per instruction) and the locals' debug info."""
     n = len(code.insns) // 4
+    if n == 0 or len(code.insns) % 4:
+        return f"{len(code.insns)} instruction words, want a positive multiple of 4"
     size = {"O": code.n_o, "I": code.n_i, "F": code.n_f}
+    if min(size.values()) < 0:
+        return f"negative register count {size}"
+    if len(code.params) > code.n_o:
+        return f"{len(code.params)} parameters but only {code.n_o} O registers"
     for pc in range(n):
+        if code.insns[4 * pc] not in _OPS:
+            return f"pc {pc}: unknown opcode {code.insns[4 * pc]}"
         op = Op(code.insns[4 * pc])
         ops = code.insns[4 * pc + 1: 4 * pc + 4]
-        nargs = getattr(code.consts[ops[1]], "nargs", None) if op in (Op.CALL, Op.EFFECT) else None
+        kinds = CONST_KINDS.get(op)
+        if kinds is not None:
+            k = ops[CONST_OPERAND[op]]
+            if not 0 <= k < len(code.consts):
+                return f"pc {pc} {op.name}: constant {k} outside the {len(code.consts)} constants"
+            if not isinstance(code.consts[k], kinds) or isinstance(code.consts[k], bool):
+                return f"pc {pc} {op.name}: constant {k} is a {type(code.consts[k]).__name__}"
+        nargs = code.consts[ops[1]].nargs if op in (Op.CALL, Op.EFFECT) else None
+        if op == Op.EFFECT and code.consts[ops[1]].kind not in EFFECT_KINDS:
+            return f"pc {pc} EFFECT: unknown effect kind {code.consts[ops[1]].kind!r}"
+        if nargs is not None and nargs < 0:
+            return f"pc {pc} {op.name}: negative argument count {nargs}"
         for k, f in enumerate(REGISTER_FILES[op]):
             x = ops[k]
             if f in size:
@@ -1571,12 +1604,56 @@ def verify(code: Code) -> str | None:
                 return f"pc {pc} {op.name}: jump target {x} outside the code"
         if op in RANGE_OPERAND:
             first, count = RANGE_OPERAND[op]
+            if ops[count] < 0:
+                return f"pc {pc} {op.name}: negative register count {ops[count]}"
             width = ops[count] * (2 if op == Op.BUILDDICT else 1)
             if ops[first] + width > code.n_o:
                 return f"pc {pc} {op.name}: O{ops[first]}..+{width} outside O[0..{code.n_o})"
         if nargs and ops[2] + nargs > code.n_o:
             return f"pc {pc} {op.name}: arguments O{ops[2]}..+{nargs} outside O[0..{code.n_o})"
+    if Op(code.insns[4 * (n - 1)]) not in TERMINATORS:
+        return f"pc {n - 1} {Op(code.insns[4 * (n - 1)]).name}: control runs off the end of the code"
+    if len(code.positions) != 2 * n:
+        return f"the line table has {len(code.positions)} words for {n} instructions"
+    last = code.firstlineno + max(len(code.source.splitlines()), 1) - 1
+    for pc in range(n):
+        line, col = code.positions[2 * pc], code.positions[2 * pc + 1]
+        if not code.firstlineno <= line <= last or col < 1:
+            return f"pc {pc}: position {line}:{col} outside the flow's lines {code.firstlineno}..{last}"
+    for v in code.locals:
+        if v.file not in size or not 0 <= v.reg < size[v.file]:
+            return f"local {v.name}: {v.file}{v.reg} outside the code's registers"
+        if not 0 <= v.start_pc <= v.end_pc <= n:
+            return f"local {v.name}: live range {v.start_pc}..{v.end_pc} outside 0..{n}"
     return None
 
 
-__all__ = ["FunctionCompiler", "verify"]
+def verify_program(program: Any) -> str | None:
+    """verify() for every code, plus what needs the whole program: the entry, CALLFLOW and
+    create_task targets, and their argument blocks against the callee's parameters."""
+    codes = program.codes
+    if not 0 <= program.entry < len(codes):
+        return f"entry {program.entry} outside the {len(codes)} codes"
+    for code in codes:
+        problem = verify(code)
+        if problem:
+            return f"flow {code.name}: {problem}"
+        for pc in range(len(code.insns) // 4):
+            op, a, k, c = code.insns[4 * pc: 4 * pc + 4]
+            if op == Op.CALLFLOW:
+                target, nargs = code.consts[k], None
+            elif op == Op.EFFECT and code.consts[k].kind == "create_task":
+                target, nargs = code.consts[k].extra[0], code.consts[k].nargs
+            else:
+                continue
+            if type(target) is not int or not 0 <= target < len(codes):
+                return f"flow {code.name}: pc {pc} {Op(op).name} names code {target!r}, not one of {len(codes)}"
+            want = len(codes[target].params)
+            if nargs is not None and nargs != want:
+                return f"flow {code.name}: pc {pc} create_task passes {nargs} arguments, {codes[target].name} takes {want}"
+            if want and c + want > code.n_o:
+                return f"flow {code.name}: pc {pc} {Op(op).name} arguments O{c}..+{want} outside O[0..{code.n_o})"
+    return None
+
+
+__all__ = ["FunctionCompiler", "verify", "verify_program"]
