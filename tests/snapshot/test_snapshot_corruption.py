@@ -353,3 +353,220 @@ def test_huge_claimed_sizes_fail_before_allocating(body):
     finally:
         tracemalloc.stop()
     assert peak < 100_000
+
+
+# ---- target 16: mutants of real snapshots -------------------------------------------------
+#
+# Real snapshots of compiled flows at a durable point (small: the README counter; medium: a shop
+# with dataclasses, a DSError, a big int and four flow frames; large: some 100k values), and
+# DEEPSLATE_SNAPSHOT_MUTANTS (default 10 000) mutants of them from DEEPSLATE_SNAPSHOT_SEED
+# (default 20261130). Every mutant the checksum covers must fail to decode with a SnapshotError,
+# on the runtime's path (decode_snapshot, then VM.from_state) and on the inspector's, quickly and
+# without a large allocation. Mutants re-sealed with a valid checksum reach the body parser and
+# the frame checks: they fail the same way, or decode to a state the VM accepts or refuses with
+# ProgramError, and never raise anything else.
+
+import os
+import random
+import resource
+import time
+
+MUTANTS = int(os.environ.get("DEEPSLATE_SNAPSHOT_MUTANTS", "10000"))
+MUTANT_SEED = int(os.environ.get("DEEPSLATE_SNAPSHOT_SEED", "20261130"))
+SLOW = 0.100     # seconds: RELIABILITY target 16's bound on one decode
+
+REAL_FLOWS = '''
+from dataclasses import dataclass
+
+from deepslate import DSError, flow, sleep
+
+
+@dataclass
+class Item:
+    sku: str
+    qty: int
+    price: float
+
+
+@flow
+async def counter() -> None:
+    count: int = 0
+    while True:
+        sleep(1.0)
+        count = count + 1
+
+
+@flow
+async def inner(items: list[Item], depth: int) -> int:
+    if depth > 0:
+        return inner(items, depth - 1)
+    sleep(0.5)
+    return len(items)
+
+
+@flow
+async def shop(n: int) -> int:
+    items: list[Item] = []
+    for i in range(n):
+        items.append(Item(f"sku-{i}", i, i * 1.25))
+    totals: dict[str, float] = {}
+    for it in items:
+        totals[it.sku] = it.price * it.qty
+    note: str = "ünïcode ✓"
+    err: int | DSError = DSError("out of stock")
+    big: int = 2 ** 100
+    first: Item = items[0]
+    return inner(items, 3) + len(totals) + len(note)
+
+
+@flow
+async def bulk(n: int) -> int:
+    xs: list[int] = []
+    names: list[str] = []
+    table: dict[str, list[int]] = {}
+    for i in range(n):
+        xs.append(i * 7919 % 100003)
+        names.append(f"name-{i}")
+    for j in range(n // 10):
+        table[names[j]] = [xs[j], j, -j]
+    f: float = 0.1
+    sleep(1.0)
+    return len(xs) + len(table)
+'''
+
+
+def _real_snapshots() -> dict:
+    """name -> (program, snapshot bytes), each VM stopped at a sleep."""
+    import driver
+    from deepslate._vm import VM
+
+    flows = driver.compile_source(REAL_FLOWS, "real_flows.py")
+    out = {}
+    for name, flow_name, args, resumes in [("small", "counter", (), 3), ("medium", "shop", (40,), 0),
+                                           ("large", "bulk", (12000,), 0)]:
+        program = flows[flow_name].program
+        vm = VM(program, program.code_index(flow_name), args)
+        for k in range(resumes + 1):
+            spec, _ = vm.run(10**9)
+            assert spec.kind == "sleep", spec.kind
+            if k < resumes:
+                vm.resume(None)
+        out[name] = (program, encode_snapshot(program.hash, vm.export_state()))
+    return out
+
+
+def _mutants(rng: random.Random, blob: bytes, count: int):
+    """(kind, bytes, checksum_covers) mutants of one snapshot."""
+    parts = split(blob)
+    n = len(blob)
+    for k in range(64):                                     # truncation at each 1/64
+        yield "truncate", blob[:k * n // 64], True
+    for _ in range(8):                                      # another program's hash
+        other = rng.randbytes(32)
+        yield "wrong-hash", seal(b"DSNP", 1, parts["body"], other), False
+        yield "wrong-hash", blob[:5] + other + blob[37:], True
+    head = blob[:5 + 32]
+    for bits in (20, 31, 32, 40, 56, 62, 63, 64):          # oversized length prefix in the header
+        for delta in (0, 1):
+            big = uvarint((1 << bits) - delta)
+            yield "oversized-length", head + big + blob[parts["body_offset"]:], True
+    for extra in (1, 7, 1000):
+        yield "oversized-length", head + uvarint(len(parts["body"]) + extra) + blob[parts["body_offset"]:], True
+    body = parts["body"]
+    for _ in range(20):                                     # an oversized count inside the body
+        at = rng.randrange(len(body))
+        tag = rng.choice([b"\x04", b"\x06", b"\x07", b"\x08", b"\x09", b"\x0a", b"\x10", b""])
+        big = tag + uvarint(rng.choice([2**31, 2**40, 2**62, 2**64 - 1, len(body) + 1]))
+        yield "oversized-count", seal(b"DSNP", 1, body[:at] + big + body[at + len(big):], parts["program_hash"]), False
+    made = 64 + 16 + 16 + 3 + 20
+    for i in range(max(0, count - made)):
+        r = rng.random()
+        if r < 0.70:                                        # 1 to 3 flipped bits
+            bad = bytearray(blob)
+            for bit in rng.sample(range(8 * n), rng.randint(1, 3)):     # distinct bits: none flips back
+                bad[bit // 8] ^= 1 << (bit % 8)
+            yield "bit-flip", bytes(bad), True
+        elif r < 0.80:                                      # random bytes, bare or behind the right magic
+            junk = rng.randbytes(rng.randrange(2 * n + 1))
+            yield "random-bytes", (b"DSNP\x01" + junk) if rng.random() < 0.5 else junk, True
+        elif r < 0.90:                                      # a damaged run of bytes
+            bad = bytearray(blob)
+            at = rng.randrange(n)
+            bad[at:at + rng.randint(1, 16)] = rng.randbytes(rng.randint(0, 16))
+            yield "overwrite", bytes(bad), True
+        else:                                               # damage behind a valid checksum
+            bad = bytearray(body)
+            for _ in range(rng.randint(1, 3)):
+                bad[rng.randrange(len(bad))] = rng.randrange(256)
+            yield "resealed-body", seal(b"DSNP", 1, bytes(bad), parts["program_hash"]), False
+
+
+def _decode_like_the_runtime(program, data):
+    from deepslate._vm import VM
+
+    return VM.from_state(program, decode_snapshot(data, program))
+
+
+def _outcome(program, data) -> str:
+    from deepslate._vm import ProgramError
+
+    try:
+        _decode_like_the_runtime(program, data)
+    except SnapshotError as e:
+        return type(e).__name__
+    except ProgramError:
+        return "ProgramError"
+    return "decoded"
+
+
+def test_ten_thousand_mutants_of_real_snapshots():
+    snaps = _real_snapshots()
+    for name, (program, blob) in snaps.items():
+        assert _outcome(program, blob) == "decoded", name
+    rng = random.Random(MUTANT_SEED)
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    worst = (0.0, "", "")
+    tally: dict[tuple, int] = {}
+    total = 0
+    t_all = time.perf_counter()
+    for i, (name, (program, blob)) in enumerate(snaps.items()):
+        share = MUTANTS // len(snaps) + (MUTANTS % len(snaps) if i == len(snaps) - 1 else 0)
+        for kind, data, covered in _mutants(rng, blob, share):
+            total += 1
+            where = f"seed {MUTANT_SEED}, {name} snapshot ({len(blob)} B), mutant {total} ({kind})"
+            t0 = time.perf_counter()
+            try:
+                got = _outcome(program, data)
+            except Exception as e:  # noqa: BLE001 - the point: nothing but SnapshotError escapes
+                raise AssertionError(f"{where}: {type(e).__name__}: {e}") from e
+            took = time.perf_counter() - t0
+            if took > SLOW:   # a busy machine can stall any call: a slow decoder stays slow when retried
+                took = min(_timed(program, data) for _ in range(3))
+                assert took < SLOW, f"{where}: decoding took {took * 1000:.1f} ms"
+            if took > worst[0]:
+                worst = (took, where, got)
+            if covered:
+                assert got not in ("decoded", "ProgramError"), f"{where}: the checksum let it through ({got})"
+                try:
+                    inspect_snapshot(data)
+                    assert kind == "wrong-hash", f"{where}: the inspector decoded it"
+                except SnapshotError:
+                    pass
+            tally[(kind, got)] = tally.get((kind, got), 0) + 1
+    grew = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0
+    print(f"\n{total} snapshot mutants (seed {MUTANT_SEED}) in {time.perf_counter() - t_all:.1f} s; "
+          f"sizes {', '.join(f'{k} {len(b)} B' for k, (_, b) in snaps.items())}; slowest decode "
+          f"{worst[0] * 1000:.2f} ms ({worst[1]}: {worst[2]}); peak RSS grew {grew // 1024} MiB")
+    for (kind, got), k in sorted(tally.items()):
+        print(f"  {kind:16} {got:22} {k}")
+    assert total >= MUTANTS
+    assert grew < 256 * 1024, f"peak RSS grew by {grew // 1024} MiB"
+    # re-sealed damage is mostly caught by the structure checks, not let through
+    resealed = [(got, k) for (kind, got), k in tally.items() if kind == "resealed-body"]
+    assert sum(k for got, k in resealed if got != "decoded") >= sum(k for _, k in resealed) // 2, tally
+
+
+def _timed(program, data) -> float:
+    t0 = time.perf_counter()
+    _outcome(program, data)
+    return time.perf_counter() - t0
