@@ -5,7 +5,7 @@ A worker process (powerworker.py) runs counter flows on a store opened with the 
 test takes crash images of the store at random instants and checks each one.
 
 Acknowledged. An isolate's spawn is acknowledged when ``spawn()`` has returned (the worker
-then logs ``spawn NAME``). Call I of a counter's @impure ``ack`` runs only once the step
+then logs ``spawn NAME``), its end when ``wait()`` has returned its result (``done NAME``). Call I of a counter's @impure ``ack`` runs only once the step
 pending at it is committed (engine: an effect is performed after its snapshot is durable), so
 the line ``ack NAME I`` it logs acknowledges that calls 0..I-1 are durable: the stored row has
 ``steps >= I + 1`` (or is done). Under synchronous=FULL the commit has fsynced the WAL first.
@@ -80,7 +80,8 @@ def start(*args):
 
 
 def read_acks(path):
-    """Acknowledgements logged so far: spawned names and the last call seen per isolate."""
+    """Acknowledgements logged so far: spawned names, the last call seen per isolate (a
+    finished one counts as past its last call)."""
     spawned, acked = set(), {}
     with open(path) as f:
         data = f.read()
@@ -88,6 +89,8 @@ def read_acks(path):
         kind, who, *rest = line.split()
         if kind == "spawn":
             spawned.add(who)
+        elif kind == "done":
+            acked[who] = STEPS
         else:
             acked[who] = max(acked.get(who, -1), int(rest[0]))
     return spawned, acked
@@ -203,9 +206,12 @@ def check_image(path, meta, label):
     assert not lost, f"seed {SEED}, {label}: acknowledged spawns missing: {sorted(lost)}"
     for who, i in meta["acked"].items():
         status, steps = rows.get(who, (None, 0))
-        assert status == "done" or steps >= i + 1, (
-            f"seed {SEED}, {label}: {who} stored at step {steps} ({status}), but call {i} had run, "
-            f"so steps 0..{i} were acknowledged durable")
+        if i == STEPS:
+            assert status == "done", f"seed {SEED}, {label}: {who} is {status}, but wait() had returned its result"
+        else:
+            assert status == "done" or steps >= i + 1, (
+                f"seed {SEED}, {label}: {who} stored at step {steps} ({status}), but call {i} had run, "
+                f"so steps 0..{i} were acknowledged durable")
 
     acks = os.path.join(path, "resume.txt")
     open(acks, "w").close()
@@ -271,6 +277,7 @@ def test_power_loss_images(tmp_path):
     assert len(images) >= COPIES // 2, f"seed {SEED}: the worker ended after {len(images)} copies"
 
     opens, cases, into_frames = [], 0, 0
+    ends = sum(i == STEPS for _, meta in images for i in meta["acked"].values())
     for dest, meta in images:
         variants = [(dest, "full copy")]
         for tail in ("cut", "zeros", "garbage"):
@@ -286,7 +293,7 @@ def test_power_loss_images(tmp_path):
             cases += 1
     opens.sort()
     print(f"{cases} images from {len(images)} copies checked ({into_frames} torn tails cut into frames written "
-          f"after the frontier); store open (WAL recovery) median "
+          f"after the frontier; {ends} acknowledged ends in the copies); store open (WAL recovery) median "
           f"{opens[len(opens) // 2] * 1000:.1f} ms, max {opens[-1] * 1000:.1f} ms; seed {SEED}")
 
 
