@@ -81,7 +81,8 @@ def test_overdue_timers_fire_within_2s_of_restart(tmp_path):
     p = start("resume", store, effects, str(N))
     out, err = p.communicate(timeout=120 + N / 100)
     assert p.returncode == 0, err
-    stamp = {x.split()[0]: float(x.split()[1]) for x in out.splitlines() if x.startswith(("MAIN ", "IMPORTED ", "STARTED "))}
+    stamp = {x.split()[0]: float(x.split()[1]) for x in out.splitlines()
+             if x.startswith(("MAIN ", "IMPORTED ", "STARTED "))}
     results = json.loads(next(x for x in out.splitlines() if x.startswith("RESULT "))[len("RESULT "):])
     assert len(results) == N
 

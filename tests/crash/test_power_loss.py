@@ -5,10 +5,11 @@ A worker process (powerworker.py) runs counter flows on a store opened with the 
 test takes crash images of the store at random instants and checks each one.
 
 Acknowledged. An isolate's spawn is acknowledged when ``spawn()`` has returned (the worker
-then logs ``spawn NAME``), its end when ``wait()`` has returned its result (``done NAME``). Call I of a counter's @impure ``ack`` runs only once the step
-pending at it is committed (engine: an effect is performed after its snapshot is durable), so
-the line ``ack NAME I`` it logs acknowledges that calls 0..I-1 are durable: the stored row has
-``steps >= I + 1`` (or is done). Under synchronous=FULL the commit has fsynced the WAL first.
+then logs ``spawn NAME``), its end when ``wait()`` has returned its result (``done NAME``).
+Call I of a counter's @impure ``ack`` runs only once the step pending at it is committed
+(engine: an effect is performed after its snapshot is durable), so the line ``ack NAME I`` it
+logs acknowledges that calls 0..I-1 are durable: the stored row has ``steps >= I + 1`` (or is
+done). Under synchronous=FULL the commit has fsynced the WAL first.
 
 The image. A power cut keeps what was fsynced and any part of what was not. With a WAL the
 database file is written only by checkpoints, which copy frames already synced in the WAL, and
