@@ -351,7 +351,8 @@ def test_power_loss_recovery_time_at_size(tmp_path):
     t = time.perf_counter()
     opened = check_image(dest, meta, "1 GB image")
     check = time.perf_counter() - t
-    summary = (f"{db_bytes / (1 << 30):.2f} GB store (filled in {filled:.0f} s): " +
+    summary = (f"{db_bytes / (1 << 30):.2f} GB store, {meta['wal_size'] >> 10} KiB WAL in the image "
+               f"(filled in {filled:.0f} s): " +
                ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in times.items()) +
                f"; full check (integrity_check, resume) {check:.1f} s, its open {opened * 1000:.0f} ms")
     print(summary)
