@@ -2,8 +2,9 @@
 
 Durability: ``journal_mode=WAL`` with ``synchronous=FULL`` fsyncs the WAL on
 every commit, so a batch acknowledged by ``commit_batch`` survives a power
-cut; ``synchronous="NORMAL"`` may be chosen (it survives a process crash, not
-a power cut) and is what the crash tests exercise either way.
+cut (tests/crash/test_power_loss.py checks crash images of a running store
+against what was acknowledged); ``synchronous="NORMAL"`` may be chosen: it
+survives a process crash, not a power cut.
 
 The engine uses the connection from its database thread; other threads (a
 dashboard, a test, the user's code reading ``platform.store``) may call the
