@@ -316,18 +316,17 @@ cdef _verify(CodeInfo ci, list infos):
                            f"{sorted(t.name for t in TERMINATORS)}, got {_OPNAMES.get(last, last)}")
 
 
-_infos_cache = weakref.WeakKeyDictionary()
-
-
 cdef list _program_infos(program):
     """CodeInfo per code, built and verified once per Program object."""
-    infos = _infos_cache.get(program)
+    # kept on the program, not in a WeakKeyDictionary: the infos reach the program again
+    # (constants -> bound functions -> their module -> the Flow), so such an entry never died
+    infos = getattr(program, "_vm_infos", None)
     if infos is None:
         codes = program.codes
         infos = [_decode(code, i) for i, code in enumerate(codes)]
         for ci in infos:
             _verify(ci, infos)
-        _infos_cache[program] = infos
+        program._vm_infos = infos
     return infos
 
 

@@ -268,7 +268,9 @@ class Gen:
 
     def stmt(self, pad: str, ret: str, depth: int) -> list[str]:
         r, ctx = self.r, self.ctx
-        k = r.randint(0, 15 if depth < 3 else 7)
+        k = r.randint(0, 16 if depth < 3 else 7)
+        if k == 16:
+            return self.match(pad, ret, depth)
         if k <= 1:
             t = r.choice(TYPES)
             rhs = self.expr(t) if t in SCALARS or r.random() < 0.85 else "[]" if t in (LI, LS) else "{}"
@@ -313,6 +315,18 @@ class Gen:
                 out += [f"{pad}else:"] + self.block(pad + "    ", ret, depth + 1)
             return out
         return self.loop(pad, ret, depth, k)
+
+    def match(self, pad: str, ret: str, depth: int) -> list[str]:
+        r = self.r
+        t = r.choice([INT, STR, BOOL])
+        lits = {INT: ["0", "1", "-1", "3", "7", "100"], STR: ["'a'", "''", "'12'", "'Z'"], BOOL: ["True", "False"]}[t]
+        out = [f"{pad}match {self.expr(t)}:"]
+        for _ in range(r.randint(1, 3)):
+            pats = r.sample(lits, r.randint(1, min(2, len(lits))))
+            out += [f"{pad}    case {' | '.join(pats)}:"] + self.block(pad + "        ", ret, depth + 1)
+        if r.random() < 0.6:
+            out += [f"{pad}    case _:"] + self.block(pad + "        ", ret, depth + 1)
+        return out
 
     def loop(self, pad: str, ret: str, depth: int, k: int) -> list[str]:
         r, ctx = self.r, self.ctx
@@ -375,7 +389,8 @@ class Gen:
 
     def module(self) -> tuple[str, dict]:
         r = self.r
-        lines = ["from deepslate import flow"]
+        lines = ["from deepslate import flow, pure", PURES]
+        self.fns += [Fn(name, params, ret) for name, params, ret in PURE_SIGS]
         for h in range(r.randint(0, 2)):
             params = [(f"a{j}", r.choice(TYPES)) for j in range(r.randint(0, 3))]
             fn = Fn(f"h{h}", params, r.choice(TYPES))
@@ -389,6 +404,48 @@ class Gen:
     def arg(self, t: str):
         # eval of a literal of the grammar: the same value CPython would see in the source
         return eval(self.literal(t, 0))  # noqa: S307 - literals this module made
+
+
+# plain Python called from flows, with faults of their own (index, division, conversion)
+PURES = """
+
+@pure
+def scale(a: int, b: float) -> float:
+    return a * b + 0.5
+
+
+@pure
+def pick(xs: list[int], i: int) -> int:
+    return xs[i]
+
+
+@pure
+def shout(s: str, n: int) -> str:
+    return (s.upper() + "!") * (n % 3)
+
+
+@pure
+def ratio(a: int, b: int) -> float:
+    return a / b
+
+
+@pure
+def digits(s: str) -> int:
+    return int(s) if s.strip().lstrip("-").isdigit() else len(s)"""
+PURE_SIGS = [("scale", [("a", INT), ("b", FLOAT)], FLOAT), ("pick", [("xs", LI), ("i", INT)], INT),
+             ("shout", [("s", STR), ("n", INT)], STR), ("ratio", [("a", INT), ("b", INT)], FLOAT),
+             ("digits", [("s", STR)], INT)]
+FLOW_NAMES = {"main", "h0", "h1"}
+
+
+def forget_compiled_modules() -> None:
+    """Drop what the compiler keeps per process for the throwaway modules of
+    ``driver.compile_source``: a run that compiles thousands of them would otherwise hold
+    every one (env.LIVE maps refs to their callables, and so to their modules)."""
+    from deepslate.compiler.env import LIVE
+
+    for ref in [r for r in LIVE if r.startswith("_compiled_source_")]:
+        del LIVE[ref]
 
 
 def generate(seed: int, max_stmts: int = 7) -> tuple[str, dict]:

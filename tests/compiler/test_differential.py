@@ -4,7 +4,7 @@
 dicts, if/while/for/range, arithmetic with // % **, comparisons, flow-to-flow calls, print).
 Each runs once on the VM and once as plain Python (the decorator replaced by the corpus shim
 of tests/driver.py). The value returned (with exact types), the printed lines and the fault
-(its exception type, where CPython raises) must agree.
+(its exception type and source line, where CPython raises) must agree.
 
 Sizes: ``DEEPSLATE_DIFF_PROGRAMS`` (default 1 000, nightly e.g. 50 000) programs from seeds
 ``DEEPSLATE_DIFF_SEED`` (default 20261130) onwards. A failure prints the seed and the program;
@@ -19,12 +19,13 @@ import os
 import signal
 import sys
 import time
+import traceback
 import types
 
 import pytest
 
 import driver
-from gen_pure import generate
+from gen_pure import FLOW_NAMES, forget_compiled_modules, generate
 
 PROGRAMS = int(os.environ.get("DEEPSLATE_DIFF_PROGRAMS", "1000"))
 SEED = int(os.environ.get("DEEPSLATE_DIFF_SEED", "20261130"))
@@ -54,9 +55,9 @@ def _alarm(signum, frame):
 
 
 def run_cpython(source: str, args: dict) -> tuple:
-    """('value', canon, log) or ('fault', exception type, log)."""
+    """('value', canon, log) or ('fault', exception type, line, log)."""
     sys.modules["_deepslate_cpython"] = driver.CPYTHON_SHIM
-    src = source.replace("from deepslate import flow", "from _deepslate_cpython import flow")
+    src = source.replace("from deepslate import flow, pure", "from _deepslate_cpython import flow, pure")
     mod = types.ModuleType("_diff_cpython")
     exec(compile(src, "diff.py", "exec", dont_inherit=True), mod.__dict__)  # noqa: S102 - generated program
     buf = io.StringIO()
@@ -69,7 +70,10 @@ def run_cpython(source: str, args: dict) -> tuple:
     except _Timeout:
         raise AssertionError("CPython did not finish in 10 s: the generator made a runaway program")
     except Exception as e:  # noqa: BLE001 - a fault is an outcome to compare
-        out = ("fault", type(e).__name__)
+        # the innermost line of the generated module: where deepslate must report its fault
+        lines = [f.lineno for f in traceback.extract_tb(e.__traceback__)
+                 if f.filename == "diff.py" and f.name in FLOW_NAMES]
+        out = ("fault", type(e).__name__, lines[-1] if lines else None)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
@@ -96,7 +100,7 @@ def run_deepslate(source: str, args: dict) -> tuple:
     if spec.kind == "return":
         return ("value", canon(res[0]), log)
     assert spec.kind == "fault", f"a pure program asked for a {spec.kind} effect"
-    return ("fault", res[0].exc_type, log)
+    return ("fault", res[0].exc_type, res[0].frames[-1][2] if res[0].frames else None, log)
 
 
 def check_seed(seed: int) -> tuple:
@@ -106,6 +110,8 @@ def check_seed(seed: int) -> tuple:
     except Exception as e:
         raise AssertionError(f"seed {seed}: deepslate raised {type(e).__name__}: {e}\n"
                              f"args {args!r}\n{source}") from e
+    finally:
+        forget_compiled_modules()
     theirs = run_cpython(source, args)
     assert ours == theirs, (f"seed {seed}: deepslate {ours!r}\n           CPython   {theirs!r}\n"
                             f"args {args!r}\n{source}")
@@ -140,7 +146,24 @@ def test_canon_sees_exact_types(a, b) -> None:
 def test_int_of_a_bool_parameter_is_an_int(ret: str) -> None:
     # the unassigned-parameter boxing shortcut once handed back the bool argument object itself
     body = {"int": "int(b)", "float": "float(int(b))", "list[int]": "[int(b), int(c)]"}[ret]
-    source = f"from deepslate import flow\n\n\n@flow\nasync def main(b: bool, c: int) -> {ret}:\n    return {body}\n"
+    source = f"from deepslate import flow, pure\n\n\n@flow\nasync def main(b: bool, c: int) -> {ret}:\n    return {body}\n"
     for args in ({"b": True, "c": 3}, {"b": False, "c": -1}):
         ours, theirs = run_deepslate(source, args), run_cpython(source, args)
         assert ours == theirs, (ours, theirs)
+
+
+def test_a_program_is_freed_once_nothing_uses_it() -> None:
+    # the VM's per-program cache once kept every program ever run (and its module) alive
+    import gc
+    import weakref
+
+    from deepslate._vm import VM
+
+    source, args = generate(SEED)
+    program = driver.compile_source(source, "diff.py")["main"].program
+    VM(program, program.entry, tuple(_copy(args).values())).run(1000)
+    gone = weakref.ref(program)
+    del program
+    forget_compiled_modules()
+    gc.collect()
+    assert gone() is None, [type(r).__name__ for r in gc.get_referrers(gone())]

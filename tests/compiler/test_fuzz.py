@@ -110,7 +110,10 @@ def check_outcome(source: str, filename: str = "fuzz_input.py") -> str:
     CompileError = _compiler()
     STATS[CURRENT[0]] = STATS.get(CURRENT[0], 0) + 1
     try:
-        flows = compile_text(source, filename)
+        try:
+            flows = compile_text(source, filename)
+        finally:
+            gen_pure.forget_compiled_modules()
     except CompileError as e:
         lines = [ln.rstrip("\r\n") for ln in io.StringIO(source, newline=None).readlines()] or [""]
         assert isinstance(e.lineno, int) and isinstance(e.offset, int), (e.lineno, e.offset, str(e))
