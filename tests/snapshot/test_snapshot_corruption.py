@@ -1,11 +1,17 @@
 """Bad input to the decoders: garbage, truncation at every offset, bit flips,
 wrong magic, version or program, trailing bytes, hand-made malformed bodies,
 and hypothesis fuzzing. Each is rejected with the right SnapshotError subclass,
-and nothing else ever escapes."""
+and nothing else ever escapes. Reliability target 16's 10 000 mutants of real
+snapshots are at the end (sizes and seed from DEEPSLATE_SNAPSHOT_MUTANTS and
+DEEPSLATE_SNAPSHOT_SEED)."""
 from __future__ import annotations
 
 import math
+import os
+import random
+import resource
 import struct
+import time
 import tracemalloc
 from dataclasses import dataclass
 
@@ -365,11 +371,6 @@ def test_huge_claimed_sizes_fail_before_allocating(body):
 # without a large allocation. Mutants re-sealed with a valid checksum reach the body parser and
 # the frame checks: they fail the same way, or decode to a state the VM accepts or refuses with
 # ProgramError, and never raise anything else.
-
-import os
-import random
-import resource
-import time
 
 MUTANTS = int(os.environ.get("DEEPSLATE_SNAPSHOT_MUTANTS", "10000"))
 MUTANT_SEED = int(os.environ.get("DEEPSLATE_SNAPSHOT_SEED", "20261130"))
