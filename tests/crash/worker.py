@@ -1,6 +1,6 @@
 """A worker process for the crash tests: runs flows until done or until it is SIGKILLed.
 
-usage: worker.py STORE EFFECTS MODE     (MODE: steps | queue | lock | http)
+usage: worker.py STORE EFFECTS MODE     (MODE: steps | counter | exchange | lock | http)
 Prints READY once the engine runs, and RESULT <json> when every flow finished.
 
 usage: worker.py zygote STORE EFFECTS MODE
@@ -8,8 +8,10 @@ Imports and compiles everything once, then forks a fresh worker process for each
 "fork" line on stdin (printing PID <pid>, then EXIT <status> when it died), so a
 test can kill and restart a worker many times without paying for interpreter
 start-up each time. No thread, store or engine exists in the zygote before a fork."""
+import faulthandler
 import json
 import os
+import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -17,45 +19,70 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import crashflows  # noqa: E402
 from deepslate import new_sqlite, spawn_workers  # noqa: E402
 
-# the work grows with the number of kills, so a run outlasts them (DEEPSLATE_CRASH_KILLS)
+# the work of the randomly timed modes grows with the number of kills, so a run outlasts them
 KILLS = int(os.environ.get("DEEPSLATE_CRASH_KILLS", "20"))
 ISOLATES, STEPS = 3, 50 * KILLS
-ITEMS, CONSUMERS = 90 * KILLS, 3
-ROUNDS, HOLDERS = 6 * KILLS, 3
+COUNTER_STEPS = int(os.environ.get("DEEPSLATE_CRASH_COUNTER_STEPS", "10000"))   # RELIABILITY target 1
+ITEMS = int(os.environ.get("DEEPSLATE_CRASH_ITEMS", "10000"))                   # target 17
+PRODUCERS, CONSUMERS = 25, 25
+ROUNDS, HOLDERS = 2 * KILLS, 8
 HTTP_ISOLATES, HTTP_STEPS = 2, 12 * KILLS     # mode http: requests to DEEPSLATE_CRASH_URL
-FLOWS = [crashflows.stepper, crashflows.pipeline, crashflows.locked, crashflows.requester]
+FLOWS = [crashflows.stepper, crashflows.counter, crashflows.exchange, crashflows.locked, crashflows.requester]
+
+
+def names(mode: str) -> list[str]:
+    """The isolates a mode runs, children included."""
+    if mode == "steps":
+        return [f"s{i}" for i in range(ISOLATES)]
+    if mode == "counter":
+        return ["c0"]
+    if mode == "exchange":
+        return ["x"] + [f"x/{i}" for i in range(1, PRODUCERS + CONSUMERS + 1)]
+    if mode == "http":
+        return [f"h{i}" for i in range(HTTP_ISOLATES)]
+    return ["lock"] + [f"lock/{i}" for i in range(1, HOLDERS + 1)]
+
+
+def say(line: str) -> None:
+    # one write() per line: print() may write the text and its newline apart, and a worker
+    # SIGKILLed in between glued the zygote's next line onto its own
+    sys.stdout.flush()
+    data = (line + "\n").encode()
+    while data:
+        data = data[os.write(1, data):]
 
 
 def main(store: str, effects: str, mode: str) -> None:
+    faulthandler.register(signal.SIGUSR1, all_threads=True)    # the test asks a stuck worker where it is
     platform, _ = new_sqlite(store)
     spawn, wait, cancel, stop = spawn_workers(4, platform, FLOWS)
     if mode == "steps":
-        names = [f"s{i}" for i in range(ISOLATES)]
-        for n in names:
+        for n in names(mode):
             spawn(n, "stepper", {"path": effects, "who": n, "n": STEPS})
-    elif mode == "queue":
-        names = ["pipe"]
-        spawn("pipe", "pipeline", {"path": effects, "n": ITEMS, "consumers": CONSUMERS})
+    elif mode == "counter":
+        spawn("c0", "counter", {"path": effects, "who": "c0", "n": COUNTER_STEPS})
+    elif mode == "exchange":
+        spawn("x", "exchange", {"path": effects, "producers": PRODUCERS, "consumers": CONSUMERS, "n": ITEMS})
     elif mode == "http":
-        names = [f"h{i}" for i in range(HTTP_ISOLATES)]
-        for n in names:
+        for n in names(mode):
             spawn(n, "requester", {"path": effects, "who": n, "url": os.environ["DEEPSLATE_CRASH_URL"],
                                    "n": HTTP_STEPS})
     else:
-        names = ["lock"]
         spawn("lock", "locked", {"path": effects, "n": ROUNDS, "workers": HOLDERS})
-    print("READY", flush=True)
-    results = {n: wait(n, timeout=120) for n in names}
-    if mode == "queue":
-        results.update({f"pipe/{i}": wait(f"pipe/{i}", timeout=60) for i in range(1, CONSUMERS + 1)})
+    say("READY")
+    # a child's row exists once its parent committed create_task: wait for the roots first
+    roots = [n for n in names(mode) if "/" not in n]
+    results = {n: wait(n, timeout=120) for n in roots}
+    results.update({n: wait(n, timeout=120) for n in names(mode) if "/" in n})
     stop()
-    print("RESULT " + json.dumps(results), flush=True)
+    say("RESULT " + json.dumps(results))
 
 
 def zygote(store: str, effects: str, mode: str) -> None:
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     for f in FLOWS:
         f.program                                                  # compile and link before forking
-    print("ZYGOTE", flush=True)
+    say("ZYGOTE")
     for line in sys.stdin:
         if line.strip() != "fork":
             break
@@ -71,9 +98,10 @@ def zygote(store: str, effects: str, mode: str) -> None:
             finally:
                 sys.stdout.flush()
                 os._exit(code)
-        print(f"PID {pid}", flush=True)
+        say(f"PID {pid}")
         _, status = os.waitpid(pid, 0)
-        print(f"EXIT {os.waitstatus_to_exitcode(status)}", flush=True)
+        # on a line of its own even if a killed worker left a line unfinished
+        say(f"\nEXIT {os.waitstatus_to_exitcode(status)}")
 
 
 if __name__ == "__main__":
