@@ -120,36 +120,54 @@ def mend(path):
     return 0
 
 
-def kill_at_random(z, rng, effects):
-    pid = z.fork()
-    if rng.random() < 0.25:
-        time.sleep(rng.uniform(0.0, 0.05))         # during start-up and recovery
-    else:
-        line = z.p.stdout.readline()
-        assert line.startswith("READY"), line + z.stderr()
-        time.sleep(rng.uniform(0.0, 0.15))         # while steps commit
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass                                       # it finished on its own
-    out, status = z.lines_until_exit()
-    assert status in (-signal.SIGKILL, 0), "\n".join(out) + z.stderr()
-    mend(effects)
-    return status
+def calls_logged():
+    """Progress as the number of distinct calls (idempotency keys) logged: a re-run of a call
+    cut by the last kill is no progress, so the next kill waits for a new call."""
+    keys = set()
+
+    def progress(line):
+        keys.add(line.split()[2])
+        return len(keys)
+    return progress
 
 
 def kill_many(store, effects, mode, rng):
-    """KILLS kills at random moments of a run (no look at its progress)."""
+    """KILLS kills at random moments: a quarter during start-up and recovery, the others up to
+    150 ms after the worker is running, but never later than its share of the run (kill k by
+    the time k+1 of KILLS+1 equal parts of the calls are logged), so work is left for every kill."""
+    total = worker.calls(mode)
     z = Zygote(store, effects, mode)
-    kills = 0
+    tail, progress = Tail(effects), calls_logged()
+    high, kills = 0, 0
     try:
-        for _ in range(2 * KILLS):
-            kills += kill_at_random(z, rng, effects) == -signal.SIGKILL
-            if kills == KILLS:
-                break
+        while kills < KILLS:
+            pid = z.fork()
+            if rng.random() < 0.25:
+                time.sleep(rng.uniform(0.0, 0.05))         # during start-up and recovery
+            else:
+                line = z.p.stdout.readline()
+                assert line.startswith("READY"), line + z.stderr()
+                until = time.monotonic() + rng.uniform(0.0, 0.15)      # while steps commit
+                share = total * (kills + 1) // (KILLS + 1)
+                while time.monotonic() < until and high < share:
+                    for line in tail.read():
+                        high = progress(line)
+                    time.sleep(0.0005)
+            try:
+                os.kill(pid, signal.SIGKILL)      # the zygote reaps it, so the pid is still ours
+            except ProcessLookupError:
+                pass                              # it ended on its own: the assert below says how
+            out, status = z.lines_until_exit()
+            assert status == -signal.SIGKILL, (f"the worker ended with {status} after {kills} kills, at "
+                                               f"{high} of {total} calls\n" + "\n".join(out) + z.stderr())
+            kills += 1
+            mend(effects)
+            for line in tail.read():
+                if not line.endswith(TORN):
+                    high = progress(line)
     finally:
+        tail.close()
         z.close()
-    assert kills == KILLS, f"the flows finished after {kills} kills; give the worker more work"
     return kills
 
 
@@ -345,17 +363,6 @@ def test_steps_survive_sigkill(tmp_path):
     assert all(len(k) == 1 for k in keys.values()), f"seed {seed}: a re-run saw another idempotency key"
     assert len({next(iter(k)) for k in keys.values()}) == len(expected), f"seed {seed}: two calls share a key"
     assert statuses(store) == {"done": worker.ISOLATES}, f"seed {seed}"
-
-
-def calls_logged():
-    """Progress as the number of distinct calls (idempotency keys) logged: a re-run of a call
-    cut by the last kill is no progress, so the next kill waits for a new call."""
-    keys = set()
-
-    def progress(line):
-        keys.add(line.split()[2])
-        return len(keys)
-    return progress
 
 
 def test_queue_exchange_survives_sigkill(tmp_path):

@@ -43,6 +43,11 @@ def names(mode: str) -> list[str]:
     return ["lock"] + [f"lock/{i}" for i in range(1, HOLDERS + 1)]
 
 
+def calls(mode: str) -> int:
+    """The @impure calls a whole run of the randomly killed modes logs."""
+    return {"steps": ISOLATES * STEPS, "http": HTTP_ISOLATES * HTTP_STEPS}[mode]
+
+
 def say(line: str) -> None:
     # one write() per line: print() may write the text and its newline apart, and a worker
     # SIGKILLed in between glued the zygote's next line onto its own
