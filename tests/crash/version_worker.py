@@ -4,6 +4,7 @@ usage: version_worker.py FLOWDIR STORE EFFECTS SPAWN WAIT SECS
 Imports pinned_flows from FLOWDIR (version_h1 or version_h2), prints HASH <program hash>,
 spawns the comma-separated SPAWN names (an existing name is left as it is) with a sleep of
 SECS, prints READY, then RESULT <json> once every WAIT and SPAWN isolate finished."""
+import asyncio
 import json
 import sys
 
@@ -17,8 +18,12 @@ def main(flowdir: str, store: str, effects: str, spawn_names: str, wait_names: s
     platform, _ = new_sqlite(store)
     spawn, wait, cancel, stop = spawn_workers(4, platform, [pinned_flows.pinned])
     names = [n for n in spawn_names.split(",") if n]
-    for n in names:
-        spawn(n, "pinned", {"path": effects, "who": n, "secs": float(secs)})
+    eng = platform.engine
+
+    async def spawn_all() -> None:      # at once: each isolate's sleep must outlast the spawning
+        await asyncio.gather(*(eng.spawn(n, "pinned", {"path": effects, "who": n, "secs": float(secs)})
+                               for n in names))
+    platform.runner.call(spawn_all())
     print("READY", flush=True)
     results = {n: wait(n, timeout=60) for n in [w for w in wait_names.split(",") if w] + names}
     stop()
