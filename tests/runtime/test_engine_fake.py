@@ -562,3 +562,31 @@ async def test_cancel_takes_the_unfinished_descendants_with_it(tmp_path):
     assert await eng.wait("m/1", timeout=5) == 2
     assert stored_status(eng, "bystander") == "sleeping"
     await eng.stop()
+
+
+async def test_an_item_handed_to_a_getter_whose_step_hits_an_engine_bug_goes_to_the_next(tmp_path):
+    getter = Code("getter", (("q", QT),), [("eff", "v", "queue_get", ["q"], ()), ("ret", "v")])
+    main = Code("main", (), [
+        ("eff", "q", "new_queue", [K(0)], ("int",)),
+        ("eff", None, "create_task", ["q"], (1,)),
+        ("eff", None, "sleep", [K(0.3)], ()),
+        ("eff", None, "queue_put", ["q", K(42)], ()),
+        ("eff", None, "create_task", ["q"], (1,)),
+        ("ret", K(0)),
+    ])
+    eng = await start(tmp_path / "s.db", [Flow(Program([main, getter]))])
+    advance, broken = eng._advance, []
+
+    def bug_on_the_first_take(iso, value, ops):
+        if any(op[0] == "queue_take" for op in ops) and not broken:
+            broken.append(iso.name)
+            raise RuntimeError("engine bug (test)")
+        advance(iso, value, ops)
+    eng._advance = bug_on_the_first_take
+    await eng.spawn("m", "main", {})
+    assert await eng.wait("m", timeout=5) == 0
+    with pytest.raises(FlowFailed, match="internal error: RuntimeError: engine bug"):
+        await eng.wait("m/1", timeout=5)
+    assert broken == ["m/1"] and eng.handed == {}
+    assert await eng.wait("m/2", timeout=5) == 42      # the item was not lost with m/1
+    await eng.stop()

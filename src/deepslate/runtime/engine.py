@@ -530,8 +530,6 @@ class Engine:
                 if self.failure is None:
                     self._unhand(taken)
                 continue
-            for op in taken:
-                del self.handed[op[1], op[2]]
             try:
                 if value is _RETRY:
                     pending = iso.vm.pending()
@@ -540,7 +538,13 @@ class Engine:
                 else:
                     self._advance(iso, value, ops)
             except Exception as e:
+                # submitting the step is the last thing _advance does, so a step that raised never
+                # committed its takes: the items go back to their queue, as they are in the store
+                self._unhand(taken)
                 self._internal_error(iso, e)
+            else:
+                for op in taken:
+                    del self.handed[op[1], op[2]]
 
     def _advance(self, iso: Iso, value: Any, ops: list[tuple[Any, ...]]) -> None:
         """Resume with ``value``, run to the next durable point and submit that step."""
