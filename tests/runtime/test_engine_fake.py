@@ -3,6 +3,7 @@
 These pin the engine's own logic without the compiler; test_e2e.py runs real flows."""
 import asyncio
 import sqlite3
+import time
 
 import pytest
 
@@ -589,4 +590,55 @@ async def test_an_item_handed_to_a_getter_whose_step_hits_an_engine_bug_goes_to_
         await eng.wait("m/1", timeout=5)
     assert broken == ["m/1"] and eng.handed == {}
     assert await eng.wait("m/2", timeout=5) == 42      # the item was not lost with m/1
+    await eng.stop()
+
+
+async def test_a_descendant_that_ends_while_cancel_looks_keeps_its_result(tmp_path):
+    # m -> m/1 (returns at once) -> m/1/1 (returns 4 soon): cancel("m") must read m/1's row to
+    # see that m/1/1 is below m, and m/1/1 returns meanwhile: its "done" must stand
+    deep = Code("deep", (), [("eff", None, "sleep", [K(0.3)], ()), ("ret", K(4))])
+    mid = Code("mid", (), [("eff", None, "create_task", [], (0,)), ("ret", K(2))])
+    main = Code("main", (), [("eff", None, "create_task", [], (1,)), ("eff", None, "sleep", [K(60.0)], ()),
+                             ("ret", K(1))])
+    eng = await start(tmp_path / "s.db", [Flow(Program([deep, mid, main], entry=2))])
+    await eng.spawn("m", "main", {})
+    await until(lambda: stored_status(eng, "m/1/1") == "sleeping" and stored_status(eng, "m/1") == "done")
+    row_of = eng.store.get_isolate_by_id
+
+    def slow_row(i):                   # a busy database thread
+        time.sleep(0.6)
+        return row_of(i)
+    eng.store.get_isolate_by_id = slow_row
+    assert await eng.cancel("m") is True
+    assert await eng.wait("m/1/1", timeout=5) == 4
+    assert stored_status(eng, "m/1/1") == "done"
+    await eng.stop()
+
+
+async def test_a_hand_off_reached_after_the_getters_tree_was_deleted_is_dropped(tmp_path):
+    # m/1 is handed the item, but a busy engine reaches that step only after m/1's cancel has
+    # ended the tree (and deleted the queue): the worker drops the hand-off and lives on
+    getter = Code("getter", (("q", QT),), [("eff", "v", "queue_get", ["q"], ()), ("ret", "v")])
+    main = Code("main", (), [("eff", "q", "new_queue", [K(0)], ("int",)), ("eff", None, "create_task", ["q"], (1,)),
+                             ("eff", None, "sleep", [K(0.3)], ()), ("eff", None, "queue_put", ["q", K(42)], ()),
+                             ("ret", K(0))])
+    eng = await Engine(SQLiteStore(str(tmp_path / "s.db")), [Flow(Program([main, getter]))], 1).start()
+    put = eng.ready.put_nowait
+    late = []
+
+    def backlog(entry):
+        if entry[0].name == "m/1" and any(op[0] == "queue_take" for op in entry[2]):
+            late.append(eng.loop.call_later(0.3, put, entry))
+        else:
+            put(entry)
+    eng.ready.put_nowait = backlog
+    await eng.spawn("m", "main", {})
+    assert await eng.wait("m", timeout=5) == 0
+    await until(lambda: late)
+    assert await eng.cancel("m/1") is True
+    assert eng.queues == {} and tree_rows(eng)["queues"] == 0
+    await asyncio.sleep(0.5)                           # the late hand-off has reached the one worker
+    assert eng.handed == {}
+    await eng.spawn("x", "main", {})
+    assert await eng.wait("x", timeout=5) == 0        # the worker still runs
     await eng.stop()

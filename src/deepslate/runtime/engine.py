@@ -425,7 +425,8 @@ class Engine:
             more = await self._descendants(iso)
             if not more:
                 break
-            stopping += [(d, self._deactivate(d)) for d in more]
+            # one may have ended during the look's awaits: its end is committed, leave it be
+            stopping += [(d, self._deactivate(d)) for d in more if d.active]
         ended = []
         for victim, ops in stopping:
             victim.status = "cancelled"
@@ -525,26 +526,32 @@ class Engine:
     async def _worker(self) -> None:
         while True:
             iso, value, ops = await self.ready.get()
-            taken = [op for op in ops if op[0] == "queue_take"]
-            if not iso.active or self.failure is not None:
-                if self.failure is None:
-                    self._unhand(taken)
-                continue
             try:
-                if value is _RETRY:
-                    pending = iso.vm.pending()
-                    if pending is not None:
-                        self._perform(iso, pending[0], pending[1])
-                else:
-                    self._advance(iso, value, ops)
-            except Exception as e:
-                # submitting the step is the last thing _advance does, so a step that raised never
-                # committed its takes: the items go back to their queue, as they are in the store
+                self._step(iso, value, ops)
+            except Exception:       # an engine bug must not take a worker away from every isolate
+                log.exception("worker step of isolate %r", iso.name)
+
+    def _step(self, iso: Iso, value: Any, ops: list[tuple[Any, ...]]) -> None:
+        taken = [op for op in ops if op[0] == "queue_take"]
+        if not iso.active or self.failure is not None:
+            if self.failure is None:
                 self._unhand(taken)
-                self._internal_error(iso, e)
+            return
+        try:
+            if value is _RETRY:
+                pending = iso.vm.pending()
+                if pending is not None:
+                    self._perform(iso, pending[0], pending[1])
             else:
-                for op in taken:
-                    del self.handed[op[1], op[2]]
+                self._advance(iso, value, ops)
+        except Exception as e:
+            # submitting the step is the last thing _advance does, so a step that raised never
+            # committed its takes: the items go back to their queue, as they are in the store
+            self._unhand(taken)
+            self._internal_error(iso, e)
+        else:
+            for op in taken:
+                del self.handed[op[1], op[2]]
 
     def _advance(self, iso: Iso, value: Any, ops: list[tuple[Any, ...]]) -> None:
         """Resume with ``value``, run to the next durable point and submit that step."""
@@ -812,11 +819,14 @@ class Engine:
         """Items handed to a getter that ended (cancelled) before its step took them: as in the
         store, they are still in their queue, in their place, for the next getter."""
         for _, qid, seq in takes:
-            q = self.queues[qid]
+            data = self.handed.pop((qid, seq))
+            q = self.queues.get(qid)
+            if q is None:           # the getter's cancel ended its tree: the queue is deleted
+                continue
             i = 0
             while i < len(q.items) and q.items[i][0] < seq:
                 i += 1
-            q.items.insert(i, (seq, self.handed.pop((qid, seq))))
+            q.items.insert(i, (seq, data))
             self._serve(q)
 
     def _wake_putter(self, q: _Queue) -> None:
