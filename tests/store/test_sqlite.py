@@ -332,3 +332,12 @@ def test_version_2_store_gets_each_isolates_tree_root(tmp_path):
     assert roots == {1: 1, 2: 1, 3: 1, 4: 4, 5: 4}
     assert s.load_shared().roots == {}      # an older queue's tree is unknown: it is kept
     s.close()
+
+
+def test_ending_a_wide_tree_seeks_only_its_live_isolates(store):
+    # every terminal commit asks whether its tree still has a live isolate; a tree of many
+    # finished children must not be walked each time (that would be quadratic in its width)
+    from deepslate.store.sqlite import _TREE_LIVE
+    plan = [row[3] for row in store.db.execute("EXPLAIN QUERY PLAN " + _TREE_LIVE, (1,)).fetchall()]
+    seeks = [p for p in plan if "isolates" in p]
+    assert len(seeks) == 2 and all("(root_id=? AND status=?)" in p for p in seeks), plan

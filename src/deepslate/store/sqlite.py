@@ -30,6 +30,11 @@ APPLICATION_ID = 0x64736C74          # "dslt" in the SQLite header: marks a deep
 _COLS = ("id name flow program_hash parent_id root_id status snapshot wake_at waiting_on result error steps "
          "children log_seq owner epoch created_at updated_at").split()
 _SELECT = "SELECT " + ", ".join(_COLS) + " FROM isolates"
+# does the tree rooted at ?1 hold an isolate that may still run? Two seeks on (root_id, status),
+# so a wide tree's finished rows are not walked at each of their ends
+_TREE_LIVE = ("SELECT EXISTS (SELECT 1 FROM isolates WHERE root_id = ?1 AND status IN ('running', 'sleeping', "
+              "'waiting')) OR EXISTS (SELECT 1 FROM isolates WHERE root_id = ?1 AND status = 'failed' "
+              "AND snapshot IS NOT NULL)")
 _INSERT = f"INSERT INTO isolates ({', '.join(_COLS)}) VALUES ({', '.join('?' * len(_COLS))})"
 
 
@@ -297,9 +302,7 @@ class SQLiteStore(Store):
         run again (a failed isolate that kept its snapshot may be retried); returns the root."""
         db = self.db
         root = db.execute("SELECT root_id FROM isolates WHERE id = ?", (isolate_id,)).fetchone()[0]
-        if root is None or db.execute(
-                "SELECT 1 FROM isolates WHERE root_id = ? AND status NOT IN ('done', 'cancelled') "
-                "AND NOT (status = 'failed' AND snapshot IS NULL) LIMIT 1", (root,)).fetchone():
+        if root is None or db.execute(_TREE_LIVE, (root,)).fetchone()[0]:
             return None
         db.execute("DELETE FROM queue_items WHERE queue_id IN (SELECT id FROM queues WHERE root_id = ?)", (root,))
         for table in ("queues", "locks", "waitgroups"):

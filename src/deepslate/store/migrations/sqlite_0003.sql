@@ -8,7 +8,8 @@ WITH RECURSIVE tree (id, root) AS (
     SELECT i.id, t.root FROM isolates i JOIN tree t ON i.parent_id = t.id
 )
 UPDATE isolates SET root_id = (SELECT root FROM tree WHERE tree.id = isolates.id);
-CREATE INDEX isolates_root ON isolates (root_id);
+-- by status too: ending a tree of many finished isolates looks up only its live ones
+CREATE INDEX isolates_root ON isolates (root_id, status);
 -- rows made before version 3 keep a NULL root: nobody can tell their tree, so they stay
 ALTER TABLE queues ADD COLUMN root_id INTEGER;
 ALTER TABLE locks ADD COLUMN root_id INTEGER;
