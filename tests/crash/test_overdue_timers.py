@@ -11,10 +11,10 @@ the assertion message and printed with -s.
 
 Environment:
   DEEPSLATE_TIMER_SEED       picks the sleeps (default 9)
-  DEEPSLATE_TIMER_N          isolates (fast default 5000)
+  DEEPSLATE_TIMER_N          isolates (default 10 000, as in RELIABILITY)
   DEEPSLATE_TIMER_MAX_SLEEP  longest sleep in s (fast default 5)
   DEEPSLATE_TIMER_STOP       least time between the kill and the restart in s (fast default 0)
-  DEEPSLATE_TIMER_FULL=1     nightly: RELIABILITY's sizes, 10 000 isolates sleeping 0-60 s and a
+  DEEPSLATE_TIMER_FULL=1     nightly: RELIABILITY's sizes, sleeps of 0-60 s and a
                              90 s stop (the three above still override it)
 """
 import collections
@@ -32,7 +32,7 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKER = os.path.join(HERE, "timerworker.py")
 FULL = os.environ.get("DEEPSLATE_TIMER_FULL") == "1"
-N = int(os.environ.get("DEEPSLATE_TIMER_N", "10000" if FULL else "5000"))
+N = int(os.environ.get("DEEPSLATE_TIMER_N", "10000"))
 MAX_SLEEP = float(os.environ.get("DEEPSLATE_TIMER_MAX_SLEEP", "60" if FULL else "5"))
 STOP = float(os.environ.get("DEEPSLATE_TIMER_STOP", "90" if FULL else "0"))
 BOUND = 2.0          # contract §2.5 / RELIABILITY target 9
