@@ -439,19 +439,19 @@ async def test_impure_timeout_counts_as_a_failed_attempt(tmp_path):
     await eng.stop()
 
 
+def handoff(second_getter=True):
+    """main: q; a getter child m/1 waits on it; after a while main puts 42 (and starts m/2)."""
+    getter = Code("getter", (("q", QT),), [("eff", "v", "queue_get", ["q"], ()), ("ret", "v")])
+    main = Code("main", (), [("eff", "q", "new_queue", [K(0)], ("int",)), ("eff", None, "create_task", ["q"], (1,)),
+                             ("eff", None, "sleep", [K(0.3)], ()), ("eff", None, "queue_put", ["q", K(42)], ())]
+                + [("eff", None, "create_task", ["q"], (1,))] * second_getter + [("ret", K(0))])
+    return Program([main, getter])
+
+
 async def test_item_handed_to_a_getter_cancelled_before_it_ran_goes_to_the_next(tmp_path):
     # m/1 waits on q; a cancel of m/1 is under way as main's put hands it the item: the item
     # must stay in the queue for m/2, as it stays in the store
-    getter = Code("getter", (("q", QT),), [("eff", "v", "queue_get", ["q"], ()), ("ret", "v")])
-    main = Code("main", (), [
-        ("eff", "q", "new_queue", [K(0)], ("int",)),
-        ("eff", None, "create_task", ["q"], (1,)),
-        ("eff", None, "sleep", [K(0.3)], ()),
-        ("eff", None, "queue_put", ["q", K(42)], ()),
-        ("eff", None, "create_task", ["q"], (1,)),
-        ("ret", K(0)),
-    ])
-    eng = await start(tmp_path / "s.db", [Flow(Program([main, getter]))])
+    eng = await start(tmp_path / "s.db", [Flow(handoff())])
     getters_at_put, cancels = [], []
     perform = eng._perform
 
@@ -566,16 +566,7 @@ async def test_cancel_takes_the_unfinished_descendants_with_it(tmp_path):
 
 
 async def test_an_item_handed_to_a_getter_whose_step_hits_an_engine_bug_goes_to_the_next(tmp_path):
-    getter = Code("getter", (("q", QT),), [("eff", "v", "queue_get", ["q"], ()), ("ret", "v")])
-    main = Code("main", (), [
-        ("eff", "q", "new_queue", [K(0)], ("int",)),
-        ("eff", None, "create_task", ["q"], (1,)),
-        ("eff", None, "sleep", [K(0.3)], ()),
-        ("eff", None, "queue_put", ["q", K(42)], ()),
-        ("eff", None, "create_task", ["q"], (1,)),
-        ("ret", K(0)),
-    ])
-    eng = await start(tmp_path / "s.db", [Flow(Program([main, getter]))])
+    eng = await start(tmp_path / "s.db", [Flow(handoff())])
     advance, broken = eng._advance, []
 
     def bug_on_the_first_take(iso, value, ops):
@@ -618,11 +609,7 @@ async def test_a_descendant_that_ends_while_cancel_looks_keeps_its_result(tmp_pa
 async def test_a_hand_off_reached_after_the_getters_tree_was_deleted_is_dropped(tmp_path):
     # m/1 is handed the item, but a busy engine reaches that step only after m/1's cancel has
     # ended the tree (and deleted the queue): the worker drops the hand-off and lives on
-    getter = Code("getter", (("q", QT),), [("eff", "v", "queue_get", ["q"], ()), ("ret", "v")])
-    main = Code("main", (), [("eff", "q", "new_queue", [K(0)], ("int",)), ("eff", None, "create_task", ["q"], (1,)),
-                             ("eff", None, "sleep", [K(0.3)], ()), ("eff", None, "queue_put", ["q", K(42)], ()),
-                             ("ret", K(0))])
-    eng = await Engine(SQLiteStore(str(tmp_path / "s.db")), [Flow(Program([main, getter]))], 1).start()
+    eng = await Engine(SQLiteStore(str(tmp_path / "s.db")), [Flow(handoff(second_getter=False))], 1).start()
     put = eng.ready.put_nowait
     late = []
 
