@@ -341,3 +341,20 @@ def test_ending_a_wide_tree_seeks_only_its_live_isolates(store):
     plan = [row[3] for row in store.db.execute("EXPLAIN QUERY PLAN " + _TREE_LIVE, (1,)).fetchall()]
     seeks = [p for p in plan if "isolates" in p]
     assert len(seeks) == 2 and all("(root_id=? AND status=?)" in p for p in seeks), plan
+
+
+def test_ids_of_deleted_objects_are_never_handed_out_again(tmp_path):
+    p = str(tmp_path / "s.db")
+    s = SQLiteStore(p)
+    epoch = s.claim(NODE)
+    s.commit_batch(NODE, epoch, [spawn_commit(1, "a", ops=[("queue_new", 7, 0, "int", 1), ("lock_new", 3, 1),
+                                                          ("wg_new", 4, 1)])])
+    s.commit_batch(NODE, epoch, [Commit(1, "running", b"s", 1, ops=[("queue_put", 7, 11, b"x")])])
+    end = Commit(1, "done", None, 2, result=b"r")
+    s.commit_batch(NODE, epoch, [end])
+    assert end.collected == 1
+    s.close()
+    s = SQLiteStore(p)                      # a restart computes the next ids from what is stored
+    nxt = s.load_shared().next_ids
+    assert (nxt["queue"], nxt["lock"], nxt["wg"], nxt["seq"]) == (8, 4, 5, 12)
+    s.close()

@@ -243,13 +243,16 @@ class SQLiteStore(Store):
                 for oid, root in db.execute(f"SELECT id, root_id FROM {table} WHERE root_id IS NOT NULL"):
                     roots[kind, oid] = root
 
-            def nxt(sql: str) -> int:
-                return int(db.execute(sql).fetchone()[0] or 0) + 1
-            next_ids = {"isolate": nxt("SELECT max(id) FROM isolates"),
-                        "queue": nxt("SELECT max(id) FROM queues"),
-                        "lock": nxt("SELECT max(id) FROM locks"),
-                        "wg": nxt("SELECT max(id) FROM waitgroups"),
-                        "seq": nxt("SELECT max(seq) FROM queue_items")}
+            freed = dict(db.execute("SELECT key, CAST(value AS INTEGER) FROM store_info WHERE key LIKE 'freed_%'"))
+
+            def nxt(kind: str, sql: str) -> int:
+                # past every id ever used, also those deleted with their tree: an id is never reused
+                return max(int(db.execute(sql).fetchone()[0] or 0), freed.get(f"freed_{kind}", 0)) + 1
+            next_ids = {"isolate": nxt("isolate", "SELECT max(id) FROM isolates"),
+                        "queue": nxt("queue", "SELECT max(id) FROM queues"),
+                        "lock": nxt("lock", "SELECT max(id) FROM locks"),
+                        "wg": nxt("wg", "SELECT max(id) FROM waitgroups"),
+                        "seq": nxt("seq", "SELECT max(seq) FROM queue_items")}
             return SharedState(queues, locks, wgs, next_ids, roots)
         except sqlite3.Error as e:
             raise translate(e, self.path, "load shared state") from None
@@ -304,6 +307,14 @@ class SQLiteStore(Store):
         root = db.execute("SELECT root_id FROM isolates WHERE id = ?", (isolate_id,)).fetchone()[0]
         if root is None or db.execute(_TREE_LIVE, (root,)).fetchone()[0]:
             return None
+        for kind, sql in (("queue", "SELECT max(id) AS m FROM queues WHERE root_id = ?1"),
+                          ("lock", "SELECT max(id) AS m FROM locks WHERE root_id = ?1"),
+                          ("wg", "SELECT max(id) AS m FROM waitgroups WHERE root_id = ?1"),
+                          ("seq", "SELECT max(seq) AS m FROM queue_items WHERE queue_id IN "
+                                  "(SELECT id FROM queues WHERE root_id = ?1)")):
+            db.execute(f"INSERT INTO store_info (key, value) SELECT 'freed_{kind}', m FROM ({sql}) "
+                       "WHERE m IS NOT NULL ON CONFLICT (key) DO UPDATE SET value = "
+                       "max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))", (root,))
         db.execute("DELETE FROM queue_items WHERE queue_id IN (SELECT id FROM queues WHERE root_id = ?)", (root,))
         for table in ("queues", "locks", "waitgroups"):
             db.execute(f"DELETE FROM {table} WHERE root_id = ?", (root,))
