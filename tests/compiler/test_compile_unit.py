@@ -944,3 +944,15 @@ async def f(x: int | str | DSError) -> str:
     link(q)
     test = next(k for k in q.codes[0].consts if isinstance(k, TypeTest))
     assert test.check(1) and test.check("a") and not test.check(DSError("e")) and not test.check(True)
+
+
+def test_dead_code_after_the_last_return_still_ends_in_a_terminator():
+    # the body's last statement is unreachable: its code must not be the end of the function
+    import driver
+    flows = driver.compile_source(
+        "from deepslate import flow\n\n\n"
+        "@flow\nasync def f(x: float) -> list[float]:\n    return [x, -x]\n    s: float = 0.0\n\n\n"
+        "@flow\nasync def g(n: int) -> int:\n    while True:\n        return n\n        n = n + 1\n",
+        "dead_tail.py")
+    assert driver.run_flow(flows["f"], {"x": 1.5}) == [1.5, -1.5]
+    assert driver.run_flow(flows["g"], {"n": 4}) == 4

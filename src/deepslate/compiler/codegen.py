@@ -269,6 +269,8 @@ class FunctionCompiler(CallCompiler):
         end = len(self.insns)
         if any(isinstance(x, Label) and x.pc == end for ins in self.insns for x in ins[1:]):
             self.emit(Op.RETURNNONE)   # a jump out of dead code lands past the last instruction
+        elif self.insns and Op(self.insns[-1][0]) not in TERMINATORS:
+            self.emit(Op.RETURNNONE)   # dead code after a return ends the body: never reached
         base = dict(self.maxr)
         prologue = []
         pos0 = self.src.position(self.fn)
