@@ -956,3 +956,15 @@ def test_dead_code_after_the_last_return_still_ends_in_a_terminator():
         "dead_tail.py")
     assert driver.run_flow(flows["f"], {"x": 1.5}) == [1.5, -1.5]
     assert driver.run_flow(flows["g"], {"n": 4}) == 4
+
+
+def test_in_evaluates_its_left_operand_first():
+    # as in Python: int(x) faults before the list on the right is built, even if that faults too
+    import driver
+    flows = driver.compile_source(
+        "from deepslate import flow\n\n\n"
+        "@flow\nasync def f(x: float, s: str) -> bool:\n    return int(x) in [1, int(s)]\n",
+        "in_order.py")
+    with pytest.raises(driver.FlowFault, match="OverflowError"):
+        driver.run_flow(flows["f"], {"x": float("inf"), "s": "Z"})
+    assert driver.run_flow(flows["f"], {"x": 2.5, "s": "2"}) is True

@@ -1321,6 +1321,8 @@ class FunctionCompiler(CallCompiler):
         if isinstance(op, (ast.In, ast.NotIn)):
             if isinstance(rn, ast.Tuple):   # x in ("a", "b"): the idiom reads as a list
                 rn = ast.copy_location(ast.List(rn.elts, ast.Load()), rn)
+            if lval is None and not isinstance(ln, (ast.Constant, ast.Name, ast.List, ast.Dict)):
+                lval = self.operand(ln)     # Python evaluates the left side first (a call may fault)
             r = self.operand(rn)
             if isinstance(r.t, ListT):
                 et = r.t.elem
