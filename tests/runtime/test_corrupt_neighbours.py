@@ -19,13 +19,15 @@ import os
 import random
 import re
 import sqlite3
-import struct
+import sys
 import time
-import zlib
 
 import pytest
 
 from deepslate import DSError, FlowFailed, flow, http_listen, sleep
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "snapshot"))
+from snapshot_support import seal, split  # noqa: E402  (the documented header, written by hand)
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -46,28 +48,11 @@ async def worker(n: int) -> int:
     return total
 
 
-def _uvarint(n: int) -> bytes:
-    out = bytearray()
-    while n >= 0x80:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
-
-
 def _reseal_with_hash(snap: bytes, other: bytes) -> bytes:
     """The same body under another program's hash, with a valid length and checksum."""
-    assert snap[:5] == b"DSNP\x01"
-    length, pos, shift = 0, 37, 0
-    while True:
-        b = snap[pos]
-        pos += 1
-        length |= (b & 0x7F) << shift
-        shift += 7
-        if b < 0x80:
-            break
-    head = b"DSNP\x01" + other + _uvarint(length) + snap[pos:pos + length]
-    return head + struct.pack("<I", zlib.crc32(head))
+    parts = split(snap)
+    assert parts["magic"] == b"DSNP" and parts["version"] == 1
+    return seal(b"DSNP", 1, parts["body"], other)
 
 
 FORMAT = r"(SnapshotFormatError|TrailingDataError): "
