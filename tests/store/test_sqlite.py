@@ -7,6 +7,8 @@ import threading
 
 import pytest
 
+from deepslate.store.base import (CommitRejected, InboxTake, LockNew, LockSet, ProgramPut, QueueNew, QueuePut,
+                                  QueueTake, WgAdd, WgNew)
 from deepslate.store import (Commit, IsolateRow, LeaseLost, NotADeepslateStore, SQLiteStore, StoreError,
                              StoreFull, StoreReadOnly)
 from deepslate.store.migrations import migrations
@@ -21,10 +23,25 @@ def store(tmp_path):
     s.close()
 
 
+@pytest.fixture
+def opened():
+    """``opened(path, **kw)`` is ``SQLiteStore(path, **kw)``, closed at teardown also when the test
+    failed before closing it (closing a closed store does nothing)."""
+    stores = []
+
+    def open_store(*args, **kw):
+        s = SQLiteStore(*args, **kw)
+        stores.append(s)
+        return s
+    yield open_store
+    for s in stores:
+        s.close()
+
+
 def spawn_commit(id, name, snapshot=b"snap", ops=()):
     row = IsolateRow(id=id, name=name, flow="f", program_hash=b"h" * 32, snapshot=snapshot)
     return Commit(isolate_id=id, status="running", snapshot=snapshot, steps=0, create=row,
-                  ops=[("program", b"h" * 32, b"program-body"), *ops])
+                  ops=[ProgramPut(b"h" * 32, b"program-body"), *ops])
 
 
 def test_fresh_file_gets_schema_and_wal(store):
@@ -33,24 +50,24 @@ def test_fresh_file_gets_schema_and_wal(store):
     assert store.db.execute("PRAGMA synchronous").fetchone()[0] == 2   # FULL
 
 
-def test_reopen_is_idempotent(tmp_path):
+def test_reopen_is_idempotent(tmp_path, opened):
     p = str(tmp_path / "s.db")
     SQLiteStore(p).close()
-    s = SQLiteStore(p)
+    s = opened(p)
     assert s.schema_version() == len(migrations("sqlite"))
     s.close()
 
 
-def test_store_id_is_random_per_store_and_stable(tmp_path):
-    a, b = SQLiteStore(str(tmp_path / "a.db")), SQLiteStore(str(tmp_path / "b.db"))
+def test_store_id_is_random_per_store_and_stable(tmp_path, opened):
+    a, b = opened(str(tmp_path / "a.db")), opened(str(tmp_path / "b.db"))
     ida, idb = a.store_id(), b.store_id()
     assert len(ida) == 32 and ida != idb
     a.close()
     b.close()
-    assert SQLiteStore(str(tmp_path / "a.db")).store_id() == ida
+    assert opened(str(tmp_path / "a.db")).store_id() == ida
 
 
-def test_version_1_store_is_upgraded(tmp_path):
+def test_version_1_store_is_upgraded(tmp_path, opened):
     p = str(tmp_path / "s.db")
     db = sqlite3.connect(p)                  # a store as version 1 left it
     db.execute(f"PRAGMA application_id = {0x64736C74}")
@@ -61,19 +78,19 @@ def test_version_1_store_is_upgraded(tmp_path):
         db.execute(stmt)
     db.commit()
     db.close()
-    s = SQLiteStore(p)
+    s = opened(p)
     assert s.schema_version() == len(migrations("sqlite")) >= 2
     assert len(s.store_id()) == 32
     s.close()
 
 
-def test_concurrent_migration_runners(tmp_path):
+def test_concurrent_migration_runners(tmp_path, opened):
     p = str(tmp_path / "s.db")
     errors, stores = [], []
 
     def open_it():
         try:
-            stores.append(SQLiteStore(p))
+            stores.append(opened(p))
         except Exception as e:   # pragma: no cover - the assertion below reports it
             errors.append(e)
     ts = [threading.Thread(target=open_it) for _ in range(4)]
@@ -87,7 +104,7 @@ def test_concurrent_migration_runners(tmp_path):
         s.close()
 
 
-def test_newer_schema_is_refused(tmp_path):
+def test_newer_schema_is_refused(tmp_path, opened):
     p = str(tmp_path / "s.db")
     SQLiteStore(p).close()
     db = sqlite3.connect(p)
@@ -95,7 +112,7 @@ def test_newer_schema_is_refused(tmp_path):
     db.commit()
     db.close()
     with pytest.raises(StoreError, match="schema version 99, newer"):
-        SQLiteStore(p)
+        opened(p)
 
 
 def test_step_commit_roundtrip(store):
@@ -112,11 +129,11 @@ def test_step_commit_roundtrip(store):
 
 def test_shared_ops_commit_with_the_step(store):
     epoch = store.claim(NODE)
-    store.commit_batch(NODE, epoch, [spawn_commit(1, "a", ops=[("queue_new", 1, 0, "int", 1), ("lock_new", 1, 1),
-                                                              ("wg_new", 1, 1)])])
+    store.commit_batch(NODE, epoch, [spawn_commit(1, "a", ops=[QueueNew(1, 0, "int", 1), LockNew(1, 1),
+                                                              WgNew(1, 1)])])
     store.commit_batch(NODE, epoch, [Commit(1, "running", b"s", 1, ops=[
-        ("queue_put", 1, 1, b"x"), ("queue_put", 1, 2, b"y"), ("lock_set", 1, 1), ("wg_set", 1, 3)])])
-    store.commit_batch(NODE, epoch, [Commit(1, "running", b"s", 2, ops=[("queue_take", 1, 1)])])
+        QueuePut(1, 1, b"x"), QueuePut(1, 2, b"y"), LockSet(1, 1), WgAdd(1, 3)])])
+    store.commit_batch(NODE, epoch, [Commit(1, "running", b"s", 2, ops=[QueueTake(1, 1)])])
     sh = store.load_shared()
     assert sh.queues == {1: (0, "int", [(2, b"y")])}
     assert sh.locks == {1: 1} and sh.waitgroups == {1: 3}
@@ -133,19 +150,19 @@ def test_shared_ops_commit_with_the_step(store):
 def test_batch_is_all_or_nothing(store):
     epoch = store.claim(NODE)
     store.commit_batch(NODE, epoch, [spawn_commit(1, "a")])
-    bad = Commit(1, "running", b"s", 2, ops=[("queue_take", 7, 7)])   # no such item
-    with pytest.raises(StoreError, match="taken but not stored"):
+    bad = Commit(1, "running", b"s", 2, ops=[QueueTake(7, 7)])   # no such item
+    with pytest.raises(CommitRejected, match="taken but not stored"):
         store.commit_batch(NODE, epoch, [spawn_commit(2, "b"), Commit(1, "running", b"new", 1), bad])
     assert store.get_isolate("b") is None
     assert store.get_isolate("a").snapshot == b"snap"
 
 
-def test_fencing_a_second_opener_wins(tmp_path):
+def test_fencing_a_second_opener_wins(tmp_path, opened):
     p = str(tmp_path / "s.db")
-    first = SQLiteStore(p)
+    first = opened(p)
     e1 = first.claim(NODE)
     first.commit_batch(NODE, e1, [spawn_commit(1, "a")])
-    second = SQLiteStore(p)
+    second = opened(p)
     e2 = second.claim(NODE)
     assert e2 > e1
     with pytest.raises(LeaseLost, match="another process took over"):
@@ -155,8 +172,6 @@ def test_fencing_a_second_opener_wins(tmp_path):
     with pytest.raises(LeaseLost):
         first.heartbeat(NODE, e1)
     with pytest.raises(LeaseLost, match="isolate 1 is not owned"):
-        first.set_status(NODE, e1, 1, "running")        # a retry from the old owner
-    with pytest.raises(LeaseLost, match="isolate 1 is not owned"):
         first.mark_failed(NODE, e1, 1, "stale failure")
     assert second.get_isolate("a").status != "failed"
     second.heartbeat(NODE, e2)
@@ -165,8 +180,8 @@ def test_fencing_a_second_opener_wins(tmp_path):
     second.close()
 
 
-def test_log_is_bounded(tmp_path):
-    s = SQLiteStore(str(tmp_path / "s.db"), log_keep=5)
+def test_log_is_bounded(tmp_path, opened):
+    s = opened(str(tmp_path / "s.db"), log_keep=5)
     epoch = s.claim(NODE)
     s.commit_batch(NODE, epoch, [spawn_commit(1, "a")])
     for i in range(1, 21):
@@ -193,7 +208,7 @@ def test_inbox_in_arrival_order(store):
     m1 = store.inbox_put(1, "POST", "/n", b"1")
     store.inbox_put(1, "POST", "/n", b"2")
     assert store.inbox_peek(1, "POST", "/n") == (m1, b"1")
-    store.commit_batch(NODE, epoch, [Commit(1, "running", b"s", 1, ops=[("inbox_take", m1)])])
+    store.commit_batch(NODE, epoch, [Commit(1, "running", b"s", 1, ops=[InboxTake(m1)])])
     assert store.inbox_peek(1, "POST", "/n")[1] == b"2"
     assert store.inbox_peek(1, "GET", "/n") is None
 
@@ -210,29 +225,29 @@ def test_listing(store):
 
 # -- bad files --------------------------------------------------------------
 
-def test_not_a_database(tmp_path):
+def test_not_a_database(tmp_path, opened):
     p = tmp_path / "notes.txt"
     p.write_bytes(b"these are my notes, not a database\n" * 100)
     with pytest.raises(NotADeepslateStore, match="notes.txt.*not a deepslate store"):
-        SQLiteStore(str(p))
+        opened(str(p))
 
 
-def test_foreign_sqlite_database(tmp_path):
+def test_foreign_sqlite_database(tmp_path, opened):
     p = str(tmp_path / "other.db")
     db = sqlite3.connect(p)
     db.execute("CREATE TABLE customers (id INTEGER)")
     db.commit()
     db.close()
     with pytest.raises(NotADeepslateStore, match="SQLite database but not a deepslate store.*customers"):
-        SQLiteStore(p)
+        opened(p)
     db = sqlite3.connect(p)   # untouched
     assert [r[0] for r in db.execute("SELECT name FROM sqlite_master")] == ["customers"]
     db.close()
 
 
-def test_missing_directory(tmp_path):
+def test_missing_directory(tmp_path, opened):
     with pytest.raises(StoreError, match="directory .*nope.* does not exist"):
-        SQLiteStore(str(tmp_path / "nope" / "s.db"))
+        opened(str(tmp_path / "nope" / "s.db"))
 
 
 def test_read_only_file_by_permissions(tmp_path):
@@ -251,25 +266,25 @@ def test_read_only_file_by_permissions(tmp_path):
     assert "refused:" in r.stdout and "read-only" in r.stdout, r.stdout
 
 
-def test_read_only_open_mode(tmp_path):
+def test_read_only_open_mode(tmp_path, opened):
     p = str(tmp_path / "s.db")
-    s = SQLiteStore(p)
+    s = opened(p)
     e = s.claim(NODE)
     s.commit_batch(NODE, e, [spawn_commit(1, "a")])
     s.close()
-    ro = SQLiteStore(p, readonly=True)
+    ro = opened(p, readonly=True)
     assert ro.get_isolate("a").name == "a"
     with pytest.raises(StoreReadOnly, match="read-only"):
         ro.claim(NODE)
     ro.close()
 
 
-def test_disk_full_loses_nothing(tmp_path):
+def test_disk_full_loses_nothing(tmp_path, opened):
     p = str(tmp_path / "s.db")
-    s = SQLiteStore(p)
+    s = opened(p)
     pages = s.db.execute("PRAGMA page_count").fetchone()[0]
     s.close()
-    s = SQLiteStore(p, max_page_count=pages + 3)
+    s = opened(p, max_page_count=pages + 3)
     e = s.claim(NODE)
     s.commit_batch(NODE, e, [spawn_commit(1, "a")])
     with pytest.raises(StoreFull, match="is full"):
@@ -278,19 +293,19 @@ def test_disk_full_loses_nothing(tmp_path):
     written = s.count_isolates()["running"]
     assert s.get_isolate("a").snapshot == b"snap"
     s.close()
-    s = SQLiteStore(p)      # no limit: everything committed is there and writes work again
+    s = opened(p)      # no limit: everything committed is there and writes work again
     e = s.claim(NODE)
     assert s.count_isolates()["running"] == written
     s.commit_batch(NODE, e, [Commit(1, "done", None, 1, result=b"ok")])
     s.close()
 
 
-def test_bad_synchronous_value(tmp_path):
+def test_bad_synchronous_value(tmp_path, opened):
     with pytest.raises(ValueError, match="synchronous must be"):
-        SQLiteStore(str(tmp_path / "s.db"), synchronous="sometimes")
+        opened(str(tmp_path / "s.db"), synchronous="sometimes")
 
 
-def test_failed_migration_does_not_bump_version(tmp_path, monkeypatch):
+def test_failed_migration_does_not_bump_version(tmp_path, monkeypatch, opened):
     from deepslate.store import sqlite as sq
     p = str(tmp_path / "s.db")
     SQLiteStore(p).close()
@@ -298,9 +313,9 @@ def test_failed_migration_does_not_bump_version(tmp_path, monkeypatch):
     monkeypatch.setattr(sq._migrations, "migrations",
                         lambda backend: real + ["CREATE TABLE extra (x INTEGER);\nCREATE TABLE broken (;"])
     with pytest.raises(StoreError, match="syntax error"):
-        SQLiteStore(p)
+        opened(p)
     monkeypatch.undo()
-    s = SQLiteStore(p)
+    s = opened(p)
     assert s.schema_version() == len(real)
     assert s.db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'extra'").fetchone()[0] == 0
     s.close()
@@ -310,7 +325,7 @@ def test_unknown_backend_has_no_migrations():
     assert migrations("nosuchbackend") == []
 
 
-def test_version_2_store_gets_each_isolates_tree_root(tmp_path):
+def test_version_2_store_gets_each_isolates_tree_root(tmp_path, opened):
     p = str(tmp_path / "s.db")
     db = sqlite3.connect(p)                  # a store as version 2 left it, with a tree of isolates
     db.execute(f"PRAGMA application_id = {0x64736C74}")
@@ -326,7 +341,7 @@ def test_version_2_store_gets_each_isolates_tree_root(tmp_path):
     db.execute("INSERT INTO queues (id, capacity, elem) VALUES (1, 0, 'int')")
     db.commit()
     db.close()
-    s = SQLiteStore(p)
+    s = opened(p)
     assert s.schema_version() == 3
     roots = dict(s.db.execute("SELECT id, root_id FROM isolates").fetchall())
     assert roots == {1: 1, 2: 1, 3: 1, 4: 4, 5: 4}
@@ -343,18 +358,41 @@ def test_ending_a_wide_tree_seeks_only_its_live_isolates(store):
     assert len(seeks) == 2 and all("(root_id=? AND status=?)" in p for p in seeks), plan
 
 
-def test_ids_of_deleted_objects_are_never_handed_out_again(tmp_path):
+def test_ids_of_deleted_objects_are_never_handed_out_again(tmp_path, opened):
     p = str(tmp_path / "s.db")
-    s = SQLiteStore(p)
+    s = opened(p)
     epoch = s.claim(NODE)
-    s.commit_batch(NODE, epoch, [spawn_commit(1, "a", ops=[("queue_new", 7, 0, "int", 1), ("lock_new", 3, 1),
-                                                          ("wg_new", 4, 1)])])
-    s.commit_batch(NODE, epoch, [Commit(1, "running", b"s", 1, ops=[("queue_put", 7, 11, b"x")])])
+    s.commit_batch(NODE, epoch, [spawn_commit(1, "a", ops=[QueueNew(7, 0, "int", 1), LockNew(3, 1),
+                                                          WgNew(4, 1)])])
+    s.commit_batch(NODE, epoch, [Commit(1, "running", b"s", 1, ops=[QueuePut(7, 11, b"x")])])
     end = Commit(1, "done", None, 2, result=b"r")
     s.commit_batch(NODE, epoch, [end])
     assert end.collected == 1
     s.close()
-    s = SQLiteStore(p)                      # a restart computes the next ids from what is stored
+    s = opened(p)                      # a restart computes the next ids from what is stored
     nxt = s.load_shared().next_ids
     assert (nxt["queue"], nxt["lock"], nxt["wg"], nxt["seq"]) == (8, 4, 5, 12)
+    s.close()
+
+
+def test_adopt_failed_takes_a_retryable_isolate_once(tmp_path, opened):
+    # a failed isolate keeps the epoch it failed under; after a restart (a new epoch) retry and
+    # cancel adopt it in one conditional write, so of two concurrent callers one wins
+    p = str(tmp_path / "s.db")
+    first = opened(p)
+    e1 = first.claim(NODE)
+    first.commit_batch(NODE, e1, [spawn_commit(1, "a"), spawn_commit(2, "b")])
+    first.commit_batch(NODE, e1, [Commit(1, "failed", None, 1, error="{}", keep_snapshot=True),
+                                  Commit(2, "failed", None, 1, error="{}")])
+    first.close()
+    s = opened(p)
+    e2 = s.claim(NODE)
+    assert s.get_isolate("a").epoch == e1 and s.get_isolate("a").snapshot == b"snap"
+    assert s.adopt_failed(NODE, e2, 1, "running") is True
+    assert s.adopt_failed(NODE, e2, 1, "running") is False          # the second retry
+    row = s.get_isolate("a")
+    assert (row.status, row.owner, row.epoch) == ("running", NODE, e2)
+    s.commit_batch(NODE, e2, [Commit(1, "running", b"next", 2)])   # fenced writes now match
+    assert s.adopt_failed(NODE, e2, 2, "running") is False          # no snapshot: nothing to retry
+    assert s.adopt_failed(NODE, e2, 99, "cancelled") is False
     s.close()

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 TERMINAL = ("done", "failed", "cancelled")
 
@@ -51,6 +51,12 @@ class StoreFull(StoreError):
 
 class LeaseLost(StoreError):
     """Another node took over an isolate this node was writing."""
+
+
+class CommitRejected(Exception):
+    """One commit holds something the store will not take (a value out of its range, a text it
+    cannot encode, a take of an item it does not hold). Not a StoreError: it fails the isolate
+    whose commit it is, never the engine."""
 
 
 @dataclass
@@ -76,17 +82,64 @@ class IsolateRow:
     updated_at: float = 0.0
 
 
-# Shared effects a step may carry (``Commit.ops``), applied in order:
-#   ("program", hash, body)               store a program if new
-#   ("isolate_new", IsolateRow)           a child isolate (or a spawned one)
-#   ("queue_new", qid, capacity, elem, root)   ("queue_put", qid, seq, data)   ("queue_take", qid, seq)
-#   ("lock_new", lid, root)               ("lock_set", lid, holder_isolate_id | None)
-#   ("wg_new", wid, root)                 ("wg_set", wid, count)
-# ``root`` is the root isolate of the tree that made the object. When a commit ends the last
-# live isolate of a tree (all done, cancelled, or failed with nothing to retry), the store
-# deletes that tree's queues, locks and wait groups in the same transaction and sets
+class QueueNew(NamedTuple):
+    qid: int
+    capacity: int          # 0: unbounded
+    elem: str
+    root: int              # the root isolate of the tree that made it
+
+
+class QueuePut(NamedTuple):
+    qid: int
+    seq: int               # global put order
+    data: bytes
+
+
+class QueueTake(NamedTuple):
+    qid: int
+    seq: int
+
+
+class LockNew(NamedTuple):
+    lid: int
+    root: int
+
+
+class LockSet(NamedTuple):
+    lid: int
+    holder: int | None     # an isolate id, None when released
+
+
+class WgNew(NamedTuple):
+    wid: int
+    root: int
+
+
+class WgAdd(NamedTuple):
+    wid: int
+    delta: int             # a delta, not a count: a commit that fails leaves the others right
+
+
+class IsolateNew(NamedTuple):
+    row: "IsolateRow"
+
+
+class ProgramPut(NamedTuple):
+    hash: bytes
+    body: bytes
+
+
+class InboxTake(NamedTuple):
+    mid: int
+
+
+# What one step changes besides its own row (``Commit.ops``), applied in order. When a commit
+# ends the last live isolate of a tree (all done, cancelled, or failed with nothing to retry),
+# the store deletes that tree's queues, locks and wait groups in the same transaction and sets
 # ``Commit.collected`` to the root, so the engine forgets them too.
-#   ("inbox_take", message_id)
+Op = QueueNew | QueuePut | QueueTake | LockNew | LockSet | WgNew | WgAdd | IsolateNew | ProgramPut | InboxTake
+
+
 @dataclass
 class Commit:
     isolate_id: int
@@ -100,8 +153,10 @@ class Commit:
     children: int = 0
     log: list[str] = field(default_factory=list)
     log_seq: int = 0                  # log_seq after these lines
-    ops: list[tuple[Any, ...]] = field(default_factory=list)
+    ops: list[Op] = field(default_factory=list)
     create: IsolateRow | None = None  # insert this row instead of updating (spawn)
+    keep_snapshot: bool = False       # leave the stored snapshot as it is (a failure that keeps
+                                      # the last good one for retry); ``snapshot`` is then ignored
     collected: int | None = None      # set by the store: the root whose tree's objects it deleted
 
 
@@ -166,6 +221,12 @@ class Store(abc.ABC):
     def mark_failed(self, node_id: str, epoch: int, isolate_id: int, error: str) -> None:
         """Mark one isolate failed outside a step (a snapshot that cannot be loaded), releasing
         the locks it held."""
+
+    @abc.abstractmethod
+    def adopt_failed(self, node_id: str, epoch: int, isolate_id: int, status: str) -> bool:
+        """Take a failed isolate that kept its snapshot into this node's lease and set its
+        status (``running`` for a retry, ``cancelled``), in one conditional write: of two
+        concurrent callers exactly one gets True."""
 
     @abc.abstractmethod
     def inbox_put(self, isolate_id: int, method: str, route: str, body: bytes) -> int:

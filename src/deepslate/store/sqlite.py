@@ -22,8 +22,9 @@ from typing import Any, Callable, Iterator, TypeVar
 
 from .._faults import fault_point
 from . import migrations as _migrations
-from .base import (TERMINAL, Commit, IsolateRow, LeaseLost, NotADeepslateStore, SharedState, Store,
-                   StoreError, StoreFull, StoreReadOnly)
+from .base import (TERMINAL, Commit, CommitRejected, InboxTake, IsolateNew, IsolateRow, LeaseLost, LockNew,
+                   LockSet, NotADeepslateStore, Op, ProgramPut, QueueNew, QueuePut, QueueTake, SharedState, Store,
+                   StoreError, StoreFull, StoreReadOnly, WgAdd, WgNew)
 
 APPLICATION_ID = 0x64736C74          # "dslt" in the SQLite header: marks a deepslate file
 
@@ -35,6 +36,9 @@ _SELECT = "SELECT " + ", ".join(_COLS) + " FROM isolates"
 _TREE_LIVE = ("SELECT EXISTS (SELECT 1 FROM isolates WHERE root_id = ?1 AND status IN ('running', 'sleeping', "
               "'waiting')) OR EXISTS (SELECT 1 FROM isolates WHERE root_id = ?1 AND status = 'failed' "
               "AND snapshot IS NOT NULL)")
+_UPDATE_KEEP = ("UPDATE isolates SET status=?, wake_at=?, waiting_on=?, result=?, error=?, steps=?, children=?, "
+                "log_seq=?, updated_at=? WHERE id=? AND owner=? AND epoch=?")
+_UPDATE = _UPDATE_KEEP.replace("updated_at=?", "updated_at=?, snapshot=?")
 _INSERT = f"INSERT INTO isolates ({', '.join(_COLS)}) VALUES ({', '.join('?' * len(_COLS))})"
 
 
@@ -55,8 +59,9 @@ def _row(r: tuple[Any, ...]) -> IsolateRow:
     return IsolateRow(**dict(zip(_COLS, r)))
 
 
-def translate(e: sqlite3.Error, path: str, doing: str) -> StoreError:
-    """Turn an sqlite3 error into a StoreError that names the file and the cause."""
+def translate(e: sqlite3.Error, path: str, doing: str) -> StoreError | CommitRejected:
+    """Turn an sqlite3 error into a StoreError that names the file and the cause, or into a
+    CommitRejected when what failed is a value of the write, not the store."""
     code = getattr(e, "sqlite_errorname", "")
     if code.startswith("SQLITE_READONLY"):
         return StoreReadOnly(f"store {path!r} is read-only ({doing}): {e}")
@@ -68,6 +73,8 @@ def translate(e: sqlite3.Error, path: str, doing: str) -> StoreError:
         return StoreError(f"store {path!r} is corrupt ({doing}): {e}")
     if code.startswith("SQLITE_CANTOPEN"):
         return StoreError(f"cannot open store {path!r} ({doing}): {e}")
+    if code.startswith(("SQLITE_TOOBIG", "SQLITE_RANGE", "SQLITE_MISMATCH", "SQLITE_CONSTRAINT")):
+        return CommitRejected(f"store {path!r} refused a value ({doing}): {e}")
     if code.startswith("SQLITE_BUSY"):
         return StoreError(f"store {path!r} is locked by another process ({doing}): {e}")
     return StoreError(f"store {path!r}: {doing} failed: {e}")
@@ -281,12 +288,9 @@ class SQLiteStore(Store):
                     self._apply(op, node_id, epoch, now)
                 if c.create is not None:
                     self._insert(c.create, node_id, epoch, now)
-                cur = db.execute(
-                    "UPDATE isolates SET status=?, snapshot=?, wake_at=?, waiting_on=?, result=?, "
-                    "error=?, steps=?, children=?, log_seq=?, updated_at=? "
-                    "WHERE id=? AND owner=? AND epoch=?",
-                    (c.status, c.snapshot, c.wake_at, c.waiting_on, c.result, c.error, c.steps,
-                     c.children, c.log_seq, now, c.isolate_id, node_id, epoch))
+                cur = db.execute(_UPDATE_KEEP if c.keep_snapshot else _UPDATE, (
+                    c.status, c.wake_at, c.waiting_on, c.result, c.error, c.steps, c.children, c.log_seq,
+                    now, *(() if c.keep_snapshot else (c.snapshot,)), c.isolate_id, node_id, epoch))
                 if cur.rowcount != 1:
                     raise self._not_owned(c.isolate_id, node_id, epoch)
                 if c.log:
@@ -295,7 +299,7 @@ class SQLiteStore(Store):
                                    [(c.isolate_id, first + i, line) for i, line in enumerate(c.log)])
                     db.execute("DELETE FROM isolate_log WHERE isolate_id = ? AND seq <= ?",
                                (c.isolate_id, c.log_seq - self.log_keep))
-                if c.status in TERMINAL and (c.status != "failed" or c.snapshot is None):
+                if c.status in TERMINAL and (c.status != "failed" or (c.snapshot is None and not c.keep_snapshot)):
                     c.collected = self._collect(c.isolate_id)
             fault_point("before_commit")
         self._write(f"commit of {len(commits)} steps", do)
@@ -327,33 +331,34 @@ class SQLiteStore(Store):
             row["root_id"] = r.id
         self.db.execute(_INSERT, tuple(row[c] for c in _COLS))
 
-    def _apply(self, op: tuple[Any, ...], node_id: str, epoch: int, now: float) -> None:
-        kind = op[0]
+    def _apply(self, op: Op, node_id: str, epoch: int, now: float) -> None:
         db = self.db
-        if kind == "queue_put":
-            db.execute("INSERT INTO queue_items (queue_id, seq, value) VALUES (?, ?, ?)", op[1:])
-        elif kind == "queue_take":
-            cur = db.execute("DELETE FROM queue_items WHERE queue_id = ? AND seq = ?", op[1:])
-            if cur.rowcount != 1:
-                raise StoreError(f"queue {op[1]}: item {op[2]} taken but not stored (engine bug)")
-        elif kind == "lock_set":
-            db.execute("UPDATE locks SET holder = ? WHERE id = ?", (op[2], op[1]))
-        elif kind == "wg_set":
-            db.execute("UPDATE waitgroups SET count = ? WHERE id = ?", (op[2], op[1]))
-        elif kind == "isolate_new":
-            self._insert(op[1], node_id, epoch, now)
-        elif kind == "program":
-            db.execute("INSERT OR IGNORE INTO programs (hash, body, created_at) VALUES (?, ?, ?)", (op[1], op[2], now))
-        elif kind == "queue_new":
-            db.execute("INSERT INTO queues (id, capacity, elem, root_id) VALUES (?, ?, ?, ?)", op[1:])
-        elif kind == "lock_new":
-            db.execute("INSERT INTO locks (id, holder, root_id) VALUES (?, NULL, ?)", op[1:])
-        elif kind == "wg_new":
-            db.execute("INSERT INTO waitgroups (id, count, root_id) VALUES (?, 0, ?)", op[1:])
-        elif kind == "inbox_take":
-            db.execute("DELETE FROM inbox WHERE id = ?", (op[1],))
-        else:
-            raise ValueError(f"unknown store operation {kind!r}")
+        match op:
+            case QueuePut(qid, seq, data):
+                db.execute("INSERT INTO queue_items (queue_id, seq, value) VALUES (?, ?, ?)", (qid, seq, data))
+            case QueueTake(qid, seq):
+                cur = db.execute("DELETE FROM queue_items WHERE queue_id = ? AND seq = ?", (qid, seq))
+                if cur.rowcount != 1:
+                    raise CommitRejected(f"queue {qid}: item {seq} taken but not stored (engine bug)")
+            case LockSet(lid, holder):
+                db.execute("UPDATE locks SET holder = ? WHERE id = ?", (holder, lid))
+            case WgAdd(wid, delta):
+                db.execute("UPDATE waitgroups SET count = count + ? WHERE id = ?", (delta, wid))
+            case IsolateNew(row):
+                self._insert(row, node_id, epoch, now)
+            case ProgramPut(h, body):
+                db.execute("INSERT OR IGNORE INTO programs (hash, body, created_at) VALUES (?, ?, ?)", (h, body, now))
+            case QueueNew(qid, capacity, elem, root):
+                db.execute("INSERT INTO queues (id, capacity, elem, root_id) VALUES (?, ?, ?, ?)",
+                           (qid, capacity, elem, root))
+            case LockNew(lid, root):
+                db.execute("INSERT INTO locks (id, holder, root_id) VALUES (?, NULL, ?)", (lid, root))
+            case WgNew(wid, root):
+                db.execute("INSERT INTO waitgroups (id, count, root_id) VALUES (?, 0, ?)", (wid, root))
+            case InboxTake(mid):
+                db.execute("DELETE FROM inbox WHERE id = ?", (mid,))
+            case _:
+                raise CommitRejected(f"unknown store operation {op!r}")
 
     @_locked
     def mark_failed(self, node_id: str, epoch: int, isolate_id: int, error: str) -> None:
@@ -368,13 +373,13 @@ class SQLiteStore(Store):
         self._write("mark failed", do)
 
     @_locked
-    def set_status(self, node_id: str, epoch: int, isolate_id: int, status: str) -> None:
-        def do() -> None:
-            cur = self.db.execute("UPDATE isolates SET status=?, error=NULL, updated_at=? WHERE id=? AND owner=? "
-                                  "AND epoch=?", (status, time.time(), isolate_id, node_id, epoch))
-            if cur.rowcount != 1:
-                raise self._not_owned(isolate_id, node_id, epoch)
-        self._write("set status", do)
+    def adopt_failed(self, node_id: str, epoch: int, isolate_id: int, status: str) -> bool:
+        def do() -> bool:
+            cur = self.db.execute("UPDATE isolates SET status=?, owner=?, epoch=?, updated_at=? WHERE id=? "
+                                  "AND status='failed' AND snapshot IS NOT NULL",
+                                  (status, node_id, epoch, time.time(), isolate_id))
+            return cur.rowcount == 1
+        return bool(self._write("adopt a failed isolate", do))
 
     # -- reads -----------------------------------------------------------------
 
