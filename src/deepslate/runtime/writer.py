@@ -7,10 +7,14 @@ order. While one batch is being written the next one fills up, so the number
 of transactions per second stays about the disk's fsync rate while the number
 of steps per transaction grows with the load.
 
-Submission order is the order of the batches and, inside a batch, the order
-of the statements: an effect on shared state is always submitted before any
-step that observed it (see engine.py), so no batch can depend on a later one.
-A failed batch is written not at all; the engine then stops (see Engine._halt).
+No commit in a batch depends on another one in flight: a change to shared
+state is published to other isolates only once its commit is durable (see
+runtime/shared.py). So a batch that fails because of one commit's values is
+split and written again in halves until that commit stands alone; its
+callback gets a ``CommitRejected`` (the isolate fails, see Engine._rejected)
+and the others land. Any other failure is the store's (disk, I/O, lost lease):
+nothing of the batch was written, and every callback gets the exception; the
+engine then stops (Engine._halt).
 """
 from __future__ import annotations
 
@@ -19,11 +23,15 @@ import logging
 from concurrent.futures import Executor
 from typing import Callable
 
-from ..store.base import Commit, Store
+from ..store.base import Commit, CommitRejected, Store, StoreError
 from .._faults import fault_point
 
 log = logging.getLogger("deepslate.runtime")
 Callback = Callable[[BaseException | None], None]
+
+# what one commit's values can raise on the way into the store (an int out of range, a str
+# that cannot be encoded); everything else is taken as a fault of the store itself
+VALUE_FAULTS = (CommitRejected, ValueError, TypeError, OverflowError)
 
 
 class GroupCommitWriter:
@@ -39,6 +47,7 @@ class GroupCommitWriter:
         self.failure: BaseException | None = None
         self.batches = 0
         self.commits = 0
+        self.rejected = 0
 
     def submit(self, commit: Commit, callback: Callback) -> None:
         if self.failure is not None:
@@ -57,7 +66,6 @@ class GroupCommitWriter:
         return fut
 
     async def run(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             if not self._buf:
                 if self._closed:
@@ -67,24 +75,49 @@ class GroupCommitWriter:
                 continue
             batch, self._buf = self._buf[:self.max_batch], self._buf[self.max_batch:]
             try:
-                await loop.run_in_executor(self.executor, self.store.commit_batch, self.node_id, self.epoch,
-                                           [c for c, _ in batch])
-                fault_point("after_commit_before_resume")
-            except BaseException as e:   # the batch is rolled back; nothing of it is durable
+                await self._write(batch)
+            except BaseException as e:   # the store failed: nothing of this batch is durable
                 self.failure = e
                 rest, self._buf = self._buf, []
                 for _, cb in batch + rest:
-                    cb(e)
+                    _call(cb, e)
                 return
-            self.batches += 1
-            self.commits += len(batch)
-            for _, cb in batch:
-                try:
-                    cb(None)
-                except Exception:      # a callback's bug must not stop every other isolate's commits
-                    log.exception("after a commit")
+
+    async def _write(self, batch: list[tuple[Commit, Callback]]) -> None:
+        """Write ``batch``, splitting out commits whose values the store refuses; raises only
+        for a fault of the store."""
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self.executor, self.store.commit_batch, self.node_id, self.epoch,
+                                       [c for c, _ in batch])
+        except VALUE_FAULTS as e:
+            if isinstance(e, StoreError):
+                raise
+            if len(batch) == 1:
+                self.rejected += 1
+                commit, cb = batch[0]
+                err = e if isinstance(e, CommitRejected) else CommitRejected(f"{type(e).__name__}: {e}")
+                log.warning("commit of isolate %d refused: %s", commit.isolate_id, err)
+                _call(cb, err)
+                return
+            mid = len(batch) // 2
+            await self._write(batch[:mid])
+            await self._write(batch[mid:])
+            return
+        fault_point("after_commit_before_resume")
+        self.batches += 1
+        self.commits += len(batch)
+        for _, cb in batch:
+            _call(cb, None)
 
     def close(self) -> None:
         """Finish writing what was submitted, then let ``run`` return."""
         self._closed = True
         self._wake.set()
+
+
+def _call(cb: Callback, exc: BaseException | None) -> None:
+    try:
+        cb(exc)
+    except Exception:      # a callback's bug must not stop every other isolate's commits
+        log.exception("after a commit")
