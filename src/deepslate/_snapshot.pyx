@@ -361,7 +361,15 @@ cdef class _Writer:
 
     cdef int string(self, str s) except -1:
         cdef Py_ssize_t n
-        cdef const char* p = PyUnicode_AsUTF8AndSize(s, &n)
+        cdef const char* p
+        cdef bytes b
+        try:
+            p = PyUnicode_AsUTF8AndSize(s, &n)
+        except UnicodeEncodeError:
+            # a lone surrogate (bytes decoded with surrogateescape) is a str all the same
+            b = s.encode("utf-8", "surrogatepass")
+            self.uvarint(<uint64_t>len(b))
+            return self.raw(<const char*>b, len(b))
         self.uvarint(<uint64_t>n)
         return self.raw(p, n)
 
@@ -756,7 +764,7 @@ cdef class _Reader:
         cdef Py_ssize_t n = self.length(1)
         cdef const unsigned char* p = self.take(n)
         try:
-            return PyUnicode_DecodeUTF8(<const char*>p, n, NULL)
+            return PyUnicode_DecodeUTF8(<const char*>p, n, "surrogatepass")
         except UnicodeDecodeError as e:
             self.pos -= n
             self.fail(f"invalid UTF-8 in a string: {e.reason}")

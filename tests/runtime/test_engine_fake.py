@@ -7,11 +7,11 @@ import time
 
 import pytest
 
-import deepslate.runtime.engine as engine_mod
 from deepslate._types import INT, STR, HandleT
 from deepslate._values import DSError
 from deepslate.runtime import Engine, FlowFailed, idempotency_key
 from deepslate.store import SQLiteStore
+from deepslate.store.base import QueueTake
 
 import fakevm
 from fakevm import Code, Flow, Program
@@ -20,10 +20,9 @@ pytestmark = pytest.mark.timeout(30)
 QT, QS, WT, LT = HandleT("Queue", INT), HandleT("Queue", STR), HandleT("WaitGroup"), HandleT("Lock")
 
 
-@pytest.fixture(autouse=True)
-def fake_vm(monkeypatch):
-    monkeypatch.setattr(engine_mod, "_vm_api", lambda: fakevm)
-    monkeypatch.setattr(engine_mod, "_serial", lambda: fakevm.Serial)
+def FakeEngine(store, flows, workers, **kw):
+    """An engine on the stand-in VM, passed in (nothing patched)."""
+    return Engine(store, flows, workers, vm=fakevm, serial=fakevm.Serial, **kw)
 
 
 def K(v):
@@ -66,11 +65,16 @@ def edit_rows(path, sql):
     db.close()
 
 
-async def start(path, flows, **kw):
-    return await Engine(SQLiteStore(str(path)), flows, 2, **kw).start()
+@pytest.fixture
+def start(engines):
+    """``await start(path, flows, **kw)``: an engine on the stand-in VM over the store at ``path``;
+    every engine started so is stopped (and its store closed) when the test ends, pass or fail."""
+    async def start(path, flows, workers=2, **kw):
+        return await engines.start(FakeEngine(SQLiteStore(str(path)), flows, workers, **kw))
+    return start
 
 
-async def test_spawn_wait_and_idempotent_spawn(tmp_path):
+async def test_spawn_wait_and_idempotent_spawn(tmp_path, start):
     eng = await start(tmp_path / "s.db", [Flow(loop_sleeps())])
     assert await eng.spawn("a", "sleeper", {"n": 5}) == (1, False)
     assert await eng.spawn("a", "sleeper", {"n": 99}) == (1, True)
@@ -82,7 +86,7 @@ async def test_spawn_wait_and_idempotent_spawn(tmp_path):
     await eng.stop()
 
 
-async def test_restart_resumes_from_snapshot(tmp_path):
+async def test_restart_resumes_from_snapshot(tmp_path, start):
     flows = [Flow(Program([Code("slow", (), [
         ("eff", None, "sleep", [K(0.3)], ()),
         ("py", "x", lambda: 42, []),
@@ -96,7 +100,7 @@ async def test_restart_resumes_from_snapshot(tmp_path):
     await eng.stop()
 
 
-async def test_overdue_timer_fires_at_once(tmp_path):
+async def test_overdue_timer_fires_at_once(tmp_path, start):
     flows = [Flow(Program([Code("slow", (), [("eff", None, "sleep", [K(3600.0)], ()), ("ret", K(1))])]))]
     eng = await start(tmp_path / "s.db", flows)
     await eng.spawn("a", "slow", {})
@@ -118,7 +122,7 @@ def flaky(x):
     return x * 2
 
 
-async def test_impure_retries_with_a_stable_key(tmp_path):
+async def test_impure_retries_with_a_stable_key(tmp_path, start):
     calls.clear()
     p = Program([Code("pay", (), [("eff", "r", "impure", [K(21)], ("m:flaky", 5, 0.001, 5.0, False), flaky),
                                   ("ret", "r")])])
@@ -133,7 +137,7 @@ def always_fails():
     raise ValueError("card declined")
 
 
-async def test_impure_final_error_as_value_or_failure(tmp_path):
+async def test_impure_final_error_as_value_or_failure(tmp_path, start):
     as_value = Program([Code("v", (), [("eff", "r", "impure", [], ("m:f", 1, 0.0, None, True), always_fails),
                                        ("ret", "r")])])
     as_fail = Program([Code("f", (), [("eff", "r", "impure", [], ("m:f", 0, 0.0, None, False), always_fails),
@@ -149,7 +153,7 @@ async def test_impure_final_error_as_value_or_failure(tmp_path):
     await eng.stop()
 
 
-async def test_async_impure_is_awaited(tmp_path):
+async def test_async_impure_is_awaited(tmp_path, start):
     async def fetch(x):
         await asyncio.sleep(0)
         return f"{x}:{idempotency_key()}"
@@ -194,7 +198,7 @@ def producer_consumer(n_items=20, capacity=2):
     return Program([main, consumer])
 
 
-async def test_queue_with_capacity_child_and_waitgroup(tmp_path):
+async def test_queue_with_capacity_child_and_waitgroup(tmp_path, start):
     eng = await start(tmp_path / "s.db", [Flow(producer_consumer())])
     await eng.spawn("p", "main", {})
     assert await eng.wait("p", timeout=10) == 20
@@ -202,11 +206,11 @@ async def test_queue_with_capacity_child_and_waitgroup(tmp_path):
     assert eng.store.get_isolate("p/1").parent_id == 1
     assert eng.store.children_of(1) == ["p/1"]
     sh = eng.store.load_shared()          # the tree has ended: its queue and wait group went with it
-    assert sh.queues == {} and sh.waitgroups == {} and eng.queues == {} and eng.wgs == {}
+    assert sh.queues == {} and sh.waitgroups == {} and eng.shared.queues == {} and eng.shared.wgs == {}
     await eng.stop()
 
 
-async def test_queue_survives_restarts_midway(tmp_path):
+async def test_queue_survives_restarts_midway(tmp_path, start):
     for _ in range(6):
         eng = await start(tmp_path / "s.db", [Flow(producer_consumer(200, 3))])
         await eng.spawn("p", "main", {})
@@ -218,7 +222,7 @@ async def test_queue_survives_restarts_midway(tmp_path):
     await eng.stop()
 
 
-async def test_lock_release_of_unheld_lock_fails_isolate(tmp_path):
+async def test_lock_release_of_unheld_lock_fails_isolate(tmp_path, start):
     p = Program([Code("bad", (), [("eff", "lk", "new_lock", [], ()),
                                   ("eff", None, "lock_release", ["lk"], ()), ("ret", K(0))])])
     eng = await start(tmp_path / "s.db", [Flow(p)])
@@ -228,7 +232,7 @@ async def test_lock_release_of_unheld_lock_fails_isolate(tmp_path):
     await eng.stop()
 
 
-async def test_lock_contention(tmp_path):
+async def test_lock_contention(tmp_path, start):
     # main: lk = Lock(); start 5 children that each hold the lock across a sleep; count overlaps
     inside = []
     overlaps = []
@@ -258,11 +262,11 @@ async def test_lock_contention(tmp_path):
     for i in range(1, 6):
         assert await eng.wait(f"m/{i}", timeout=5) == i - 1
     assert overlaps == []
-    assert eng.store.load_shared().locks == {} and eng.locks == {}
+    assert eng.store.load_shared().locks == {} and eng.shared.locks == {}
     await eng.stop()
 
 
-async def test_select_takes_whichever_queue_has_an_item(tmp_path):
+async def test_select_takes_whichever_queue_has_an_item(tmp_path, start):
     main = Code("main", (), [
         ("eff", "a", "new_queue", [K(0)], ("int",)),
         ("eff", "b", "new_queue", [K(0)], ("str",)),
@@ -278,7 +282,7 @@ async def test_select_takes_whichever_queue_has_an_item(tmp_path):
     await eng.stop()
 
 
-async def test_fault_fails_only_that_isolate(tmp_path):
+async def test_fault_fails_only_that_isolate(tmp_path, start):
     bad = Program([Code("bad", (), [("py", "x", lambda: 1 // 0, []), ("ret", "x")])])
     eng = await start(tmp_path / "s.db", [Flow(bad), Flow(loop_sleeps())])
     await eng.spawn("b", "bad", {})
@@ -295,7 +299,7 @@ async def test_fault_fails_only_that_isolate(tmp_path):
     ("snapshot = x'00112233'", "cannot resume from the stored snapshot.*bad magic", "snapshot"),
     ("program_hash = x'0badc0de'", "cannot load its program 0badc0de .*not in the store", "program"),
 ], ids=["corrupt-snapshot", "unknown-program"])
-async def test_isolate_that_cannot_be_loaded_fails_alone(tmp_path, change, error, kind):
+async def test_isolate_that_cannot_be_loaded_fails_alone(tmp_path, change, error, kind, start):
     flows = [Flow(Program([Code("slow", (), [("eff", None, "sleep", [K(0.2)], ()), ("ret", K(7))])]))]
     eng = await start(tmp_path / "s.db", flows)
     await eng.spawn("a", "slow", {})
@@ -311,7 +315,7 @@ async def test_isolate_that_cannot_be_loaded_fails_alone(tmp_path, change, error
     await eng.stop()
 
 
-async def test_cancel(tmp_path):
+async def test_cancel(tmp_path, start):
     from deepslate.runtime import FlowCancelled
     flows = [Flow(Program([Code("slow", (), [("eff", None, "sleep", [K(30.0)], ()), ("ret", K(7))])]))]
     eng = await start(tmp_path / "s.db", flows)
@@ -326,7 +330,7 @@ async def test_cancel(tmp_path):
     await eng.stop()
 
 
-async def test_wait_timeout_and_unknown(tmp_path):
+async def test_wait_timeout_and_unknown(tmp_path, start):
     flows = [Flow(Program([Code("slow", (), [("eff", None, "sleep", [K(30.0)], ()), ("ret", K(7))])]))]
     eng = await start(tmp_path / "s.db", flows)
     await eng.spawn("a", "slow", {})
@@ -337,7 +341,7 @@ async def test_wait_timeout_and_unknown(tmp_path):
     await eng.stop()
 
 
-async def test_yield_commits_progress_of_a_long_computation(tmp_path):
+async def test_yield_commits_progress_of_a_long_computation(tmp_path, start):
     p = Program([Code("spin", (), [
         ("py", "i", lambda: 0, []),
         ("py", "i", lambda i: i + 1, ["i"]),
@@ -351,7 +355,7 @@ async def test_yield_commits_progress_of_a_long_computation(tmp_path):
     await eng.stop()
 
 
-async def test_spawn_bad_input(tmp_path):
+async def test_spawn_bad_input(tmp_path, start):
     p = loop_sleeps()
     eng = await start(tmp_path / "s.db", [Flow(p)])
     with pytest.raises(ValueError, match="unknown flow 'nope'.*sleeper"):
@@ -370,12 +374,12 @@ async def test_spawn_bad_input(tmp_path):
     await eng.stop()
 
 
-async def test_disk_full_halts_and_loses_nothing(tmp_path):
+async def test_disk_full_halts_and_loses_nothing(tmp_path, start, engines):
     path = str(tmp_path / "s.db")
     store = SQLiteStore(path)
     pages = store.db.execute("PRAGMA page_count").fetchone()[0]
     store.close()
-    eng = await Engine(SQLiteStore(path, max_page_count=pages + 8), [Flow(loop_sleeps())], 2).start()
+    eng = await engines.start(FakeEngine(SQLiteStore(path, max_page_count=pages + 8), [Flow(loop_sleeps())], 2))
     from deepslate.store import StoreError
     with pytest.raises(StoreError, match="full"):
         for i in range(2000):
@@ -391,7 +395,7 @@ async def test_disk_full_halts_and_loses_nothing(tmp_path):
     await eng.stop()
 
 
-async def test_lock_of_an_isolate_that_cannot_be_loaded_is_released(tmp_path):
+async def test_lock_of_an_isolate_that_cannot_be_loaded_is_released(tmp_path, start):
     holder = Code("holder", (("lk", LT),), [("eff", None, "lock_acquire", ["lk"], ()),
                                              ("eff", None, "sleep", [K(60.0)], ()), ("ret", K(1))])
     waiter = Code("waiter", (("lk", LT),), [("eff", None, "sleep", [K(0.05)], ()),
@@ -415,7 +419,7 @@ async def test_lock_of_an_isolate_that_cannot_be_loaded_is_released(tmp_path):
     await eng.stop()
 
 
-async def test_impure_timeout_counts_as_a_failed_attempt(tmp_path):
+async def test_impure_timeout_counts_as_a_failed_attempt(tmp_path, start):
     tries = []
 
     async def slow_async():
@@ -448,7 +452,7 @@ def handoff(second_getter=True):
     return Program([main, getter])
 
 
-async def test_item_handed_to_a_getter_cancelled_before_it_ran_goes_to_the_next(tmp_path):
+async def test_item_handed_to_a_getter_cancelled_before_it_ran_goes_to_the_next(tmp_path, start):
     # m/1 waits on q; a cancel of m/1 is under way as main's put hands it the item: the item
     # must stay in the queue for m/2, as it stays in the store
     eng = await start(tmp_path / "s.db", [Flow(handoff())])
@@ -457,7 +461,7 @@ async def test_item_handed_to_a_getter_cancelled_before_it_ran_goes_to_the_next(
 
     def cancel_as_the_put_is_performed(iso, spec, args):
         if spec.kind == "queue_put" and not cancels:
-            getters_at_put.extend(g.name for g, _, _ in eng.queues[args[0].id].getters)
+            getters_at_put.extend(g.name for g, _, _ in eng.shared.queues[args[0].id].getters)
             cancels.append(eng.loop.create_task(eng.cancel("m/1")))   # scheduled before any worker runs
         perform(iso, spec, args)
     eng._perform = cancel_as_the_put_is_performed
@@ -470,7 +474,7 @@ async def test_item_handed_to_a_getter_cancelled_before_it_ran_goes_to_the_next(
     await eng.stop()
 
 
-async def test_a_second_spawn_of_a_name_is_answered_only_once_the_first_is_durable(tmp_path):
+async def test_a_second_spawn_of_a_name_is_answered_only_once_the_first_is_durable(tmp_path, start):
     from deepslate.store import StoreError, StoreFull
     eng = await start(tmp_path / "s.db", [Flow(loop_sleeps())])
 
@@ -493,7 +497,7 @@ def tree_rows(eng):
             for t in ("queues", "queue_items", "locks", "waitgroups")}
 
 
-async def test_a_trees_objects_live_until_its_last_isolate_ends(tmp_path):
+async def test_a_trees_objects_live_until_its_last_isolate_ends(tmp_path, start):
     # main makes one of each, leaves an item in the queue and a child that still sleeps
     child = Code("child", (("q", QT),), [("eff", None, "sleep", [K(60.0)], ()), ("ret", K(1))])
     main = Code("main", (), [("eff", "q", "new_queue", [], ()), ("eff", None, "new_lock", [], ()),
@@ -510,15 +514,15 @@ async def test_a_trees_objects_live_until_its_last_isolate_ends(tmp_path):
     assert tree_rows(eng) == {"queues": 1, "queue_items": 1, "locks": 2, "waitgroups": 1}
     await eng.stop()
     eng = await start(tmp_path / "s.db", flows)     # the tree's bookkeeping is rebuilt on restart
-    assert sorted(eng.tree_objects[2]) == [("lock", 2), ("queue", 1), ("wg", 1)]   # "o" is isolate 1
+    assert sorted(eng.shared.trees[2]) == [("lock", 2), ("queue", 1), ("wg", 1)]   # "o" is isolate 1
     assert await eng.cancel("m/1") is True
     # "o" is another tree: its lock stays
     assert tree_rows(eng) == {"queues": 0, "queue_items": 0, "locks": 1, "waitgroups": 0}
-    assert eng.queues == {} and eng.wgs == {} and list(eng.locks) == [1] and 2 not in eng.tree_objects
+    assert eng.shared.queues == {} and eng.shared.wgs == {} and list(eng.shared.locks) == [1] and 2 not in eng.shared.trees
     await eng.stop()
 
 
-async def test_a_failed_isolate_that_can_be_retried_keeps_its_trees_objects(tmp_path):
+async def test_a_failed_isolate_that_can_be_retried_keeps_its_trees_objects(tmp_path, start):
     calls = []
 
     def flaky():
@@ -541,7 +545,7 @@ async def test_a_failed_isolate_that_can_be_retried_keeps_its_trees_objects(tmp_
     await eng.stop()
 
 
-async def test_cancel_takes_the_unfinished_descendants_with_it(tmp_path):
+async def test_cancel_takes_the_unfinished_descendants_with_it(tmp_path, start):
     from deepslate.runtime import FlowCancelled
     nap = Code("nap", (), [("eff", None, "sleep", [K(60.0)], ()), ("ret", K(3))])
     # mid starts a grandchild and returns at once: the grandchild's parent has finished
@@ -565,12 +569,12 @@ async def test_cancel_takes_the_unfinished_descendants_with_it(tmp_path):
     await eng.stop()
 
 
-async def test_an_item_handed_to_a_getter_whose_step_hits_an_engine_bug_goes_to_the_next(tmp_path):
+async def test_an_item_handed_to_a_getter_whose_step_hits_an_engine_bug_goes_to_the_next(tmp_path, start):
     eng = await start(tmp_path / "s.db", [Flow(handoff())])
     advance, broken = eng._advance, []
 
     def bug_on_the_first_take(iso, value, ops):
-        if any(op[0] == "queue_take" for op in ops) and not broken:
+        if any(type(op) is QueueTake for op in ops) and not broken:
             broken.append(iso.name)
             raise RuntimeError("engine bug (test)")
         advance(iso, value, ops)
@@ -579,12 +583,13 @@ async def test_an_item_handed_to_a_getter_whose_step_hits_an_engine_bug_goes_to_
     assert await eng.wait("m", timeout=5) == 0
     with pytest.raises(FlowFailed, match="internal error: RuntimeError: engine bug"):
         await eng.wait("m/1", timeout=5)
-    assert broken == ["m/1"] and eng.handed == {}
+    assert broken == ["m/1"]
     assert await eng.wait("m/2", timeout=5) == 42      # the item was not lost with m/1
+    assert eng.shared.handed == {}
     await eng.stop()
 
 
-async def test_a_descendant_that_ends_while_cancel_looks_keeps_its_result(tmp_path):
+async def test_a_descendant_that_ends_while_cancel_looks_keeps_its_result(tmp_path, start):
     # m -> m/1 (returns at once) -> m/1/1 (returns 4 soon): cancel("m") must read m/1's row to
     # see that m/1/1 is below m, and m/1/1 returns meanwhile: its "done" must stand
     deep = Code("deep", (), [("eff", None, "sleep", [K(0.3)], ()), ("ret", K(4))])
@@ -606,15 +611,15 @@ async def test_a_descendant_that_ends_while_cancel_looks_keeps_its_result(tmp_pa
     await eng.stop()
 
 
-async def test_a_hand_off_reached_after_the_getters_tree_was_deleted_is_dropped(tmp_path):
+async def test_a_hand_off_reached_after_the_getters_tree_was_deleted_is_dropped(tmp_path, start):
     # m/1 is handed the item, but a busy engine reaches that step only after m/1's cancel has
     # ended the tree (and deleted the queue): the worker drops the hand-off and lives on
-    eng = await Engine(SQLiteStore(str(tmp_path / "s.db")), [Flow(handoff(second_getter=False))], 1).start()
+    eng = await start(tmp_path / "s.db", [Flow(handoff(second_getter=False))], workers=1)
     put = eng.ready.put_nowait
     late = []
 
     def backlog(entry):
-        if entry[0].name == "m/1" and any(op[0] == "queue_take" for op in entry[2]):
+        if entry[0].name == "m/1" and any(type(op) is QueueTake for op in entry[2]):
             late.append(eng.loop.call_later(0.3, put, entry))
         else:
             put(entry)
@@ -623,9 +628,9 @@ async def test_a_hand_off_reached_after_the_getters_tree_was_deleted_is_dropped(
     assert await eng.wait("m", timeout=5) == 0
     await until(lambda: late)
     assert await eng.cancel("m/1") is True
-    assert eng.queues == {} and tree_rows(eng)["queues"] == 0
+    assert eng.shared.queues == {} and tree_rows(eng)["queues"] == 0
     await asyncio.sleep(0.5)                           # the late hand-off has reached the one worker
-    assert eng.handed == {}
+    assert eng.shared.handed == {}
     await eng.spawn("x", "main", {})
     assert await eng.wait("x", timeout=5) == 0        # the worker still runs
     await eng.stop()

@@ -62,6 +62,12 @@ class FlowCancelled(Exception):
         super().__init__(f"isolate {name!r} was cancelled")
 
 
-def error_json(message: str, frames: list[Any] | None = None, kind: str = "fault", exc_type: str = "") -> str:
-    return json.dumps({"message": message, "frames": [list(f) for f in frames or ()], "kind": kind,
-                       "exc_type": exc_type})
+def error_json(message: str, frames: list[Any] | None = None, kind: str = "fault", exc_type: str = "",
+               held: list[int] | None = None) -> str:
+    """A failed isolate's error column; ``held``: the locks its kept snapshot holds, which a
+    retry takes back before it resumes."""
+    d: dict[str, Any] = {"message": message, "frames": [list(f) for f in frames or ()], "kind": kind,
+                         "exc_type": exc_type}
+    if held:
+        d["held"] = held
+    return json.dumps(d)

@@ -1,0 +1,318 @@
+"""The effect handlers: what the engine does at each durable point once the snapshot
+pending at it is durable.
+
+Each handler ends the isolate's wait one of three ways: it resumes the isolate now (a
+shared-object operation that can go on, through ``_advance`` with the ops to commit), it
+arranges for a later wake-up through the ready queue (a timer, an @impure call, a getter
+registered on a queue), or it fails the isolate. User code runs here only in @impure
+functions, on the impure pool or (async ones) in an effect task; whatever those raise, of
+any type, is an outcome of that call and never leaves the isolate.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import enum
+import inspect
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from .._values import DSError, Lock, Queue, WaitGroup
+from ..store.base import InboxTake, IsolateNew, IsolateRow
+from .blocking import CallTimedOut, Outcome
+from .errors import _KEY
+from .isolate import START, Iso, frames_of
+from .shared import Go, Refused
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+log = logging.getLogger("deepslate.runtime")
+
+
+class Effect(str, enum.Enum):
+    """The kinds of durable point (``EffectSpec.kind``), and the three ends of a run."""
+    SLEEP = "sleep"
+    IMPURE = "impure"
+    HTTP_REQUEST = "http_request"
+    HTTP_LISTEN = "http_listen"
+    NEW_QUEUE = "new_queue"
+    QUEUE_PUT = "queue_put"
+    QUEUE_GET = "queue_get"
+    SELECT = "select"
+    NEW_LOCK = "new_lock"
+    LOCK_ACQUIRE = "lock_acquire"
+    LOCK_RELEASE = "lock_release"
+    NEW_WAITGROUP = "new_waitgroup"
+    WG_ADD = "wg_add"
+    WG_DONE = "wg_done"
+    WG_WAIT = "wg_wait"
+    CREATE_TASK = "create_task"
+    RETURN = "return"
+    FAULT = "fault"
+    YIELD = "yield"
+
+
+# an isolate at one of these waits for another isolate or a message, not for us
+BLOCKING = frozenset({Effect.QUEUE_GET, Effect.SELECT, Effect.LOCK_ACQUIRE, Effect.WG_WAIT, Effect.HTTP_LISTEN})
+_IMMUTABLE = frozenset({int, float, str, bool, bytes, type(None), DSError, Queue, Lock, WaitGroup})
+
+
+class Effects:
+    """The handlers, mixed into Engine (they use its ready queue, writer and shared objects)."""
+
+    def _perform(self: "Engine", iso: Iso, spec: Any, args: tuple[Any, ...]) -> None:
+        handler = _HANDLERS.get(spec.kind)
+        if handler is None:
+            self._fail(iso, f"unknown durable operation {spec.kind!r}", frames_of(iso), kind="internal")
+            return
+        try:
+            handler(self, iso, spec, args)
+        except Refused as e:
+            self._fail(iso, str(e), frames_of(iso), kind="fault")
+
+    def _go(self: "Engine", iso: Iso, go: Go | None) -> None:
+        if go is None:
+            iso.status = "waiting"
+        else:
+            self._advance(iso, go.value, go.ops)
+
+    # -- timers --------------------------------------------------------------------
+
+    def _sleep(self: "Engine", iso: Iso, spec: Any, args: tuple[Any, ...]) -> None:
+        delay = (iso.wake_at or 0.0) - time.time()
+        iso.status = "sleeping"
+        if delay <= 0:
+            self.ready.put_nowait((iso, None, []))
+        else:
+            iso.handle = self.loop.call_later(delay, self._wake_timer, iso)
+
+    def _wake_timer(self: "Engine", iso: Iso) -> None:
+        iso.handle = None
+        if iso.active:
+            self.ready.put_nowait((iso, None, []))
+
+    # -- shared objects ------------------------------------------------------------------
+
+    def _queue_put(self: "Engine", iso: Iso, spec: Any, args: tuple[Any, ...]) -> None:
+        self._go(iso, self.shared.put(iso, args[0].id, self.vm.encode_value(args[1])))
+
+    def _queue_get(self: "Engine", iso: Iso, spec: Any, args: tuple[Any, ...]) -> None:
+        self._go(iso, self.shared.get(iso, [args[0].id], single=True))
+
+    def _select(self: "Engine", iso: Iso, spec: Any, args: tuple[Any, ...]) -> None:
+        self._go(iso, self.shared.get(iso, [h.id for h in args], single=False))
+
+    def _lock_acquire(self: "Engine", iso: Iso, spec: Any, args: tuple[Any, ...]) -> None:
+        self._go(iso, self.shared.acquire(iso, args[0].id))
+
+    def _lock_release(self: "Engine", iso: Iso, spec: Any, args: tuple[Any, ...]) -> None:
+        self._go(iso, self.shared.release(iso, args[0].id))
+
+    def _wg_add(self: "Engine", iso: Iso, spec: Any, args: tuple[Any, ...]) -> None:
+        n = int(args[1]) if spec.kind == Effect.WG_ADD else -1
+        self._go(iso, self.shared.wg_add(iso, args[0].id, n))
+
+    def _wg_wait(self: "Engine", iso: Iso, spec: Any, args: tuple[Any, ...]) -> None:
+        self._go(iso, self.shared.wg_wait(iso, args[0].id))
+
+    def _new_queue(self: "Engine", iso: Iso, spec: Any, args: tuple[Any, ...]) -> None:
+        go = self.shared.new_queue(iso.root_id, int(args[0]) if args else 0, str(spec.extra[0]) if spec.extra else "")
+        self._advance(iso, Queue(go.value), go.ops)
+
+    def _new_lock(self: "Engine", iso: Iso, spec: Any, args: tuple[Any, ...]) -> None:
+        go = self.shared.new_lock(iso.root_id)
+        self._advance(iso, Lock(go.value), go.ops)
+
+    def _new_waitgroup(self: "Engine", iso: Iso, spec: Any, args: tuple[Any, ...]) -> None:
+        go = self.shared.new_waitgroup(iso.root_id)
+        self._advance(iso, WaitGroup(go.value), go.ops)
+
+    # -- children --------------------------------------------------------------------
+
+    def _create_task(self: "Engine", iso: Iso, spec: Any, args: tuple[Any, ...]) -> None:
+        code_index = int(spec.extra[0])
+        program = iso.program
+        child_vm = self.vm.VM(program, code_index, tuple(self._copy(list(args), program)))
+        snap = self.vm.encode_snapshot(program.hash, child_vm.export_state())
+        if len(snap) > self.max_snapshot_bytes:
+            raise Refused(f"the child's first snapshot is {len(snap)} bytes, over the limit of "
+                          f"{self.max_snapshot_bytes} (max_snapshot_bytes): its arguments are too large")
+        iso.children += 1
+        cid = self.shared.new_id("isolate")
+        name = f"{iso.name}/{iso.children}"
+        flow = program.codes[code_index].name
+        child = Iso(cid, name, flow, program, child_vm, parent_id=iso.id, root_id=iso.root_id)
+        child.snapshot = snap
+        self.by_name[name] = child
+        self.by_id[cid] = child
+        row = IsolateRow(cid, name, flow, program.hash, parent_id=iso.id, root_id=iso.root_id, snapshot=snap)
+        # the child starts once the parent's commit, which creates its row, is durable (_publish)
+        self._advance(iso, None, [IsolateNew(row)])
+
+    # -- @impure -------------------------------------------------------------------------
+
+    def _idempotency_key(self: "Engine", iso: Iso) -> str:
+        """The same on every re-run of the pending effect: store, isolate and step it waits at."""
+        return f"{self.key_prefix}-{iso.id}-{iso.vm.steps}"
+
+    def _impure(self: "Engine", iso: Iso, spec: Any, args: tuple[Any, ...], attempt: int = 0) -> None:
+        iso.handle = None
+        if not iso.active:
+            return
+        fn = spec.fn
+        if any(type(a) not in _IMMUTABLE for a in args):
+            args = tuple(self._copy(list(args), iso.program))    # the function gets its own values
+        ctx = contextvars.copy_context()
+        ctx.run(_KEY.set, self._idempotency_key(iso))
+        tag = (iso, spec, args, attempt)
+        if inspect.iscoroutinefunction(fn):
+            iso.task = self._effect_task(self._impure_async(tag, ctx.run(_call_coro, fn, args)), ctx)
+        else:
+            self.impure_pool.submit(ctx, fn, args, tag, _timeout(spec))
+
+    async def _impure_async(self: "Engine", tag: tuple[Iso, Any, tuple[Any, ...], int], awaitable: Any) -> None:
+        """Await an async @impure call (or an awaitable a plain one returned) in this task, so
+        that whatever it raises, SystemExit and CancelledError included, lands here."""
+        spec = tag[1]
+        out: Outcome
+        try:
+            async with asyncio.timeout(_timeout(spec)):
+                out = (True, await awaitable)
+        except asyncio.CancelledError as e:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise                     # cancel or stop: this call is not wanted any more
+            out = (False, e)
+        except TimeoutError:
+            out = (False, TimeoutError(f"{spec.extra[0]} timed out after {_timeout(spec)} s"))
+        except BaseException as e:
+            out = (False, e)
+        tag[0].task = None
+        self._impure_ended(tag, out)
+
+    def _impure_ended(self: "Engine", tag: tuple[Iso, Any, tuple[Any, ...], int], out: Outcome) -> None:
+        iso, spec, args, attempt = tag
+        if not self.started or self.failure is not None or not iso.active:
+            return
+        ok, value = out
+        if ok and inspect.isawaitable(value):
+            iso.task = self._effect_task(self._impure_async(tag, value))
+            return
+        ref = spec.extra[0] if spec.extra else getattr(spec.fn, "__qualname__", "?")
+        if ok:
+            if type(value) not in _IMMUTABLE:
+                try:
+                    value = self._copy(value, iso.program)
+                except BaseException as e:
+                    self._fail(iso, f"@impure {ref} returned a value a flow cannot hold: {type(value).__name__} "
+                                    f"({type(e).__name__}: {e})", frames_of(iso), kind="impure", keep_snapshot=True,
+                               exc_type="TypeError")
+                    return
+            self.ready.put_nowait((iso, value, []))
+            return
+        if isinstance(value, CallTimedOut):     # named as the async path names it
+            value = TimeoutError(f"{ref} timed out after {_timeout(spec)} s")
+        retries = int(spec.extra[1] or 0) if len(spec.extra) > 1 else 0
+        if attempt < retries:
+            backoff = float(spec.extra[2] or 0.0) if len(spec.extra) > 2 else 0.0
+            iso.handle = self.loop.call_later(backoff * (2 ** attempt), self._impure, iso, spec, args, attempt + 1)
+            return
+        if len(spec.extra) > 4 and spec.extra[4]:       # declared -> T | DSError
+            self.ready.put_nowait((iso, DSError(str(value) or type(value).__name__), []))
+            return
+        tries = f" after {attempt + 1} attempts" if attempt else ""
+        self._fail(iso, f"{type(value).__name__}: {value} (raised by @impure {ref}{tries})", frames_of(iso),
+                   kind="impure", keep_snapshot=True, exc_type=type(value).__name__)
+
+    # -- inbox (the HTTP ingress that fills it is a later piece) ------------------------------
+
+    def _http_listen(self: "Engine", iso: Iso, spec: Any, args: tuple[Any, ...]) -> None:
+        self._effect_task(self._listen(iso, str(args[0]), str(args[1])))
+
+    async def _listen(self: "Engine", iso: Iso, method: str, route: str) -> None:
+        method = method.upper()
+        while True:
+            iso.listen = "peeking"
+            msg = await self._db(self.store.inbox_peek, iso.id, method, route)
+            if not iso.active:
+                return
+            if msg is not None:
+                iso.listen = None
+                mid, body = msg
+                try:
+                    self._advance(iso, body, [InboxTake(mid)])
+                except Exception as e:
+                    self._internal_error(iso, e, " in http_listen")
+                return
+            if iso.listen == "again":
+                continue
+            iso.listen = "waiting"
+            iso.status = "waiting"
+            return
+
+    def _http_request(self: "Engine", iso: Iso, spec: Any, args: tuple[Any, ...]) -> None:
+        iso.task = self._effect_task(self._request(iso, *args))
+
+    async def _request(self: "Engine", iso: Iso, method: str, url: str, headers: dict[str, str], body: bytes) -> None:
+        import aiohttp
+        hdrs = dict(headers or {})
+        hdrs.setdefault("Idempotency-Key", self._idempotency_key(iso))
+        value: Any
+        try:
+            async with aiohttp.ClientSession() as s:
+                async with s.request(method, url, headers=hdrs, data=body) as r:
+                    data = await r.read()
+                    value = data if r.status < 400 else DSError(f"HTTP {r.status}: {data[:200]!r}", kind="http")
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:
+            value = DSError(f"{type(e).__name__}: {e}", kind="http")
+        iso.task = None
+        if iso.active:
+            self.ready.put_nowait((iso, value, []))
+
+    def _effect_task(self: "Engine", coro: Any, context: contextvars.Context | None = None) -> "asyncio.Task[Any]":
+        """An effect performed off the worker: kept so that stop and a halt can cancel it."""
+        t = self.loop.create_task(coro, context=context)
+        self._effect_tasks.add(t)
+        t.add_done_callback(self._effect_tasks.discard)
+        return t
+
+
+def _timeout(spec: Any) -> float | None:
+    t = spec.extra[3] if len(spec.extra) > 3 else None
+    return float(t) if t else None
+
+
+def _call_coro(fn: Any, args: tuple[Any, ...]) -> Any:
+    """Call an async function; what its call itself raises becomes the awaitable's outcome."""
+    try:
+        return fn(*args)
+    except BaseException as e:
+        return _raise(e)
+
+
+async def _raise(e: BaseException) -> Any:
+    raise e
+
+
+_HANDLERS = {
+    Effect.SLEEP: Effects._sleep,
+    Effect.IMPURE: Effects._impure,
+    Effect.HTTP_REQUEST: Effects._http_request,
+    Effect.HTTP_LISTEN: Effects._http_listen,
+    Effect.NEW_QUEUE: Effects._new_queue,
+    Effect.QUEUE_PUT: Effects._queue_put,
+    Effect.QUEUE_GET: Effects._queue_get,
+    Effect.SELECT: Effects._select,
+    Effect.NEW_LOCK: Effects._new_lock,
+    Effect.LOCK_ACQUIRE: Effects._lock_acquire,
+    Effect.LOCK_RELEASE: Effects._lock_release,
+    Effect.NEW_WAITGROUP: Effects._new_waitgroup,
+    Effect.WG_ADD: Effects._wg_add,
+    Effect.WG_DONE: Effects._wg_add,
+    Effect.WG_WAIT: Effects._wg_wait,
+    Effect.CREATE_TASK: Effects._create_task,
+}
