@@ -17,6 +17,7 @@ from deepslate.store import NotADeepslateStore, StoreError, StoreFull, StoreRead
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "flowmods"))
 import doorflows as df  # noqa: E402
+import doorflows_slow as slow  # noqa: E402
 
 pytestmark = pytest.mark.timeout(60)
 ALL = [df.add, df.counter(), df.nap, df.fail_div, df.checkout, df.returns_error, df.fanout, df.worker]
@@ -409,3 +410,174 @@ def test_a_second_process_taking_the_store_fences_the_first_out(tmp_path):
     after = other.get_isolate("n")          # the stale node wrote nothing after losing it
     assert (after.status, after.steps, after.snapshot) == (before.status, before.steps, before.snapshot)
     other.close()
+
+
+# -- the doors keep their own timeouts: a held engine loop, a dead engine, a stopped platform ------
+# Bounds below are generous (a loaded 2-core machine): they check that a bound holds at all, where
+# the doors used to wait for the loop (seconds) or forever.
+
+HOLD = 3.0        # how long slow.hog's @pure holds the engine loop
+
+
+def _run_within(limit, fn, *args, **kw):
+    """Run ``fn`` on a daemon thread: (its exception or None, its value, seconds it took).
+    Fails if it is still blocked after ``limit`` seconds (instead of hanging the test)."""
+    box = {"error": None, "value": None}
+
+    def run():
+        t0 = time.monotonic()
+        try:
+            box["value"] = fn(*args, **kw)
+        except BaseException as e:     # noqa: BLE001 - handed to the test
+            box["error"] = e
+        box["took"] = time.monotonic() - t0
+    th = threading.Thread(target=run, daemon=True)
+    th.start()
+    th.join(limit)
+    assert not th.is_alive(), f"{getattr(fn, '__name__', fn)} still blocked after {limit} s"
+    return box["error"], box["value"], box["took"]
+
+
+def _hold_the_loop(spawn, name="h"):
+    slow.STALLING.clear()
+    spawn(name, "hog", {"seconds": HOLD})
+    assert slow.STALLING.wait(10), "the hog never started"
+
+
+@pytest.fixture
+def held(tmp_path):
+    platform, _ = new_sqlite(str(tmp_path / "s.db"))
+    d = spawn_workers(2, platform, [slow.hog, slow.idle, df.add])
+    yield platform, d
+    d[3]()
+
+
+def _engine_tasks(platform):
+    async def names():
+        import asyncio
+        return [t.get_coro().__qualname__ for t in asyncio.all_tasks()]
+    return platform.runner.call(names(), 10)
+
+
+def test_wait_timeout_holds_while_a_pure_holds_the_loop(held):
+    platform, (spawn, wait, cancel, stop) = held
+    spawn("o", "idle", {"seconds": 60.0})
+    _hold_the_loop(spawn)
+    t0 = time.monotonic()
+    with pytest.raises(TimeoutError, match="'o' did not finish within 0.5 s"):
+        wait("o", timeout=0.5)                         # from the main thread
+    assert time.monotonic() - t0 < 2.0                 # the old door waited for the loop: ~3 s
+    assert wait("h", timeout=20) == 1                  # the loop is free again
+    assert "Engine.wait" not in _engine_tasks(platform)     # the abandoned wait did not linger
+    with pytest.raises(TimeoutError, match="'o' did not finish within 0.2 s"):
+        wait("o", timeout=0.2)                         # an unheld loop answers as before
+
+
+def test_spawn_and_cancel_timeouts_hold_while_the_loop_is_held(held):
+    platform, (spawn, wait, cancel, stop) = held
+    spawn("o", "idle", {"seconds": 60.0})
+    _hold_the_loop(spawn)
+    t0 = time.monotonic()
+    with pytest.raises(TimeoutError, match="may still be committed"):
+        spawn("s", "add", {"a": 1, "b": 2}, timeout=0.5)
+    assert time.monotonic() - t0 < 2.0
+    t0 = time.monotonic()
+    with pytest.raises(TimeoutError, match="cancel\\('o'\\)"):
+        cancel("o", timeout=0.5)
+    assert time.monotonic() - t0 < 2.0
+    assert wait("h", timeout=20) == 1
+    # what was handed over is carried out once the loop is free: spawning again tells
+    assert spawn("s", "add", {"a": 1, "b": 2}, timeout=10)[1] is True
+    assert wait("s", timeout=10) == 3
+    with pytest.raises(FlowCancelled):
+        wait("o", timeout=10)
+    assert cancel("o", timeout=10) is False
+    with pytest.raises(TypeError, match="timeout must be a number"):
+        wait("o", timeout="soon")
+    with pytest.raises(ValueError, match="NaN"):
+        spawn("z", "add", {"a": 1, "b": 2}, timeout=float("nan"))
+
+
+def test_doors_raise_when_the_engine_loop_is_stopped_under_them(tmp_path):
+    platform, _ = new_sqlite(str(tmp_path / "s.db"))
+    spawn, wait, cancel, stop = spawn_workers(2, platform, [slow.idle])
+    spawn("o", "idle", {"seconds": 60.0})
+    loop = platform.runner.loop
+    threading.Timer(0.3, lambda: loop.call_soon_threadsafe(loop.stop)).start()
+    err, _, took = _run_within(5, wait, "o")                # no timeout: used to block forever
+    assert isinstance(err, RuntimeError), err
+    assert "the deepslate engine is not running: its event loop was stopped" in str(err)
+    assert took < 0.3 + 1.5
+    err, _, took = _run_within(5, wait, "o", timeout=3)     # well before its 3 s
+    assert isinstance(err, RuntimeError) and "not running" in str(err), err
+    assert took < 1.5
+    for door, args in ((spawn, ("p", "idle", {"seconds": 1.0})), (cancel, ("o",))):
+        err, _, took = _run_within(5, door, *args)
+        assert isinstance(err, RuntimeError) and "not running" in str(err), err
+    err, _, took = _run_within(5, stop)                     # a dead engine still stops cleanly
+    assert err is None and took < 3.0, err
+    with pytest.raises(RuntimeError, match="not running: it was stopped"):
+        wait("o")
+
+
+def test_a_wait_in_flight_sees_the_engine_thread_die(tmp_path):
+    platform, _ = new_sqlite(str(tmp_path / "s.db"))
+    spawn, wait, cancel, stop = spawn_workers(2, platform, [slow.idle])
+    spawn("o", "idle", {"seconds": 60.0})
+    loop = platform.runner.loop
+
+    def die():
+        raise SystemExit("killed in a test")      # a BaseException out of a callback ends run_forever
+    threading.Timer(0.3, lambda: loop.call_soon_threadsafe(die)).start()
+    err, _, took = _run_within(8, wait, "o", timeout=3)
+    assert isinstance(err, RuntimeError), err                 # not a TimeoutError after 3 s
+    assert "its event loop died of SystemExit: killed in a test" in str(err)
+    assert took < 0.3 + 1.5
+    assert not platform.runner.thread.is_alive()
+    err, _, took = _run_within(5, stop)
+    assert err is None and took < 3.0, err
+
+
+def test_spawn_workers_on_a_stopped_platform_raises(tmp_path):
+    path = str(tmp_path / "s.db")
+    platform, _ = new_sqlite(path)
+    spawn, wait, cancel, stop = spawn_workers(1, platform, [df.add])
+    spawn("a", "add", {"a": 1, "b": 2})
+    stop()
+    with pytest.raises(RuntimeError, match="was stopped: stop\\(\\) closed its store. Open the store again "
+                                           "with new_sqlite"):
+        spawn_workers(1, platform, [df.add])           # used to say "Cannot operate on a closed database"
+    assert platform.stopped and platform.runner is None
+    for door, args in ((spawn, ("b", "add", {"a": 1, "b": 2})), (wait, ("a",)), (cancel, ("a",))):
+        with pytest.raises(RuntimeError, match="not running: it was stopped"):
+            door(*args)
+    platform, _ = new_sqlite(path)                           # what the message says to do
+    spawn, wait, cancel, stop = spawn_workers(1, platform, [df.add])
+    assert wait("a", timeout=10) == 3
+    stop()
+
+
+def test_stop_is_bounded_when_the_loop_is_held(tmp_path):
+    path = str(tmp_path / "s.db")
+    platform, _ = new_sqlite(path)
+    spawn, wait, cancel, stop = spawn_workers(2, platform, [slow.hog, slow.idle])
+    spawn("o", "idle", {"seconds": 0.2})
+    assert wait("o", timeout=10) == "idled"
+    runner = platform.runner
+    _hold_the_loop(spawn)
+    err, _, took = _run_within(8, stop, timeout=0.5)
+    assert err is None, err
+    assert took < 2.0                                       # not the 3 s the loop is held
+    assert platform.stopped and platform.runner is None
+    with pytest.raises(RuntimeError, match="not running: it was stopped"):
+        wait("o", timeout=1)
+    with pytest.raises(RuntimeError, match="was stopped"):
+        spawn_workers(2, platform, [slow.hog, slow.idle])
+    stop()                                                   # idempotent
+    runner.thread.join(HOLD + 10)                            # the engine finishes stopping on its own
+    assert not runner.thread.is_alive()
+    platform, _ = new_sqlite(path)
+    spawn, wait, cancel, stop = spawn_workers(2, platform, [slow.hog, slow.idle])
+    assert wait("o", timeout=10) == "idled"
+    assert wait("h", timeout=HOLD + 10) == 1                # committed or resumed: nothing lost
+    stop()

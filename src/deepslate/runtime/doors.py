@@ -3,16 +3,30 @@
 They run an ``Engine`` on its own event loop in its own thread, so plain
 synchronous code (a FastAPI handler, a script) can call ``spawn``/``wait``/
 ``cancel``/``stop`` from any thread while isolates keep running.
+
+Every door keeps its caller's deadline on the caller's side: a loop held by a slow
+``@pure`` or a dead engine thread never makes a door hang past its timeout, and with
+no timeout a door still notices (within a fraction of a second) that the engine is gone.
 """
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import logging
+import math
 import threading
+import time
 from typing import Any, Callable, Iterable
 
 from ..store.base import Store
 from ..store.sqlite import SQLiteStore
 from .engine import Engine
+
+log = logging.getLogger("deepslate.runtime")
+
+SLICE = 0.25          # how often a waiting door looks whether the engine thread still runs
+WAIT_GRACE = 0.2      # wait(timeout=t) gives the engine t + this to answer before giving up itself
+STOP_TIMEOUT = 10.0   # the longest stop() waits for the engine to shut down by default
 
 
 class Platform:
@@ -27,6 +41,7 @@ class Platform:
         self.lease_seconds = lease_seconds
         self.engine: Engine | None = None
         self.runner: "EngineThread | None" = None
+        self.stopped = False        # set by the doors' stop(): the store is (being) closed
 
     def __repr__(self) -> str:
         return f"Platform({self.store.path!r})"
@@ -36,6 +51,20 @@ def _check_addr(listen_addr: str) -> None:
     host, sep, port = str(listen_addr).rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise ValueError(f"listen_addr must be 'host:port', not {listen_addr!r}")
+
+
+def _check_timeout(timeout: Any) -> float | None:
+    """None (no limit) or a number of seconds; a negative one counts as 0, as in asyncio."""
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TypeError(f"timeout must be a number of seconds or None, not {type(timeout).__name__}")
+    t = float(timeout)
+    if math.isnan(t):
+        raise ValueError("timeout must be a number of seconds or None, not NaN")
+    if math.isinf(t):
+        return None
+    return max(t, 0.0)
 
 
 def new_sqlite(path: str, listen_addr: str = "127.0.0.1:8765", *, commit_batch: int = 1000,
@@ -60,7 +89,10 @@ class EngineThread:
         self.engine = engine
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self._main, name="deepslate-engine", daemon=True)
-        self._stopped = False
+        self._stopped = False               # stop() was called: no new calls
+        self._exited = False                # the loop's run_forever returned
+        self._death: BaseException | None = None   # what ended the loop, when something raised
+        self._stop_lock = threading.Lock()
         self.thread.start()
         try:
             self.call(engine.start())
@@ -68,63 +100,259 @@ class EngineThread:
             self._stopped = True
             self.loop.call_soon_threadsafe(self.loop.stop)
             self.thread.join(10)
+            _shut_executors(engine, wait=False)
             raise
 
     def _main(self) -> None:
         asyncio.set_event_loop(self.loop)
-        self.loop.run_forever()
+        try:
+            self.loop.run_forever()
+        except BaseException as e:          # e.g. a KeyboardInterrupt/SystemExit raised on the loop
+            self._death = e
+            log.error("the deepslate engine loop died: %s: %s", type(e).__name__, e)
+        try:
+            if self._stopped and self._death is None:       # ended by stop(): tidy up here
+                _finish_loop(self.loop)
+                self.loop.close()
+        except BaseException as e:          # pragma: no cover - reported, the thread ends anyway
+            log.error("closing the deepslate engine loop: %s: %s", type(e).__name__, e)
+        finally:
+            self._exited = True
 
-    def call(self, coro: Any, timeout: float | None = None) -> Any:
+    # -- liveness ------------------------------------------------------------------
+
+    def _reason(self) -> str:
+        """Why the engine cannot answer, as far as it is known."""
+        bits = []
         if self._stopped:
+            bits.append("it was stopped (stop() was called)")
+        if self._death is not None:
+            bits.append(f"its event loop died of {type(self._death).__name__}: {self._death}")
+        elif not self._stopped:
+            bits.append("its event loop was stopped")
+        failure = self.engine.failure
+        if failure is not None:
+            bits.append(f"the engine had stopped after a failure: {type(failure).__name__}: {failure}")
+        return "; ".join(bits)
+
+    def gone(self) -> str | None:
+        """None while the engine loop runs; else why it does not."""
+        if self.thread.is_alive() and not self._exited and not self.loop.is_closed():
+            return None
+        return self._reason()
+
+    def _not_running(self, reason: str) -> RuntimeError:
+        return RuntimeError(f"the deepslate engine is not running: {reason}")
+
+    # -- calls -------------------------------------------------------------------
+
+    def call(self, coro: Any, timeout: float | None = None, *, on_timeout: str | None = None,
+             cancel: bool = True) -> Any:
+        """Run ``coro`` on the engine loop and return its result.
+
+        With a ``timeout`` the caller gets a ``TimeoutError`` once it passes, even when the loop
+        is held. The coroutine is then cancelled (as soon as the loop gets to it), or, with
+        ``cancel=False`` (an operation that must not stop half-way), left to run to its end
+        unheard. Without a timeout the call still raises ``RuntimeError`` when the engine
+        thread ends under it."""
+        try:
+            timeout = _check_timeout(timeout)
+        except (TypeError, ValueError):
             coro.close()
-            raise RuntimeError("the engine was stopped")
+            raise
         if threading.current_thread() is self.thread:
             coro.close()
             raise RuntimeError("deepslate's synchronous doors cannot be called from inside a flow's "
                                "@impure function running on the engine loop; use the Engine methods")
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def stop(self) -> None:
         if self._stopped:
-            return
+            coro.close()
+            raise self._not_running(self._reason())
+        reason = self.gone()
+        if reason is not None:
+            coro.close()
+            raise self._not_running(reason)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        fut = asyncio.run_coroutine_threadsafe(coro, self.loop)
         try:
-            self.call(self.engine.stop())
-        finally:
+            while True:
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    if fut.done():
+                        break
+                    if cancel:
+                        fut.cancel()
+                    raise TimeoutError(on_timeout or f"the deepslate engine did not answer within {timeout} s "
+                                                      "(its event loop is busy)")
+                concurrent.futures.wait([fut], SLICE if left is None else min(SLICE, left))
+                if fut.done():
+                    break
+                reason = self.gone()
+                if reason is not None:
+                    fut.cancel()
+                    raise self._not_running(reason)
+        except BaseException:
+            if cancel:            # a KeyboardInterrupt in the caller too: nothing left running for it
+                fut.cancel()
+            raise
+        return fut.result()
+
+    def stop(self, timeout: float | None = STOP_TIMEOUT) -> None:
+        """Shut the engine down; what is committed stays committed. Bounded by ``timeout``: an
+        engine that does not stop in time (its loop held) is left to finish on its own, logged,
+        and counts as stopped: its store is closed once it has."""
+        timeout = _check_timeout(timeout)
+        if threading.current_thread() is self.thread:
+            raise RuntimeError("deepslate's stop() cannot be called from the engine loop's own thread")
+        with self._stop_lock:
+            if self._stopped:
+                return
             self._stopped = True
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self.thread.join(10)
-            if not self.thread.is_alive():
-                self.loop.close()
+        deadline = None if timeout is None else time.monotonic() + timeout
+
+        def left() -> float | None:
+            return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+        if self.gone() is not None:
+            self._abandon(left())
+            return
+        fut = asyncio.run_coroutine_threadsafe(self.engine.stop(), self.loop)
+        fut.add_done_callback(self._stopped_engine)
+        while not fut.done():
+            rest = left()
+            if rest is not None and rest <= 0:
+                log.error("the deepslate engine did not stop within %s s (its event loop is busy); "
+                          "it is left to finish stopping and close the store on its own", timeout)
+                return
+            concurrent.futures.wait([fut], SLICE if rest is None else min(SLICE, rest))
+            if not fut.done() and self.gone() is not None:
+                log.error("the deepslate engine thread ended during stop(): %s", self._reason())
+                self._abandon(left())
+                return
+        rest = left()
+        self.thread.join(STOP_TIMEOUT if rest is None else rest)     # it closes its loop, then ends
+        if self.thread.is_alive():
+            log.error("the deepslate engine thread did not end within %s s of stop()", timeout)
+        fut.result()              # an error from the engine's own shutdown
+
+    def _stopped_engine(self, fut: "concurrent.futures.Future[None]") -> None:
+        """After Engine.stop (in time or late): close the store, then let the loop end."""
+        try:
             self.engine.store.close()
+        finally:
+            if not self.loop.is_closed():
+                self.loop.call_soon_threadsafe(self.loop.stop)
+
+    def _abandon(self, budget: float | None) -> None:
+        """stop() of an engine whose loop ended under it. Engine.stop is run on that loop once
+        more, from a helper thread and for at most ``budget`` seconds, so that its tasks end,
+        commits already submitted are written, and the store is closed."""
+        budget = STOP_TIMEOUT if budget is None else budget
+        deadline = time.monotonic() + budget
+        self.thread.join(budget)
+        if self.thread.is_alive() or self.loop.is_closed():
+            if self.thread.is_alive():
+                log.error("the deepslate engine thread did not end within %s s of stop()", budget)
+            return
+        eng = self.engine
+
+        def finish() -> None:
+            try:
+                self.loop.run_until_complete(eng.stop())
+                _finish_loop(self.loop)
+            except BaseException as e:
+                log.error("stopping the deepslate engine after its loop ended: %s: %s", type(e).__name__, e)
+            finally:
+                blocking = getattr(eng, "blocking", None)     # made by Engine.start
+                if blocking is not None:
+                    blocking.close()
+                _shut_executors(eng, wait=True)
+                eng.store.close()
+                if not self.loop.is_running():
+                    self.loop.close()
+        helper = threading.Thread(target=finish, name="deepslate-engine-stop", daemon=True)
+        helper.start()
+        helper.join(max(0.0, deadline - time.monotonic()))
+        if helper.is_alive():
+            log.error("the deepslate engine did not finish stopping within %s s; it goes on in the "
+                      "background and closes the store when done", budget)
+
+
+def _shut_executors(engine: Engine, *, wait: bool) -> None:
+    """Shut the engine's thread pools (its db thread is waited for when ``wait``)."""
+    for name in ("pool", "db"):
+        ex = getattr(engine, name, None)
+        if isinstance(ex, concurrent.futures.Executor):
+            ex.shutdown(wait=wait and name == "db", cancel_futures=True)
+
+
+def _finish_loop(loop: asyncio.AbstractEventLoop, budget: float = 2.0) -> None:
+    """Cancel the tasks left on a stopped loop and let them end (for at most ``budget`` s),
+    so that none is destroyed while pending."""
+    tasks = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for t in tasks:
+        t.cancel()
+    if tasks:
+        loop.run_until_complete(asyncio.wait(tasks, timeout=budget))
+    loop.run_until_complete(loop.shutdown_asyncgens())
 
 
 def spawn_workers(n: int, platform: Platform, flows: Iterable[Any]) -> tuple[
-        Callable[..., tuple[int, bool]], Callable[..., Any], Callable[[str], bool], Callable[[], None]]:
+        Callable[..., tuple[int, bool]], Callable[..., Any], Callable[..., bool], Callable[..., None]]:
     """Start the engine with ``n`` workers; returns ``(spawn, wait, cancel, stop)``.
 
-    spawn(name, flow_name, args) -> (id, exists) is idempotent by name; wait(name, timeout=None)
-    returns the flow's value or raises FlowFailed / FlowCancelled / TimeoutError; cancel(name);
-    stop() shuts down, keeping everything committed. All are thread-safe."""
+    spawn(name, flow_name, args, *, timeout=None) -> (id, exists) is idempotent by name;
+    wait(name, timeout=None) returns the flow's value or raises FlowFailed / FlowCancelled /
+    TimeoutError; cancel(name, *, timeout=None); stop(timeout=10.0) shuts down, keeping
+    everything committed. All are thread-safe, and each keeps its timeout on the caller's
+    side even when the engine loop is held or the engine is gone (then ``RuntimeError``)."""
     if not isinstance(platform, Platform):
         raise TypeError(f"spawn_workers needs the platform from new_sqlite, not {type(platform).__name__}")
     if platform.runner is not None:
         raise RuntimeError(f"{platform!r} already has workers; call stop() first")
+    if platform.stopped:
+        raise RuntimeError(f"{platform!r} was stopped: stop() closed its store. Open the store again "
+                           f"with new_sqlite({platform.store.path!r}) and pass that platform to spawn_workers")
     engine = Engine(platform.store, list(flows), n, node_id=platform.node_id,
                     commit_batch=platform.commit_batch, lease_seconds=platform.lease_seconds)
     runner = EngineThread(engine)
     platform.engine, platform.runner = engine, runner
 
-    def spawn(name: str, flow_name: str, args: dict[str, Any] | None = None) -> tuple[int, bool]:
-        return runner.call(engine.spawn(name, flow_name, args))
+    def spawn(name: str, flow_name: str, args: dict[str, Any] | None = None, *,
+              timeout: float | None = None) -> tuple[int, bool]:
+        """Create isolate ``name`` running ``flow_name(**args)``: (id, exists).
+
+        Raises TimeoutError once ``timeout`` seconds pass without the engine answering. Such a
+        spawn may still have been committed (the engine may get to it later): spawn is
+        idempotent by name, so calling it again tells (``exists`` is True if it was)."""
+        return runner.call(engine.spawn(name, flow_name, args), timeout, cancel=False,
+                           on_timeout=f"spawn({name!r}) got no answer from the engine within {timeout} s "
+                                      "(its event loop is busy); it may still be committed: spawn again to know")
 
     def wait(name: str, timeout: float | None = None) -> Any:
-        return runner.call(engine.wait(name, timeout))
+        """The flow's value; raises FlowFailed, FlowCancelled, or TimeoutError after ``timeout``
+        seconds (at most a fraction of a second later, even when the engine loop is held)."""
+        t = _check_timeout(timeout)
+        return runner.call(engine.wait(name, t), None if t is None else t + WAIT_GRACE,
+                           on_timeout=f"isolate {name!r} did not finish within {timeout} s "
+                                      "(the engine did not answer: its event loop is busy)")
 
-    def cancel(name: str) -> bool:
-        return runner.call(engine.cancel(name))
+    def cancel(name: str, *, timeout: float | None = None) -> bool:
+        """Cancel isolate ``name`` (False if it had finished); TimeoutError after ``timeout`` s.
+        A cancel that timed out may still take effect once the engine gets to it."""
+        return runner.call(engine.cancel(name), timeout, cancel=False,
+                           on_timeout=f"cancel({name!r}) got no answer from the engine within {timeout} s "
+                                      "(its event loop is busy); it may still take effect")
 
-    def stop() -> None:
-        runner.stop()
-        platform.runner = None
+    def stop(timeout: float | None = STOP_TIMEOUT) -> None:
+        """Shut the engine down (what is committed stays committed) and close the store. Waits
+        at most ``timeout`` seconds for the engine; past that it logs, leaves the engine to finish
+        on its own, and the platform counts as stopped anyway. Idempotent."""
+        try:
+            runner.stop(timeout)
+        finally:
+            if runner._stopped:          # not when refused (called from the engine's own thread)
+                platform.stopped = True
+                if platform.runner is runner:
+                    platform.runner = None
 
     return spawn, wait, cancel, stop
