@@ -12,6 +12,7 @@ import pytest
 from deepslate import DSError, CompileError, dpslio, flow, http_listen, impure, json_marshal, \
     json_unmarshal, pure, sleep
 from deepslate import _builtins
+from deepslate import _vm as vm_mod
 from deepslate._opcodes import Op
 from deepslate._program import CallTarget, EffectSpec, TypeTest
 from deepslate._types import FLOAT, INT, STR, DataclassT, ListT
@@ -474,7 +475,6 @@ def test_builtins() -> None:
 
 
 def test_runs_on_the_vm() -> None:
-    vm_mod = pytest.importorskip("deepslate._vm")
     m = compile_module(HEAD + """
 @flow
 async def f(n: int) -> list[int]:
@@ -512,7 +512,6 @@ async def f(n: int) -> int:
 def later(n: int, k: float = 0.5) -> int:
     return n
 """)
-    vm_mod = pytest.importorskip("deepslate._vm")
     vm = vm_mod.VM(m.f.program, 0, (3,))
     spec, vals = vm.run()
     assert spec.kind == "impure" and vals == (3, 0.5)
@@ -543,7 +542,6 @@ async def f(n: int) -> int:
 
 
 def test_comprehensions_compile_to_loops() -> None:
-    vm_mod = pytest.importorskip("deepslate._vm")
     m = compile_module(HEAD + """
 @flow
 async def f(xs: list[int], d: dict[str, int]) -> list[int]:
@@ -580,7 +578,6 @@ class Point:
 
 
 def test_conditional_expression_keeps_the_temporaries_around_it() -> None:
-    vm_mod = pytest.importorskip("deepslate._vm")
     m = compile_module(HEAD + """
 @flow
 async def f(n: int, s: str) -> list[str]:
@@ -592,7 +589,6 @@ async def f(n: int, s: str) -> list[str]:
 
 
 def test_narrowed_loop_bound_and_match_subject_are_copied() -> None:
-    vm_mod = pytest.importorskip("deepslate._vm")
     m = compile_module(HEAD + """
 @flow
 async def f(r: int | DSError) -> int:
@@ -635,7 +631,6 @@ def tuned(n: int) -> int:
 
 
 def test_a_local_is_boxed_once_per_straight_line_statement() -> None:
-    vm_mod = pytest.importorskip("deepslate._vm")
     m = compile_module(HEAD + """
 @flow
 async def f(n: int) -> dict[int, int]:
@@ -691,7 +686,6 @@ async def f(a: typing.Optional[int], b: Optional[str], c: typing.List[float], d:
 
 
 def test_list_pop_and_dict_get_keys_values() -> None:
-    vm_mod = pytest.importorskip("deepslate._vm")
     m = compile_module(HEAD + """
 @flow
 async def f(xs: list[int], d: dict[str, int]) -> list[int]:
@@ -788,7 +782,6 @@ async def user() -> int:
 
 
 def test_int_float_comparisons_are_exact() -> None:
-    vm_mod = pytest.importorskip("deepslate._vm")
     m = compile_module(HEAD + """
 @flow
 async def f(x: float, n: int) -> list[bool]:
@@ -803,7 +796,6 @@ async def f(x: float, n: int) -> list[bool]:
 
 
 def test_augmented_list_assignment_changes_the_list_in_place() -> None:
-    vm_mod = pytest.importorskip("deepslate._vm")
     m = compile_module(HEAD + """
 @flow
 async def f() -> list[list[int]]:
@@ -823,7 +815,6 @@ async def f() -> list[list[int]]:
 
 
 def test_chained_comparison_evaluates_the_middle_once() -> None:
-    vm_mod = pytest.importorskip("deepslate._vm")
     m = compile_module(HEAD + """
 @impure
 def tick(n: int) -> int:
@@ -842,7 +833,6 @@ async def f(a: int) -> bool:
 
 
 def test_augmented_item_assignment_evaluates_container_and_index_once() -> None:
-    vm_mod = pytest.importorskip("deepslate._vm")
     m = compile_module(HEAD + """
 @impure
 def pick(n: int) -> int:
@@ -861,7 +851,6 @@ async def f(xs: list[int]) -> list[int]:
 
 
 def test_evaluation_order_follows_python() -> None:
-    vm_mod = pytest.importorskip("deepslate._vm")
     m = compile_module(HEAD + """
 @impure
 def tick(n: int) -> int:
@@ -913,7 +902,6 @@ async def c() -> int:
 
 
 def test_tuple_literals_after_in_read_as_lists() -> None:
-    vm_mod = pytest.importorskip("deepslate._vm")
     m = compile_module(HEAD + """
 @flow
 async def f(s: str) -> int:
@@ -928,7 +916,6 @@ async def f(s: str) -> int:
 
 
 def test_isinstance_with_a_tuple_of_classes_narrows_to_their_union() -> None:
-    vm_mod = pytest.importorskip("deepslate._vm")
     m = compile_module(HEAD + """
 @flow
 async def f(x: int | str | DSError) -> str:

@@ -25,6 +25,8 @@ import pytest
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
+from deepslate.compiler.errors import CompileError
+
 import driver
 import gen_pure
 
@@ -68,15 +70,6 @@ def compile_text(source: str, filename: str):
     return driver.compile_source(source, filename)
 
 
-def _compiler():
-    try:
-        from deepslate.compiler.errors import CompileError
-        from deepslate.compiler.flow import collect_errors  # noqa: F401
-    except ImportError as e:
-        pytest.skip(f"the compiler is not importable yet: {e}")
-    return CompileError
-
-
 # The Python-level doors reject misuse on purpose (module code calling a flow or sleep(), @flow on a
 # class, @impure(retries=-1)); anything else escaping from inside deepslate is a compiler bug.
 API_DOORS = {("flow.py", name) for name in ("__call__", "flow", "pure", "impure", "mark")} | {
@@ -105,7 +98,6 @@ def check_outcome(source: str, filename: str = "fuzz_input.py") -> str:
     the text fails as plain Python before any flow is compiled (a syntax error of the module, a
     NameError in its top-level code); any exception raised inside deepslate that is not a
     CompileError fails the test."""
-    CompileError = _compiler()
     STATS[CURRENT[0]] = STATS.get(CURRENT[0], 0) + 1
     try:
         try:
@@ -407,14 +399,12 @@ def test_random_flowish_text(pieces: list[str]) -> None:
 
 
 def test_the_corpus_itself_compiles() -> None:
-    _compiler()
     for name, text in CORPUS_TEXTS.items():
         assert check_outcome(text, name) == "ok", name
 
 
 def test_generated_modules_reach_both_outcomes() -> None:
     # a generator that only ever makes rejected (or only accepted) code would test little
-    _compiler()
     outcomes = set()
     valid = HEADER + "\n\n@flow\nasync def gen0(a: int) -> int:\n    b: int = add(a, 1)\n    return b\n"
     outcomes.add(check_outcome(valid))
@@ -423,7 +413,6 @@ def test_generated_modules_reach_both_outcomes() -> None:
 
 
 def test_check_outcome_rejects_a_bad_position(monkeypatch: pytest.MonkeyPatch) -> None:
-    CompileError = _compiler()
     test_fuzz = sys.modules[__name__]
 
     def bad(source: str, filename: str):
@@ -453,7 +442,6 @@ def test_verifier_sees_what_the_vm_would_reject() -> None:
     from deepslate._opcodes import Op
     from deepslate.compiler.codegen import verify, verify_program
 
-    _compiler()
     src = HEADER + ("\n\n@flow\nasync def gen0(a: int, xs: list[int]) -> int:\n"
                     "    b: int = add(a, len(xs))\n    if b > 2:\n        return b // a\n    return helper(b)\n")
     program = compile_text(src, "v.py")["gen0"].program

@@ -16,14 +16,6 @@ import driver
 FILES = driver.corpus_files()
 
 
-def _compiler_ready() -> None:
-    try:
-        from deepslate import flow  # noqa: F401
-        from deepslate.compiler import dis  # noqa: F401
-    except ImportError as e:
-        pytest.skip(f"the compiler or its disassembler is not importable yet: {e}")
-
-
 def disassemble(flow) -> str:
     from deepslate.compiler import dis
 
@@ -48,7 +40,6 @@ def render(path: pathlib.Path) -> str:
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
 def test_golden(path: pathlib.Path, update_golden: bool) -> None:
-    _compiler_ready()
     golden = path.with_suffix(".dis")
     got = render(path)
     if update_golden:
@@ -72,14 +63,12 @@ def test_no_orphan_golden_files() -> None:
 
 
 def test_disassembly_is_deterministic() -> None:
-    _compiler_ready()
     path = driver.CORPUS / "algorithms.py"
     assert render(path) == render(path)
 
 
 def test_golden_names_source_lines() -> None:
     # every flow's disassembly mentions the flow and carries source line numbers
-    _compiler_ready()
     text = render(driver.CORPUS / "while_loops.py")
     assert "== collatz ==" in text and "== pairs ==" in text
     lines = (driver.CORPUS / "while_loops.py").read_text().splitlines()
@@ -88,7 +77,6 @@ def test_golden_names_source_lines() -> None:
 
 
 def test_update_golden_writes_and_compare_catches_a_change(tmp_path: pathlib.Path) -> None:
-    _compiler_ready()
     probe = tmp_path / "golden_probe.py"
     probe.write_text((driver.CORPUS / "while_loops.py").read_text())
     test_golden(probe, update_golden=True)

@@ -453,30 +453,36 @@ async def test_lock_of_a_failed_or_cancelled_holder_goes_to_the_next_waiter(tmp_
             await asyncio.sleep(0.005)
         raise AssertionError(f"{name} never waited for the lock")
 
-    eng = await Engine(SQLiteStore(path), flows, 2).start()
-    await eng.spawn("o", "orphaned_lock", {"path": effects, "cancel": cancel})
-    await until_waiting(eng, "o/2")                      # the waiter is blocked on the held lock
-    await eng.stop()
-    eng.store.close()
+    eng = Engine(SQLiteStore(path), flows, 2)
+    try:
+        await eng.start()
+        await eng.spawn("o", "orphaned_lock", {"path": effects, "cancel": cancel})
+        await until_waiting(eng, "o/2")                      # the waiter is blocked on the held lock
+    finally:
+        await eng.stop()
+        eng.store.close()
     # a restart in between: the holder and the queue of waiters come back from the store
-    eng = await Engine(SQLiteStore(path), flows, 2).start()
-    await until_waiting(eng, "o/2")
-    holder = (await eng._db(eng.store.get_isolate, "o/1")).id
-    assert list((await eng._db(eng.store.load_shared)).locks.values()) == [holder]
-    assert not os.path.exists(effects)
-    if cancel:
-        assert await eng.cancel("o/1")
-        with pytest.raises(FlowCancelled):
-            await eng.wait("o/1", timeout=10)
-    else:
-        await eng.send("o/1", "POST", "/go", b"now")
-        with pytest.raises(FlowFailed, match="the lock holder fails"):
-            await eng.wait("o/1", timeout=10)
-    assert await eng.wait("o/2", timeout=10) == 1        # the waiter got the lock
-    assert await eng.wait("o", timeout=10) == 1
+    eng = Engine(SQLiteStore(path), flows, 2)
+    try:
+        await eng.start()
+        await until_waiting(eng, "o/2")
+        holder = (await eng._db(eng.store.get_isolate, "o/1")).id
+        assert list((await eng._db(eng.store.load_shared)).locks.values()) == [holder]
+        assert not os.path.exists(effects)
+        if cancel:
+            assert await eng.cancel("o/1")
+            with pytest.raises(FlowCancelled):
+                await eng.wait("o/1", timeout=10)
+        else:
+            await eng.send("o/1", "POST", "/go", b"now")
+            with pytest.raises(FlowFailed, match="the lock holder fails"):
+                await eng.wait("o/1", timeout=10)
+        assert await eng.wait("o/2", timeout=10) == 1        # the waiter got the lock
+        assert await eng.wait("o", timeout=10) == 1
+    finally:
+        await eng.stop()
+        eng.store.close()
     assert [(who, i) for who, i, _ in read_effects(effects)] == [("waiter", "1")]
-    await eng.stop()
-    eng.store.close()
 
 
 def _stored(store):
@@ -495,7 +501,7 @@ def test_isolates_finish_on_their_program_after_a_redeploy(tmp_path):
     store, effects = str(tmp_path / "s.db"), str(tmp_path / "effects.txt")
     old = [f"old{i}" for i in range(VERSION_ISOLATES)]
     new = [f"new{i}" for i in range(10)]
-    errs = []
+    errs, procs = [], []
 
     def start(version, spawn, wait):
         err = open(str(tmp_path / f"{version}-{len(errs)}.stderr"), "w+")
@@ -504,6 +510,7 @@ def test_isolates_finish_on_their_program_after_a_redeploy(tmp_path):
         p = subprocess.Popen([sys.executable, VERSION_WORKER, os.path.join(HERE, f"version_{version}"), store,
                               effects, ",".join(spawn), ",".join(wait), "3.0"], stdout=subprocess.PIPE,
                              stderr=err, text=True, env=_env())
+        procs.append(p)
         line = p.stdout.readline()
         assert line.startswith("HASH "), line + stderr(err)
         ready = p.stdout.readline()
@@ -545,6 +552,10 @@ def test_isolates_finish_on_their_program_after_a_redeploy(tmp_path):
         log = stderr(errs[-1])
         assert "rror" not in log and "Traceback" not in log, log
     finally:
+        for q in procs:                  # a worker left running by a failed assertion
+            if q.poll() is None:
+                q.kill()
+                q.communicate(timeout=30)
         for e in errs:
             e.close()
     results = json.loads(next(x for x in out.splitlines() if x.startswith("RESULT "))[len("RESULT "):])

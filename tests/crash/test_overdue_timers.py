@@ -55,15 +55,17 @@ def test_overdue_timers_fire_within_2s_of_restart(tmp_path):
         json.dump([rng.uniform(0.0, MAX_SLEEP) for _ in range(N)], f)
 
     p = start("spawn", store, effects, sleeps_file)
-    line = p.stdout.readline()
-    assert line.startswith("READY"), line + p.stderr.read()
-    db = sqlite3.connect(store)
-    deadline = time.time() + 60 + N / 100
-    while db.execute("SELECT count(*) FROM isolates WHERE steps = 0").fetchone()[0] and time.time() < deadline:
-        time.sleep(0.02)                                   # until every isolate has committed its sleep
-    db.close()
-    p.send_signal(signal.SIGKILL)
-    p.wait(10)
+    try:
+        line = p.stdout.readline()
+        assert line.startswith("READY"), line + p.stderr.read()
+        db = sqlite3.connect(store)
+        deadline = time.time() + 60 + N / 100
+        while db.execute("SELECT count(*) FROM isolates WHERE steps = 0").fetchone()[0] and time.time() < deadline:
+            time.sleep(0.02)                                   # until every isolate has committed its sleep
+        db.close()
+    finally:
+        p.send_signal(signal.SIGKILL)
+        p.wait(10)
     killed_at = time.time()
 
     db = sqlite3.connect(store)

@@ -24,35 +24,42 @@ def test_only_http_cases_are_left_out():
 
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
-async def test_corpus_file_through_spawn_and_wait(path: pathlib.Path, tmp_path) -> None:
+async def test_corpus_file_through_spawn_and_wait(path: pathlib.Path, tmp_path, engines) -> None:
     from deepslate import Engine
     from deepslate.store import SQLiteStore
     mod = driver.load_module(path)
     cases = driver.parse_cases(path)
     flows = {c.flow: getattr(mod, c.flow) for c in cases}
-    eng = await Engine(SQLiteStore(str(tmp_path / "s.db")), list(flows.values()), 4,
-                       time_scale=0.01).start()
+    eng = await engines.start(Engine(SQLiteStore(str(tmp_path / "s.db")), list(flows.values()), 4,
+                                     time_scale=0.01))
     problems: list = []
-    try:
-        names = []
-        for i, c in enumerate(cases):
-            name = f"case{i}"
-            assert await eng.spawn(name, c.flow, copy.deepcopy(c.args)) == (i + 1, False) or True
-            names.append(name)
-        for name, c in zip(names, cases):
-            try:
-                await check(eng, name, c, path)
-            except AssertionError as e:
-                problems.append((c, e))
-    finally:
-        await eng.stop()
-        eng.store.close()
+    names, ids = [], []
+    for i, c in enumerate(cases):
+        name = f"case{i}"
+        # a new isolate on a fresh store. Ids come from one counter that the children of the cases
+        # spawned before (already running) draw from too, so the id is above the previous case's,
+        # but not necessarily i + 1 (in queues.py a child can take id 3 before case 2 is spawned)
+        iid, exists = await eng.spawn(name, c.flow, copy.deepcopy(c.args))
+        assert exists is False, name
+        assert type(iid) is int and iid > (ids[-1] if ids else 0), (name, iid, ids)
+        ids.append(iid)
+        names.append(name)
+    assert ids[0] == 1, ids
+    for name, iid in zip(names, ids):
+        row = eng.store.get_isolate(name)
+        assert (row.id, row.parent_id, row.root_id) == (iid, None, iid), name
+    for name, c in zip(names, cases):
+        try:
+            await check(eng, name, c, path)
+        except AssertionError as e:
+            problems.append((c, e))
+    await eng.stop()
     # the runtime must behave as the bare VM does; a case the bare VM gets wrong too is the
-    # compiler's or the VM's to fix, and is reported as such rather than hidden
+    # compiler's or the VM's to fix (tests/vm/test_corpus.py fails on it as well), and fails
+    # here too, named as such rather than hidden
     ours = [(c, e) for c, e in problems if bare_vm_agrees(c)]
     assert not ours, "\n".join(f"{c.id}: {e}" for c, e in ours)
-    if problems:
-        pytest.xfail("wrong on the bare VM too: " + ", ".join(c.id for c, _ in problems))
+    assert not problems, "wrong on the bare VM too: " + "\n".join(f"{c.id}: {e}" for c, e in problems)
 
 
 async def check(eng, name, c, path):

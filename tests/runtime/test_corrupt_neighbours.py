@@ -84,9 +84,10 @@ async def _prepare(path: str, victims: int) -> dict[str, str]:
     from deepslate import Engine
     from deepslate.store import SQLiteStore
 
-    eng = await Engine(SQLiteStore(path), [worker], 4).start()
+    eng = Engine(SQLiteStore(path), [worker], 4)
     names = [f"ok{i}" for i in range(HEALTHY)] + [f"victim{i}" for i in range(victims)]
     try:
+        await eng.start()
         for name in names:
             await eng.spawn(name, "worker", {"n": STEPS})
         deadline = time.monotonic() + 30
@@ -133,8 +134,9 @@ async def _run(path: str, expect: dict[str, str]) -> float:
 
     want = sum(i * i for i in range(STEPS))
     t0 = time.perf_counter()
-    eng = await Engine(SQLiteStore(path), [worker], 4).start()
+    eng = Engine(SQLiteStore(path), [worker], 4)
     try:
+        await eng.start()
         results = await asyncio.gather(*(eng.wait(f"ok{i}", timeout=60) for i in range(HEALTHY)))
         elapsed = time.perf_counter() - t0
         assert results == [want] * HEALTHY

@@ -39,9 +39,11 @@ def test_orders_charge_once_even_when_killed(tmp_path):
     store = str(tmp_path / "o.db")
     p = subprocess.Popen([sys.executable, str(EXAMPLES / "orders.py"), "--store", store, "--orders", "40"],
                          cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    time.sleep(0.8)
-    p.send_signal(signal.SIGKILL)
-    p.wait()
+    try:
+        time.sleep(0.8)
+    finally:
+        p.send_signal(signal.SIGKILL)
+        p.communicate(timeout=30)       # reaped, and its pipes closed
     out = run([str(EXAMPLES / "orders.py"), "--store", store, "--orders", "40"], tmp_path, env=env)
     assert out.returncode == 0, out.stderr
     assert "total cents: 82000" in out.stdout

@@ -14,7 +14,7 @@ import doorflows as df  # noqa: E402
 pytestmark = pytest.mark.timeout(30)
 
 
-async def test_http_request(tmp_path):
+async def test_http_request(tmp_path, engines):
     seen = []
 
     async def ok(request):
@@ -29,11 +29,11 @@ async def test_http_request(tmp_path):
     app.router.add_post("/broken", broken)
     runner = web.AppRunner(app)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
-    eng = await Engine(SQLiteStore(str(tmp_path / "s.db")), [df.fetch], 2).start()
     try:
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        eng = await engines.start(Engine(SQLiteStore(str(tmp_path / "s.db")), [df.fetch], 2))
         await eng.spawn("a", "fetch", {"url": f"http://127.0.0.1:{port}/ok"})
         assert await eng.wait("a", timeout=10) == b"pong"
         assert seen[0][1:] == ("1", b"ping") and seen[0][0]
@@ -44,6 +44,6 @@ async def test_http_request(tmp_path):
         await eng.spawn("c", "fetch", {"url": f"http://127.0.0.1:{port}/ok"})
         r = await eng.wait("c", timeout=10)
         assert isinstance(r, DSError) and r.kind == "http"
-    finally:
         await eng.stop()
+    finally:
         await runner.cleanup()

@@ -61,13 +61,15 @@ def test_show_failed_isolate_children_and_log(tmp_path, capsys):
     store = str(tmp_path / "s.db")
     platform, _ = new_sqlite(store)
     spawn, wait, cancel, stop = spawn_workers(2, platform, [df.fail_div, df.fanout, df.listener])
-    spawn("bad", "fail_div", {"x": 0})
-    spawn("fan", "fanout", {"n": 2})
-    spawn("ear", "listener", {"n": 1})
-    with pytest.raises(FlowFailed):
-        wait("bad", timeout=10)
-    assert wait("fan", timeout=10) == 1
-    stop()
+    try:
+        spawn("bad", "fail_div", {"x": 0})
+        spawn("fan", "fanout", {"n": 2})
+        spawn("ear", "listener", {"n": 1})
+        with pytest.raises(FlowFailed):
+            wait("bad", timeout=10)
+        assert wait("fan", timeout=10) == 1
+    finally:
+        stop()
     assert main(["show", store, "bad"]) == 0
     out = capsys.readouterr().out
     assert "status:         failed" in out and "ZeroDivisionError" in out and "at fail_div (" in out

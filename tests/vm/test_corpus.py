@@ -20,13 +20,6 @@ def _ids(cases: list[driver.Case]) -> list[str]:
     return [c.id for c in cases]
 
 
-def _compiler_ready() -> None:
-    try:
-        from deepslate import flow  # noqa: F401
-    except ImportError as e:
-        pytest.skip(f"the compiler's @flow is not importable yet: {e}")
-
-
 # -- the corpus itself ----------------------------------------------------------------
 
 
@@ -129,12 +122,10 @@ def check_outcome(case: driver.Case, value, drv, root) -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=_ids(CASES))
 def test_runs_on_vm(case: driver.Case) -> None:
-    _compiler_ready()
     check_outcome(case, *run_case(case))
 
 
 def test_every_flow_of_the_corpus_compiles() -> None:
-    _compiler_ready()
     for path in FILES:
         mod = driver.load_module(path)
         flows = driver.module_flows(mod)
@@ -347,7 +338,6 @@ _ARITH_RUNS = [0]
        b=st.sampled_from([0, 3, -4, 2 ** 31, -(2 ** 40)]),
        x=st.sampled_from([0.0, -0.0, 1.5, -7.25, 1e300, float("inf"), float("nan")]))
 def test_random_arithmetic_agrees_with_cpython(i, g, c, c2, t, a, b, x) -> None:
-    _compiler_ready()
     source = ARITH_TEMPLATE.format(i=i, g=g, c=c, c2=c2, t=t)
     args = {"a": a, "b": b, "x": x}
     want = _plain_python(source, args)
@@ -492,7 +482,6 @@ async def main(a: int, b: int) -> list[str]:
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(body=st.builds(list).flatmap(lambda names: program_stmts(1, 0, 0, names)), a=st.sampled_from([0, 7, -12, 2 ** 40]), b=st.sampled_from([1, -3, 99]))
 def test_random_programs_agree_with_cpython(body: list[str], a: int, b: int) -> None:
-    _compiler_ready()
     source = PROGRAM_HEAD + "\n".join(body) + "\n    return summary(i0, i1, acc, f0, s0, l0, d0, b0)\n"
     args = {"a": a, "b": b}
     src = source.replace("from deepslate import flow", "from _deepslate_cpython import flow")
@@ -512,7 +501,6 @@ def test_random_programs_agree_with_cpython(body: list[str], a: int, b: int) -> 
 
 
 def test_driver_argument_errors() -> None:
-    _compiler_ready()
     flow = driver.load_module(driver.CORPUS / "int_arith.py").main
     with pytest.raises(TypeError, match=r"unknown argument\(s\) \['c'\]"):
         driver.run_flow(flow, {"a": 1, "b": 2, "c": 3})
@@ -548,7 +536,6 @@ def test_cpython_shim_refuses_what_has_no_plain_meaning(tmp_path: pathlib.Path) 
 
 
 def test_fault_backtrace_names_every_flow_frame() -> None:
-    _compiler_ready()
     (case,) = [c for c in CASES if c.path.stem == "faults" and c.flow == "outer" and c.fault]
     fault, _, _ = run_case(case)
     assert isinstance(fault, driver.FlowFault)
@@ -562,7 +549,6 @@ def test_fault_backtrace_names_every_flow_frame() -> None:
 
 def test_frames_view_at_durable_points() -> None:
     # what the inspector will show: the live locals of every frame at each durable point
-    _compiler_ready()
     mod = driver.load_module(driver.CORPUS / "sleep_loop.py")
     seen: list[str] = []
 
@@ -593,7 +579,6 @@ def test_frames_view_at_durable_points() -> None:
 
 
 def test_scripted_answer_replaces_one_impure_function() -> None:
-    _compiler_ready()
     mod = driver.load_module(driver.CORPUS / "impure_calls.py")
     value, _, root = driver.drive(mod.strict, {"cents": 0}, [("impure:charge", "from the script")])
     assert value == "from the script"          # the real charge() would have raised

@@ -16,6 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from deepslate._vm import VM, decode_snapshot, encode_snapshot, inspect_snapshot
+
 import driver
 import test_corpus  # the random program generator
 
@@ -29,36 +31,16 @@ NAMES = [
 CASES = [c for c in driver.all_cases() if f"{c.path.stem}:{c.flow}" in NAMES and c.expect is not None]
 
 
-def _ready() -> None:
-    try:
-        from deepslate import flow  # noqa: F401
-    except ImportError as e:
-        pytest.skip(f"the compiler's @flow is not importable yet: {e}")
-
-
-def _codec():
-    from deepslate import _vm
-
-    if not hasattr(_vm, "encode_snapshot"):
-        pytest.skip("deepslate._vm.encode_snapshot is not there yet")
-    return _vm.encode_snapshot, _vm.decode_snapshot
-
-
 def _restorer(program, via_bytes: bool, tamper: Callable | None = None) -> Callable:
-    from deepslate._vm import VM
-
     if via_bytes:
-        encode, decode = _codec()
-        from deepslate._vm import inspect_snapshot
-
         def roundtrip(state):
-            data = encode(program.hash, state)
+            data = encode_snapshot(program.hash, state)
             # the display decoder (inspector, dis) must read every snapshot too
             shown = inspect_snapshot(data)
             assert shown["program_hash"] in (program.hash, program.hash.hex())
             assert len(shown["frames"]) == len(state[0])
             assert [f["pc"] for f in shown["frames"]] == [f[1] for f in state[0]]
-            return decode(data, program)
+            return decode_snapshot(data, program)
     else:
         def roundtrip(state):
             return state
@@ -111,7 +93,6 @@ def test_cases_were_found() -> None:
 @pytest.mark.parametrize("via_bytes", [False, True], ids=["state", "codec"])
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_restore_at_every_durable_point(case: driver.Case, via_bytes: bool) -> None:
-    _ready()
     value, log, phases = _baseline(case)
     assert phases >= 2, "pick flows with durable points"
     got, got_log, _ = _run(case, None, via_bytes)
@@ -124,7 +105,6 @@ def test_restore_at_every_durable_point(case: driver.Case, via_bytes: bool) -> N
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_restore_at_chosen_points(case: driver.Case, data) -> None:
-    _ready()
     value, log, phases = _baseline(case)
     points = data.draw(st.sets(st.integers(1, phases), max_size=phases), label="restore at")
     got, got_log, _ = _run(case, points, via_bytes=True)
@@ -135,7 +115,6 @@ def test_restore_at_chosen_points(case: driver.Case, data) -> None:
 def test_aliasing_survives_a_snapshot() -> None:
     # durable_mix keeps `alias` and `acc.history` naming one list across every durable point and
     # appends through one name after the loop; the expectation counts the shared element
-    _ready()
     (case,) = [c for c in CASES if c.path.stem == "durable_mix"]
     got, _, _ = _run(case, None, via_bytes=True)
     assert "'13'" in repr(got)
@@ -151,7 +130,6 @@ PURE = [c for c in driver.all_cases() if c.cpython and c.expect is not None
 
 @pytest.mark.parametrize("case", PURE, ids=[c.id for c in PURE])
 def test_restore_at_every_budget_yield(case: driver.Case) -> None:
-    _ready()
     value, log, _ = _baseline(case)
     got, got_log, yields = _run(case, None, via_bytes=True, phases=("yield",), budget=13)
     assert repr(got) == repr(value)
@@ -160,7 +138,6 @@ def test_restore_at_every_budget_yield(case: driver.Case) -> None:
 
 def test_a_lossy_restore_is_caught() -> None:
     # the harness must notice a restore that loses state: zero the int registers once
-    _ready()
     (case,) = [c for c in CASES if c.path.stem == "sleep_loop" and c.flow == "counter"]
     value, _, _ = _baseline(case)
 
@@ -178,8 +155,6 @@ def test_a_lossy_restore_is_caught() -> None:
 def test_random_programs_survive_snapshots(data) -> None:
     # random well-typed programs (see test_corpus), saved and restored through the codec at
     # randomly chosen budget yields, end exactly as an uninterrupted run does
-    _ready()
-    _codec()
     body = data.draw(st.builds(list).flatmap(lambda names: test_corpus.program_stmts(1, 0, 0, names)), label="body")
     source = test_corpus.PROGRAM_HEAD + "\n".join(body) + "\n    return summary(i0, i1, acc, f0, s0, l0, d0, b0)\n"
     test_corpus._ARITH_RUNS[0] += 1
@@ -219,8 +194,6 @@ CONCURRENT = {
 @given(data=st.data())
 def test_concurrent_flows_under_snapshots(name: str, data) -> None:
     # children interleave differently with each budget; restores at random points of any isolate
-    _ready()
-    _codec()
     args_strategy, expected = CONCURRENT[name]
     args = data.draw(args_strategy, label="args")
     stem, flow_name = name.split(":")
