@@ -55,7 +55,8 @@ class Effect(str, enum.Enum):
 
 
 # an isolate at one of these waits for another isolate or a message, not for us
-BLOCKING = frozenset({Effect.QUEUE_GET, Effect.SELECT, Effect.LOCK_ACQUIRE, Effect.WG_WAIT, Effect.HTTP_LISTEN})
+BLOCKING = frozenset({Effect.QUEUE_GET, Effect.QUEUE_PUT, Effect.SELECT, Effect.LOCK_ACQUIRE, Effect.WG_WAIT,
+                      Effect.HTTP_LISTEN})
 _IMMUTABLE = frozenset({int, float, str, bool, bytes, type(None), DSError, Queue, Lock, WaitGroup})
 
 

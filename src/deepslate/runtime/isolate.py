@@ -102,7 +102,7 @@ def describe(kind: str, args: tuple[Any, ...]) -> str:
     """What an isolate waits on, for its row and the inspector."""
     if kind in ("queue_get", "select"):
         return f"{kind} " + ", ".join(repr(a) for a in args)
-    if kind in ("lock_acquire", "wg_wait"):
+    if kind in ("lock_acquire", "wg_wait", "queue_put"):     # not a put's value: it may be large
         return f"{kind} {args[0]!r}"
     if kind == "http_listen":
         return f"http_listen {args[0]} {args[1]}"
