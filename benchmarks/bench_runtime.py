@@ -23,6 +23,13 @@ def test_durable_steps(benchmark, tmp_path, isolates, steps):
     benchmark.extra_info["steps_per_s"] = rate
 
 
+def test_durable_steps_copying_impure_results(benchmark, tmp_path):
+    def run():
+        return asyncio.run(rt.throughput(str(tmp_path / f"f{next(_n)}.db"), 100, 10, flow="fetched"))
+    rate = benchmark.pedantic(run, rounds=3, iterations=1)
+    benchmark.extra_info["steps_per_s"] = rate
+
+
 def test_single_isolate_step_latency(benchmark, tmp_path):
     def run():
         return asyncio.run(rt.latency(str(tmp_path / f"l{next(_n)}.db"), 300))

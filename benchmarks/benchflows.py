@@ -12,6 +12,23 @@ async def stamp() -> int:
     return 0
 
 
+ROWS = list(range(10))
+
+
+@impure
+def rows(i: int) -> list[int]:
+    return ROWS            # a module-level list: the engine hands each call's flow a copy
+
+
+@flow
+async def fetched(n: int) -> int:
+    total: int = 0
+    for i in range(n):
+        xs: list[int] = rows(i)
+        total = total + len(xs)
+    return total
+
+
 @flow
 async def steps(n: int) -> int:
     i: int = 0

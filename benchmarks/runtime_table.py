@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/runtime_table.py [--quick] [--big] [--dbos-python PATH]
 
 Columns: durable steps per second with 1, 100 and 1000 concurrent isolates (median of three
-runs; DBOS one run, it takes much longer); single-isolate
+runs; DBOS one run, it takes much longer), and with 100 isolates whose each step is an
+@impure call returning a list (the engine copies it into the flow); single-isolate
 step latency p50/p99; time to resume an isolate parked after N steps and the bytes it
 occupies, for N = 100, 10 000 (and 1 000 000 with --big). A resume is timed from opening
 the store to the isolate's next step being durable (median of 5, each on a fresh copy):
@@ -33,13 +34,15 @@ import benchflows  # noqa: E402
 from deepslate.runtime import Engine  # noqa: E402
 from deepslate.store import SQLiteStore  # noqa: E402
 
-FLOWS = [benchflows.steps, benchflows.stamped, benchflows.park]
+FLOWS = [benchflows.steps, benchflows.stamped, benchflows.park, benchflows.fetched]
 
 
-async def throughput(path: str, isolates: int, steps: int, synchronous: str = "FULL") -> float:
+async def throughput(path: str, isolates: int, steps: int, synchronous: str = "FULL", flow: str = "steps") -> float:
+    """Durable steps per second of ``isolates`` running ``flow(steps)`` (``steps``: a sleep(0)
+    per step; ``fetched``: an @impure call returning a 10-item list, which is copied)."""
     eng = await Engine(SQLiteStore(path, synchronous=synchronous), FLOWS, 4).start()
     t = time.perf_counter()
-    await asyncio.gather(*(eng.spawn(f"t{i}", "steps", {"n": steps}) for i in range(isolates)))
+    await asyncio.gather(*(eng.spawn(f"t{i}", flow, {"n": steps}) for i in range(isolates)))
     await asyncio.gather(*(eng.wait(f"t{i}") for i in range(isolates)))
     dt = time.perf_counter() - t
     await eng.stop()
@@ -166,6 +169,9 @@ def main() -> None:
         theirs = dbos(py, tmp, "throughput", str(k), str(dm))["steps_per_s"] if py else None
         rows.append((f"durable steps/s, {k} isolate{'s' if k > 1 else ''}", f"{ours:,.0f}",
                      f"{theirs:,.0f}" if theirs else "n/a", ratio(ours, theirs)))
+    ours = statistics.median(asyncio.run(throughput(os.path.join(tmp, f"f-{r}.db"), 100, 50 if a.quick else 100,
+                                                    flow="fetched")) for r in range(3))
+    rows.append(("durable steps/s, 100 isolates, @impure returning a list", f"{ours:,.0f}", "", ""))
     lats = sorted(asyncio.run(latency(os.path.join(tmp, f"lat{r}.db"), 500 if a.quick else 2000))
                   for r in range(3))
     p50, p99 = lats[1]
