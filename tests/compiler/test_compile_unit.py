@@ -490,6 +490,58 @@ async def f(n: int) -> list[int]:
     assert spec.kind == "return" and vals == ([0, 10, 38, 84],)
 
 
+def test_calls_without_arguments_load_on_the_vm() -> None:
+    # an empty argument window named the next free register, one past the frame's last when
+    # nothing followed the call: the compiler's verifier let it through, the VM's loader not
+    from deepslate.compiler.codegen import verify_program
+    m = compile_module(HEAD + """
+@impure
+def rows() -> list[int]:
+    return [1, 2]
+
+@pure
+def two() -> list[int]:
+    return [1, 2]
+
+@flow
+async def g() -> list[int]:
+    return [1, 2]
+
+@flow
+async def via_impure(n: int) -> int:
+    total: int = 0
+    for i in range(n):
+        xs: list[int] = rows()
+        total = total + len(xs)
+    return total
+
+@flow
+async def via_pure(n: int) -> int:
+    total: int = 0
+    for i in range(n):
+        xs: list[int] = two()
+        total = total + len(xs)
+    return total
+
+@flow
+async def via_flow(n: int) -> int:
+    total: int = 0
+    for i in range(n):
+        xs: list[int] = await g()
+        total = total + len(xs)
+    return total
+""")
+    for f in (m.via_impure, m.via_pure, m.via_flow):
+        assert verify_program(f.program) is None
+        vm = vm_mod.VM(f.program, f.program.entry, (2,))
+        spec, vals = vm.run()
+        while spec.kind == "impure":
+            assert vals == ()
+            vm.resume([1, 2])
+            spec, vals = vm.run()
+        assert spec.kind == "return" and vals == (4,), f.name
+
+
 def test_constant_defaults_of_pure_and_impure_functions() -> None:
     m = compile_module(HEAD + """
 from dataclasses import dataclass

@@ -160,6 +160,8 @@ class CallCompiler:
         return args  # type: ignore[return-value]
 
     def arg_block(self, args: list[ast.expr], params: list[tuple[str, Type]], fname: str) -> int:
+        if not args:        # names no register: the next free one may lie past the frame's last
+            return 0
         if len(args) == 1:  # a one-register block can be the value's own register
             return self.boxed(args[0], params[0][1], f"argument {params[0][0]} of {fname}")
         base = self.alloc("O", len(args))

@@ -1598,8 +1598,9 @@ def verify(code: Code) -> str | None:
         for k, f in enumerate(REGISTER_FILES[op]):
             x = ops[k]
             if f in size:
-                empty = (op in RANGE_OPERAND and k == RANGE_OPERAND[op][0] and ops[RANGE_OPERAND[op][1]] == 0) \
-                    or (k == 2 and nargs == 0)
+                # an empty BUILD* window may start anywhere; an empty argument window too
+                # names no register, but the VM's loader checks its start like any operand
+                empty = op in RANGE_OPERAND and k == RANGE_OPERAND[op][0] and ops[RANGE_OPERAND[op][1]] == 0
                 if not empty and not 0 <= x < size[f]:
                     return f"pc {pc} {op.name}: {f}{x} outside {f}[0..{size[f]})"
             elif k == CONST_OPERAND.get(op) and not 0 <= x < len(code.consts):
