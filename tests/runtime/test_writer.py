@@ -12,13 +12,6 @@ pytestmark = pytest.mark.timeout(30)
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = SQLiteStore(str(tmp_path / "s.db"))
-    yield s
-    s.close()
-
-
-@pytest.fixture
 def pool():
     p = ThreadPoolExecutor(1)
     yield p

@@ -17,13 +17,6 @@ NODE = "local"
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = SQLiteStore(str(tmp_path / "s.db"))
-    yield s
-    s.close()
-
-
-@pytest.fixture
 def opened():
     """``opened(path, **kw)`` is ``SQLiteStore(path, **kw)``, closed at teardown also when the test
     failed before closing it (closing a closed store does nothing)."""
