@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from deepslate.runtime.writer import GroupCommitWriter
-from deepslate.store import Commit, IsolateRow, SQLiteStore, StoreError
+from deepslate.store import Commit, IsolateRow, StoreError
 from deepslate.store.base import CommitRejected, StoreFull, WgAdd
 
 pytestmark = pytest.mark.timeout(30)
