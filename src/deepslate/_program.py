@@ -23,7 +23,8 @@ from typing import Any, Callable
 @dataclass(eq=False)
 class CallTarget:
     """Operand of ``CALL``: a Python callable run inline (no checkpoint)."""
-    kind: str                 # "pure" | "dataclass" | "builtin"
+    kind: str                 # "pure" | "dataclass" | "builtin"; the VM copies a "pure"
+                              # function's result into the isolate (DESIGN 2.8), not the others'
     ref: str                  # "module:qualname" or "builtin:name"
     nargs: int                # arguments taken from consecutive O registers
     type: Any = None          # json_unmarshal's target Type; None otherwise

@@ -11,7 +11,6 @@ cdef enum VMStatus:
     ST_DONE = 3         # the entry flow returned
     ST_FAULTED = 4      # a fault ended the isolate; run() refuses
     ST_RUNNING = 5      # inside run(): a call back into this VM is refused
-    ST_BROKEN = 6       # a BaseException (KeyboardInterrupt ...) escaped mid-instruction
 
 
 cdef class CodeInfo:
@@ -24,6 +23,7 @@ cdef class CodeInfo:
     cdef int n_o, n_i, n_f      # register counts per file
     cdef int n_params           # boxed arguments arriving in O[0..n_params-1]
     cdef int* kn                # per constant: nargs of a CallTarget/EffectSpec, else 0
+    cdef char* kcopy            # per constant: 1 for a @pure CallTarget (its result is copied), else 0
     cdef list kfn               # per constant: a CallTarget's fn or TypeTest's check once used, else None
 
 
@@ -45,7 +45,7 @@ cdef class VM:
     cdef list spare             # returned frames, cleared, for the next calls of the same code
     cdef int status             # a VMStatus
     cdef list log               # print() lines not yet taken
-    cdef object fault           # the Fault that ended the isolate, or the BaseException that broke it
+    cdef object fault           # the Fault that ended the isolate
 
     cdef object _run(self, long long budget)
     cdef object _make_fault(self, object exc, int pc)

@@ -49,7 +49,7 @@ class VM:
     steps: int
     program: Program
     done: bool              # the entry flow has returned
-    faulted: bool           # a fault ended the isolate
+    faulted: bool           # a fault ended the isolate (run() then refuses, as after done)
 
     def __init__(self, program: Program, code_index: int, args: tuple[Any, ...]) -> None: ...
     @staticmethod
@@ -61,7 +61,18 @@ class VM:
         pending until ``resume``), (RETURN, (value,)), (FAULT, (Fault,)) or
         (YIELD, ()) when ``budget`` instructions ran without reaching one (the
         budget is checked on taken jumps and flow calls, so a yield comes at
-        the first of those after ``budget`` instructions)."""
+        the first of those after ``budget`` instructions).
+
+        Every exception raised while the flow runs, ``BaseException``s from user
+        code included (``SystemExit``, ``KeyboardInterrupt``, ``GeneratorExit``,
+        ``asyncio.CancelledError``), is a fault: it ends the isolate (``faulted``)
+        and never leaves ``run``. Only out-of-order use raises (``VMError``, or
+        ``ValueError`` for a budget below 1), before anything runs.
+
+        A ``@pure`` function's result enters the isolate as a copy, as a snapshot
+        round trip would make it (aliasing and cycles kept); a result no snapshot
+        could hold (a set, an object of any other class) faults at the call with a
+        ``TypeError`` naming the function and its declared return type."""
     def resume(self, value: Any) -> None:
         """Deliver the result of the pending effect; does not run."""
     def pending(self) -> tuple[EffectSpec, tuple[Any, ...]] | None:

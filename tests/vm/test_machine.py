@@ -389,14 +389,18 @@ def test_a_call_back_into_the_running_vm_is_refused():
     assert "called back from inside its own run" in fault.message
 
 
-def test_keyboard_interrupt_propagates_and_breaks_the_vm():
+def test_keyboard_interrupt_from_user_code_faults_the_isolate():
+    # DESIGN 2.8: any exception user code raises, BaseExceptions included, fails its isolate
     def interrupt():
-        raise KeyboardInterrupt
+        raise KeyboardInterrupt("from a @pure")
 
     vm = VM(_call_program(interrupt), 0, ())
-    with pytest.raises(KeyboardInterrupt):
-        vm.run()
-    with pytest.raises(VMError, match="interrupted by KeyboardInterrupt.*restore"):
+    spec, (fault,) = vm.run()
+    assert spec is FAULT and vm.faulted and not vm.done
+    assert fault.exc_type == "KeyboardInterrupt"
+    assert fault.message == "KeyboardInterrupt: from a @pure"
+    assert fault.frames == [("f", "test.asm", 2, 9)]     # the CALL
+    with pytest.raises(VMError, match="the flow faulted"):
         vm.run()
     with pytest.raises(VMError, match="cannot export the state"):
         vm.export_state()
