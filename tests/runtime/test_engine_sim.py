@@ -420,11 +420,13 @@ class Sim:
             elif kind == "pause":
                 await asyncio.sleep(a[1])
             elif kind == "cancel":
-                self.log("cancel", a[1])
+                self.log("cancel", a[1])     # before: its effects may be logged while it runs
                 try:
-                    await self.eng.cancel(a[1])
+                    took = await self.eng.cancel(a[1])
                 except KeyError:        # a child not created yet (or never)
-                    pass
+                    took = False
+                if not took:
+                    self.log("uncancel", a[1])
             elif kind == "retry":
                 await self.retry_failed()
             elif kind == "restart":
@@ -601,6 +603,7 @@ class Sim:
         died_holding: dict[str, set[tuple[str, int]]] = {}
         relock: dict[str, set[tuple[str, int]]] = {}
         seen: set[tuple[Any, ...]] = set()
+        late_enters: list[tuple[str, int]] = []
 
         def release_all(top: str, tree: bool) -> None:
             for lid, h in holder.items():
@@ -614,6 +617,9 @@ class Sim:
                 ended.add(ev[1])
                 cancelled.add(ev[1])
                 release_all(ev[1], True)
+            elif kind == "uncancel":        # it had not begun, or had already ended
+                ended.discard(ev[1])
+                cancelled.discard(ev[1])
             elif kind in ("doom", "poison"):    # may fail this isolate alone
                 ended.add(ev[1])
                 release_all(ev[1], False)
@@ -627,6 +633,18 @@ class Sim:
                 seen.add((kind, me, key))
                 lid = (tree_of(me), lk)
                 h = holder.get(lid)
+                stopped = any(under(me, c) if c in cancelled else me == c for c in ended)
+                if kind == "enter" and any(under(me, c) for c in cancelled):
+                    # the call was in flight when its isolate was stopped (a thread cannot be
+                    # interrupted): it runs to its end, but the isolate holds nothing any more.
+                    # One such call at the most, and the flow must not go on past it
+                    if any(m == me for m, _ in late_enters):
+                        self.bad(f"lock exclusion: {self.describe(me)} entered lock {lk} twice after it was stopped")
+                    late_enters.append((me, lk))
+                    continue
+                if kind == "exit" and (me, lk) in late_enters:
+                    self.bad(f"lock exclusion: {self.describe(me)} left lock {lk} after it was stopped: "
+                             "its flow ran on past its cancel")
                 if kind == "enter":
                     if h is not None and h != me:
                         self.bad(f"lock exclusion: {self.describe(me)} entered lock {lk} of tree {lid[0]} "
@@ -634,7 +652,7 @@ class Sim:
                     holder[lid] = me
                 elif h == me:
                     holder[lid] = None
-                elif any(under(me, c) if c in cancelled else me == c for c in ended):
+                elif stopped:
                     pass                        # a late run from an isolate that was stopped
                 elif lid in relock.get(me, ()):
                     relock[me].discard(lid)
