@@ -339,6 +339,29 @@ async def test_cancel_ends_a_failed_tree_and_collects_its_objects(start_engine):
         await stopped(eng)
 
 
+async def test_cancel_stops_the_whole_tree_before_it_first_waits(start_engine):
+    # before, the isolate stopped only when cancel's task first ran, and its descendants
+    # after store look-ups: a grandchild holding a lock could run on meanwhile
+    eng = await start_engine()
+    try:
+        await eng.spawn("r", "tree_root", {})
+        await exists(eng, "r/1/1")
+        await asyncio.sleep(0.05)
+        tree = [eng.by_name[n] for n in ("r", "r/1", "r/1/1")]
+        cancelling = asyncio.ensure_future(eng.cancel("r"))
+        await asyncio.sleep(0)                      # cancel ran up to its first await
+        assert [i.active for i in tree] == [False, False, False]
+        spins = F.CALLS.get("spin", 0)
+        assert await cancelling is True
+        for n in ("r", "r/1", "r/1/1"):
+            with pytest.raises(FlowCancelled):
+                await eng.wait(n, timeout=5)
+        await asyncio.sleep(0.05)
+        assert F.CALLS.get("spin", 0) <= spins + 1   # at most the call in flight
+    finally:
+        await stopped(eng)
+
+
 # -- 6. values are copied at every boundary ----------------------------------------------------------
 
 

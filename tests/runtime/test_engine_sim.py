@@ -611,15 +611,24 @@ class Sim:
                     died_holding.setdefault(h, set()).add(lid)
                     holder[lid] = None
 
-        for ev in self.events():
+        events = self.events()
+        # a cancel that found nothing to stop (the isolate not made yet, or already ended) is
+        # followed by an uncancel: it stopped nothing, so neither stands in the history
+        void: set[int] = set()
+        open_cancels: dict[str, list[int]] = {}
+        for i, ev in enumerate(events):
+            if ev[0] == "cancel":
+                open_cancels.setdefault(ev[1], []).append(i)
+            elif ev[0] == "uncancel":
+                void.update((open_cancels[ev[1]].pop(), i))
+        for i, ev in enumerate(events):
             kind = ev[0]
+            if i in void:
+                continue
             if kind == "cancel":            # ends the isolate and its descendants
                 ended.add(ev[1])
                 cancelled.add(ev[1])
                 release_all(ev[1], True)
-            elif kind == "uncancel":        # it had not begun, or had already ended
-                ended.discard(ev[1])
-                cancelled.discard(ev[1])
             elif kind in ("doom", "poison"):    # may fail this isolate alone
                 ended.add(ev[1])
                 release_all(ev[1], False)

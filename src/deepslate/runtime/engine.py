@@ -399,14 +399,31 @@ class Engine(Effects):
             gone.steps, gone.children, gone.log_seq = row.steps, row.children, row.log_seq
             await asyncio.shield(self._end(gone, "cancelled", error=row.error))
             return True
-        # shielded: a caller that gives up waiting must not leave the tree half cancelled
-        return await asyncio.shield(self._cancel_tree(iso))
+        # It stops now, with every descendant whose line of parents is in memory (no await
+        # before: none of them takes another step once cancel has begun). Shielded: a caller
+        # that gives up waiting must not leave the tree half cancelled.
+        stopping = [iso, *self._descendants_in_memory(iso)]
+        for victim in stopping:
+            self._deactivate(victim)
+        return await asyncio.shield(self._cancel_tree(iso, stopping))
 
-    async def _cancel_tree(self, iso: Iso) -> bool:
-        # its unfinished descendants go too: none runs on for a parent that is gone. Each is
-        # stopped before the next look, so a child created meanwhile is caught by that look.
-        stopping = [iso]
-        self._deactivate(iso)
+    def _descendants_in_memory(self, iso: Iso) -> list[Iso]:
+        below: dict[int | None, list[Iso]] = {}
+        for other in self.by_id.values():
+            if other.root_id == iso.root_id and other is not iso:
+                below.setdefault(other.parent_id, []).append(other)
+        found, todo = [], [iso.id]
+        while todo:
+            for child in below.get(todo.pop(), ()):
+                todo.append(child.id)
+                if child.active:
+                    found.append(child)
+        return found
+
+    async def _cancel_tree(self, iso: Iso, stopping: list[Iso]) -> bool:
+        # the rest of its unfinished descendants (below a finished isolate, found through the
+        # store) go too. Each is stopped before the next look, so a child created meanwhile
+        # is caught by that look.
         while True:
             more = [d for d in await self._descendants(iso) if d.active]
             if not more:

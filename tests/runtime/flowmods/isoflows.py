@@ -284,3 +284,26 @@ async def fails_once(who: str) -> int:
 @flow
 async def error_value(msg: str) -> int | DSError:
     return DSError(msg)
+
+
+@flow
+async def spinner() -> int:
+    n: int = 0
+    while True:
+        sleep(0.001)
+        n = n + count("spin")
+    return n
+
+
+@flow
+async def mid() -> int:
+    dpslio.create_task(spinner())
+    sleep(3600.0)
+    return 0
+
+
+@flow
+async def tree_root() -> int:
+    dpslio.create_task(mid())
+    sleep(3600.0)
+    return 0
