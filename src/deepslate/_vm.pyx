@@ -196,22 +196,14 @@ cdef extern from *:
     static int ds_sole(PyObject *v, int max_depth) {
         PyTypeObject *t = Py_TYPE(v);
         Py_ssize_t i, n, pos = 0;
-        PyObject *k, *x;
+        PyObject *k, *x, **items;
         if (Py_REFCNT(v) != 1 || max_depth <= 0)
             return 0;
-        if (t == &PyList_Type) {
-            n = PyList_GET_SIZE(v);
+        if (t == &PyList_Type || t == &PyTuple_Type) {
+            n = PySequence_Fast_GET_SIZE(v);
+            items = PySequence_Fast_ITEMS(v);
             for (i = 0; i < n; i++) {
-                x = PyList_GET_ITEM(v, i);
-                if (!ds_plain(x) && !ds_sole(x, max_depth - 1))
-                    return 0;
-            }
-            return 1;
-        }
-        if (t == &PyTuple_Type) {
-            n = PyTuple_GET_SIZE(v);
-            for (i = 0; i < n; i++) {
-                x = PyTuple_GET_ITEM(v, i);
+                x = items[i];
                 if (!ds_plain(x) && !ds_sole(x, max_depth - 1))
                     return 0;
             }
