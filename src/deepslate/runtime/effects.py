@@ -145,7 +145,6 @@ class Effects:
         name = f"{iso.name}/{iso.children}"
         flow = program.codes[code_index].name
         child = Iso(cid, name, flow, program, child_vm, parent_id=iso.id, root_id=iso.root_id)
-        child.snapshot = snap
         self.by_name[name] = child
         self.by_id[cid] = child
         row = IsolateRow(cid, name, flow, program.hash, parent_id=iso.id, root_id=iso.root_id, snapshot=snap)

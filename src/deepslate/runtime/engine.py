@@ -187,7 +187,7 @@ class Engine(Effects):
             return None
         iso = Iso(row.id, row.name, row.flow, program, vm, row.parent_id, row.root_id)
         iso.status, iso.steps, iso.children, iso.log_seq = row.status, row.steps, row.children, row.log_seq
-        iso.wake_at, iso.snapshot = row.wake_at, row.snapshot
+        iso.wake_at = row.wake_at
         if row.status != "failed":
             iso.relock = held_in(row.error)      # a retry that had locks to take back
         self.by_name[iso.name] = iso
@@ -311,7 +311,6 @@ class Engine(Effects):
                              f"limit of {self.max_snapshot_bytes} (max_snapshot_bytes)")
         iid = self.shared.new_id("isolate")
         iso = Iso(iid, name, fl.name, program, vm)
-        iso.snapshot = snap
         self.programs.setdefault(program.hash, program)
         ops: list[Op] = []
         if program.hash not in self.stored_programs:
@@ -636,7 +635,6 @@ class Engine(Effects):
         snap = self._snapshot(iso, ops, lines)
         if snap is None:
             return
-        iso.snapshot = snap
         wake_at = None
         waiting_on = kind
         status = "running"

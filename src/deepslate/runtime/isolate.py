@@ -13,7 +13,7 @@ RELOCK = object()      # ready-queue value: a retried isolate got back a lock it
 class Iso:
     """An isolate in memory."""
     __slots__ = ("id", "name", "flow", "program", "vm", "status", "steps", "children", "log_seq",
-                 "parent_id", "root_id", "waiters", "wake_at", "snapshot", "handle", "task", "active", "held",
+                 "parent_id", "root_id", "waiters", "wake_at", "handle", "task", "active", "held",
                  "listen", "created", "carry", "yields", "relock")
 
     def __init__(self, id: int, name: str, flow: str, program: Any, vm: Any, parent_id: int | None = None,
@@ -31,7 +31,6 @@ class Iso:
         self.root_id = id if root_id is None else root_id   # the spawned isolate atop its create_task tree
         self.waiters: list[asyncio.Future[Any]] = []
         self.wake_at: float | None = None
-        self.snapshot: bytes | None = None     # the last one durable (or submitted), kept for retry
         self.handle: asyncio.TimerHandle | None = None
         self.task: asyncio.Task[Any] | None = None
         self.active = True                     # False once finished, failed or cancelled
