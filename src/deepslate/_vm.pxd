@@ -45,6 +45,7 @@ cdef class VM:
     cdef list spare             # returned frames, cleared, for the next calls of the same code
     cdef int status             # a VMStatus
     cdef list log               # print() lines not yet taken
+    cdef Py_ssize_t log_dropped # lines printed past MAX_LOG_LINES since the last take
     cdef object fault           # the Fault that ended the isolate
 
     cdef object _run(self, long long budget)

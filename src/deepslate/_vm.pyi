@@ -37,6 +37,7 @@ MAX_DEPTH: int          # flow frames per isolate; a deeper CALLFLOW faults with
 DEFAULT_BUDGET: int     # run()'s budget when none is given
 MAX_LEN: int            # longest list/str/bytes that + and * may build (else a MemoryError fault)
 MAX_INT_BITS: int       # largest int that ** may build, in bits (else an OverflowError fault)
+MAX_LOG_LINES: int      # print() lines kept between two take_log calls (the rest are counted)
 
 class VMError(RuntimeError):
     """The VM was used out of order (run after a fault or a return, resume while not pending)."""
@@ -79,7 +80,8 @@ class VM:
         """The effect the VM is suspended at, or None (used after a restore)."""
     def export_state(self) -> tuple[Any, ...]: ...
     def take_log(self) -> list[str]:
-        """Lines ``print``ed since the last call (committed with the next snapshot)."""
+        """Lines ``print``ed since the last call, at most MAX_LOG_LINES of them; past that a
+        last line says how many more were printed and not kept."""
     def frames_view(self) -> list[dict[str, Any]]:
         """[{'function', 'filename', 'line', 'col', 'locals': {name: value}}], outermost first."""
 

@@ -241,6 +241,9 @@ cdef int _MAX_SPARE = 32
 MAX_LEN = 1 << 26
 MAX_INT_BITS = 1 << 26
 cdef Py_ssize_t _MAX_LEN = MAX_LEN
+# print() lines kept until the next take_log (a durable point); past it they are counted
+MAX_LOG_LINES = 10_000
+cdef Py_ssize_t _MAX_LOG_LINES = MAX_LOG_LINES
 cdef int64_t _EXACT = 9007199254740992   # ints up to this magnitude convert to double exactly
 
 # operand file letters per opcode, for the debug build's per-instruction check
@@ -912,6 +915,7 @@ cdef class VM:
         self.frames = []
         self.spare = []
         self.log = []
+        self.log_dropped = 0
         self.steps = 0
         self.status = ST_READY
         self._push(ci)
@@ -959,6 +963,7 @@ cdef class VM:
         vm.frames = []
         vm.spare = []
         vm.log = []
+        vm.log_dropped = 0
         if not isinstance(state, tuple) or len(state) != 3:
             raise ProgramError("state: want a tuple (frames, pending, steps)")
         frames, pending, steps = state
@@ -1069,6 +1074,10 @@ cdef class VM:
     def take_log(self):
         out = self.log
         self.log = []
+        if self.log_dropped:
+            out.append(f"... {self.log_dropped} more lines printed here were not kept "
+                       f"(at most {MAX_LOG_LINES} between two durable points)")
+            self.log_dropped = 0
         return out
 
     def frames_view(self):
@@ -1442,7 +1451,10 @@ cdef class VM:
                 elif op == OP_JOINSTR:
                     oset(O, a, "".join(oslice(O, b, c)))
                 elif op == OP_PRINT:
-                    self.log.append(" ".join([str(<object>O[a + j]) for j in range(b)]))
+                    if PyList_GET_SIZE(self.log) < _MAX_LOG_LINES:
+                        self.log.append(" ".join([str(<object>O[a + j]) for j in range(b)]))
+                    else:
+                        self.log_dropped += 1
 
                 # -- calls and durable points
                 elif op == OP_CALL:

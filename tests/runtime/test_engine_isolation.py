@@ -427,6 +427,22 @@ async def test_a_step_that_holds_the_loop_is_logged_with_its_function(start_engi
         await stopped(eng)
 
 
+async def test_printing_without_bound_between_durable_points_keeps_a_bounded_log(start_engine):
+    from deepslate._vm import MAX_LOG_LINES
+    eng = await start_engine(budget=20_000)            # preempted many times while it prints
+    try:
+        await with_bystander(eng, "p", "prints_a_lot", {"n": 4 * MAX_LOG_LINES})
+        assert await eng.wait("p", timeout=30) == 4 * MAX_LOG_LINES
+        await bystander_ok(eng)
+        row = eng.store.get_isolate("p")
+        assert row.log_seq == MAX_LOG_LINES + 1
+        log = eng.store.read_log(row.id, limit=2)
+        assert log == [f"line {MAX_LOG_LINES - 1}", f"... {3 * MAX_LOG_LINES} more lines printed here were "
+                       f"not kept (at most {MAX_LOG_LINES} between two durable points)"]
+    finally:
+        await stopped(eng)
+
+
 async def test_timed_out_waits_leave_nothing_behind(start_engine, caplog):
     eng = await start_engine()
     try:

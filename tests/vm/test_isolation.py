@@ -630,3 +630,33 @@ def test_scalar_results_are_not_copied() -> None:
         _module_dict(flow)["HOLD"][0] = v
         spec, (got,) = start(flow).run()
         assert spec is RETURN and got is v
+
+
+def test_the_log_kept_between_durable_points_is_bounded() -> None:
+    # a flow printing without bound between two durable points held every line in memory
+    # (a MemoryError in take_log at the nightly size); past MAX_LOG_LINES lines are counted
+    from deepslate._vm import MAX_LOG_LINES
+    flows, _ = compile_module("""
+from deepslate import flow, sleep
+
+@flow
+async def chatty(n: int) -> int:
+    for i in range(n):
+        print(i)
+    sleep(0.0)
+    for i in range(3):
+        print("after", i)
+    return n
+""")
+    vm = start(flows["chatty"], MAX_LOG_LINES + 5)
+    spec, _ = vm.run(50_000)
+    while spec.kind == "yield":                     # preempted: the lines stay in the VM
+        spec, _ = vm.run(50_000)
+    assert spec.kind == "sleep"
+    log = vm.take_log()
+    assert len(log) == MAX_LOG_LINES + 1 and log[:2] == ["0", "1"]
+    assert log[-1] == (f"... 5 more lines printed here were not kept "
+                       f"(at most {MAX_LOG_LINES} between two durable points)")
+    vm.resume(None)
+    spec, _ = vm.run()
+    assert spec is RETURN and vm.take_log() == ["after 0", "after 1", "after 2"]   # the count starts again

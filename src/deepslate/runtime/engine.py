@@ -49,7 +49,6 @@ log = logging.getLogger("deepslate.runtime")
 BURST = 1000               # isolates resumed at start from which the collector pauses for a while
 BURST_SECONDS = 10.0
 MAX_SNAPSHOT_BYTES = 64 << 20
-MAX_LOG_LINES = 10_000     # lines kept of one step's prints; the rest are counted, not stored
 
 
 def _default_vm() -> Any:
@@ -598,16 +597,15 @@ class Engine(Effects):
         if took >= self.slow_step_seconds:
             self._slow_step(iso, took)
         kind = spec.kind
-        lines = vm.take_log()
-        carried, log_before = iso.carry
-        if carried or log_before:
-            ops, lines, iso.carry = carried + ops, log_before + lines, ([], [])
+        if iso.carry:
+            ops, iso.carry = iso.carry + ops, []
         if kind == Effect.YIELD:
-            # a preemption for fairness, not a durable point: nothing is written. The size of
-            # the state is checked at the 1st, 2nd, 4th, 8th ... preemption in a row, so a
-            # runaway state fails the isolate at a cost linear in its size
+            # a preemption for fairness, not a durable point: nothing is written, the printed
+            # lines stay in the VM (bounded there). The size of the state is checked at the
+            # 1st, 2nd, 4th, 8th ... preemption in a row, so a runaway state fails the
+            # isolate at a cost linear in its size
             iso.yields += 1
-            iso.carry = (ops, lines)
+            iso.carry = ops
             if iso.yields & (iso.yields - 1) == 0:
                 snap = self._snapshot(iso, ops)
                 if snap is None:
@@ -615,7 +613,7 @@ class Engine(Effects):
             self.ready.put_nowait((iso, START, []))
             return
         iso.yields = 0
-        lines = _storable(lines)
+        lines = _storable(vm.take_log())
         iso.steps += 1
         iso.log_seq += len(lines)
         if kind == Effect.RETURN:
@@ -669,7 +667,7 @@ class Engine(Effects):
         """The step cannot be stored: it never happened. Its ops are undone and the isolate
         fails, keeping its last good snapshot for retry."""
         frames = frames_of(iso)
-        iso.carry = ([], [])
+        iso.carry = []
         if lines:
             iso.log_seq -= len(lines)
         self._unpublish(iso, ops)
@@ -785,8 +783,7 @@ class Engine(Effects):
         if iso.task is not None:
             iso.task.cancel()
             iso.task = None
-        carried = iso.carry[0]
-        iso.carry = ([], [])
+        carried, iso.carry = iso.carry, []
         self._unpublish(iso, carried)
 
     def _perform_safely(self, iso: Iso, spec: Any, args: Any) -> None:
@@ -855,10 +852,7 @@ def held_in(error: str | None) -> list[int]:
 
 def _storable(lines: list[str]) -> list[str]:
     """Log lines as the store can hold them: a lone surrogate (from bytes decoded with
-    surrogateescape) is written as its escape, and a step's lines are bounded."""
-    if len(lines) > MAX_LOG_LINES:
-        dropped = len(lines) - MAX_LOG_LINES
-        lines = lines[:MAX_LOG_LINES] + [f"... {dropped} more lines of this step not kept"]
+    surrogateescape) is written as its escape. (The VM bounds how many a step keeps.)"""
     out = lines
     for i, line in enumerate(lines):
         try:

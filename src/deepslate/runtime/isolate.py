@@ -37,7 +37,7 @@ class Iso:
         self.held: set[int] = set()            # locks held (or being acquired), released when it ends
         self.listen: str | None = None         # http_listen: None, "peeking", "again" or "waiting"
         self.created: asyncio.Future[None] | None = None   # a spawn's row commit while it is in flight
-        self.carry: tuple[list[Op], list[str]] = ([], [])  # ops and log of a step preempted before its durable point
+        self.carry: list[Op] = []              # ops of a step preempted before its durable point
         self.yields = 0                        # preemptions since the last durable point
         self.relock: list[int] = []            # a retry's locks still to take back before it resumes
 

@@ -307,3 +307,11 @@ async def tree_root() -> int:
     dpslio.create_task(mid())
     sleep(3600.0)
     return 0
+
+
+@flow
+async def prints_a_lot(n: int) -> int:
+    for i in range(n):
+        print("line", i)
+    sleep(0.0)
+    return n
