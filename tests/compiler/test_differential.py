@@ -80,7 +80,17 @@ def run_cpython(source: str, args: dict) -> tuple:
         signal.signal(signal.SIGALRM, old)
     # a print whose argument fails has written its first arguments already; the VM logs whole lines
     text = buf.getvalue()
-    return out + (text[:text.rfind("\n") + 1].splitlines(),)
+    return out + (bounded(text[:text.rfind("\n") + 1].splitlines()),)
+
+
+def bounded(lines: list[str]) -> list[str]:
+    """What the VM keeps of a run's printed lines (docs/language.md: at most MAX_LOG_LINES
+    between two durable points, the rest counted in one last line)."""
+    from deepslate._vm import MAX_LOG_LINES
+    if len(lines) <= MAX_LOG_LINES:
+        return lines
+    return lines[:MAX_LOG_LINES] + [f"... {len(lines) - MAX_LOG_LINES} more lines printed here were not kept "
+                                    f"(at most {MAX_LOG_LINES} between two durable points)"]
 
 
 def _copy(args: dict) -> dict:
@@ -179,3 +189,20 @@ def test_a_program_is_freed_once_nothing_uses_it() -> None:
     forget_compiled_modules()
     gc.collect()
     assert gone() is None, [type(r).__name__ for r in gc.get_referrers(gone())]
+
+
+def test_a_program_printing_past_the_log_bound_agrees() -> None:
+    from deepslate._vm import MAX_LOG_LINES
+    source = '''from deepslate import flow, pure
+
+
+@flow
+async def main(n: int) -> int:
+    for i in range(n):
+        print("line", i)
+    return n
+'''
+    args = {"n": MAX_LOG_LINES + 5}
+    ours, theirs = run_deepslate(source, args), run_cpython(source, args)
+    assert ours == theirs
+    assert len(ours[2]) == MAX_LOG_LINES + 1 and ours[2][-1].startswith("... 5 more lines")
