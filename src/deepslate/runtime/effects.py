@@ -22,7 +22,7 @@ from .._values import DSError, Lock, Queue, WaitGroup
 from ..store.base import InboxTake, IsolateNew, IsolateRow
 from .blocking import CallTimedOut, Outcome
 from .errors import _KEY
-from .isolate import START, Iso, frames_of
+from .isolate import Iso, frames_of
 from .shared import Go, Refused
 
 if TYPE_CHECKING:

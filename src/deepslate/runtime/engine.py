@@ -41,7 +41,7 @@ from .blocking import ImpurePool
 from .effects import BLOCKING, Effect, Effects
 from .errors import FlowCancelled, FlowFailed, error_json
 from .isolate import RELOCK, START, Iso, check_args, check_name, describe, flow_of, frames_of
-from .shared import RETRY, SharedObjects, Wake
+from .shared import RETRY, SharedObjects
 from .writer import GroupCommitWriter
 
 log = logging.getLogger("deepslate.runtime")
