@@ -27,10 +27,8 @@ import asyncio
 import gc
 import json
 import logging
-import sys
 import threading
 import time
-import traceback
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterable
 
@@ -42,6 +40,7 @@ from .effects import BLOCKING, Effect, Effects
 from .errors import FlowCancelled, FlowFailed, error_json
 from .isolate import RELOCK, START, Iso, check_args, check_name, describe, flow_of, frames_of
 from .shared import RETRY, SharedObjects
+from .stall import StallWatch, slow_step
 from .writer import GroupCommitWriter
 
 log = logging.getLogger("deepslate.runtime")
@@ -595,7 +594,7 @@ class Engine(Effects):
             self._stepping = None
         took = time.perf_counter() - t0
         if took >= self.slow_step_seconds:
-            self._slow_step(iso, took)
+            slow_step(iso, took)
         kind = spec.kind
         if iso.carry:
             ops, iso.carry = iso.carry + ops, []
@@ -804,42 +803,6 @@ class Engine(Effects):
         """A copy through the value codec: what crosses an isolate's boundary is never shared."""
         return self.vm.decode_value(self.vm.encode_value(value), program)
 
-    def _slow_step(self, iso: Iso, took: float) -> None:
-        where = frames_of(iso)
-        at = f"{where[-1][1]}:{where[-1][2]} in {where[-1][0]}" if where else "its end"
-        log.warning("isolate %r (flow %s) held the engine loop for %.2f s in one step, which reached %s; "
-                    "move slow work into an @impure function", iso.name, iso.flow, took, at)
-
-
-class StallWatch:
-    """A thread that names what holds the engine loop while a step runs too long (a slow @pure):
-    the loop cannot report it itself, as asyncio's debug mode reports slow callbacks only after."""
-
-    def __init__(self, engine: Engine, loop_thread: int):
-        self.engine = engine
-        self.loop_thread = loop_thread
-        self.every = max(engine.slow_step_seconds / 2, 0.01)
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, name="deepslate-stall-watch", daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        told = None
-        while not self.stop.wait(self.every):
-            now = self.engine._stepping
-            if now is None or now is told:
-                continue
-            iso, t0 = now
-            if time.perf_counter() - t0 < self.engine.slow_step_seconds:
-                continue
-            told = now
-            frame = sys._current_frames().get(self.loop_thread)
-            stack = "".join(traceback.format_stack(frame, limit=4)) if frame is not None else "(no Python frame)\n"
-            log.warning("isolate %r (flow %s) has held the engine loop for over %.2f s; it is now in:\n%s",
-                        iso.name, iso.flow, self.engine.slow_step_seconds, stack.rstrip())
-
-    def close(self) -> None:
-        self.stop.set()
 
 
 def held_in(error: str | None) -> list[int]:
