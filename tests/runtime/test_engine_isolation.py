@@ -294,6 +294,34 @@ async def test_retry_takes_back_the_lock_its_snapshot_holds(start_engine):
         await stopped(eng)
 
 
+async def test_a_restart_while_a_retry_waits_for_its_lock_goes_on_waiting(start_engine):
+    eng = await start_engine()
+    try:
+        await eng.spawn("s", "lock_retry_scene", {})
+        await exists(eng, "s/1")
+        with pytest.raises(FlowFailed, match="provider down"):
+            await eng.wait("s/1", timeout=10)
+        await asyncio.sleep(0.3)                        # g (s/2) holds the lock for 0.5 s
+        F.BROKEN["on"] = False
+        assert await eng.retry("s/1") is True
+        assert await eng.status("s/1") == "waiting"     # for the lock g holds
+    finally:
+        await stopped(eng)
+    st = SQLiteStore(eng.store.path)
+    try:
+        assert json.loads(st.get_isolate("s/1").error)["held"] == [1]
+    finally:
+        st.close()
+    eng = await start_engine()                          # the row says which locks it still needs
+    try:
+        assert await eng.wait("s/1", timeout=10) == 7
+        assert await eng.wait("s/2", timeout=10) is None
+        assert F.LOG == ["enter f", "enter g", "exit g", "exit f"]
+        assert eng.shared_view()[1] == eng.store.load_shared().locks
+    finally:
+        await stopped(eng)
+
+
 # -- 5. retry after a restart, concurrent retries, cancel of a failed tree ----------------------
 
 
