@@ -271,13 +271,18 @@ async def test_cancel_hands_a_lock_on_only_after_its_release_is_durable(start_en
         await stopped(eng)
 
 
+async def f_fails_holding_the_lock(eng: Engine) -> None:
+    """lock_retry_scene: f (s/1) fails inside its critical section; g (s/2) takes the lock next."""
+    await eng.spawn("s", "lock_retry_scene", {})
+    await exists(eng, "s/1")
+    with pytest.raises(FlowFailed, match="provider down"):
+        await eng.wait("s/1", timeout=10)
+
+
 async def test_retry_takes_back_the_lock_its_snapshot_holds(start_engine):
     eng = await start_engine()
     try:
-        await eng.spawn("s", "lock_retry_scene", {})
-        await exists(eng, "s/1")
-        with pytest.raises(FlowFailed, match="provider down"):
-            await eng.wait("s/1", timeout=10)
+        await f_fails_holding_the_lock(eng)
         err = json.loads(eng.store.get_isolate("s/1").error)
         assert err["held"] == [1]
         await asyncio.sleep(0.35)                       # g (s/2) holds the lock now
@@ -297,10 +302,7 @@ async def test_retry_takes_back_the_lock_its_snapshot_holds(start_engine):
 async def test_a_restart_while_a_retry_waits_for_its_lock_goes_on_waiting(start_engine):
     eng = await start_engine()
     try:
-        await eng.spawn("s", "lock_retry_scene", {})
-        await exists(eng, "s/1")
-        with pytest.raises(FlowFailed, match="provider down"):
-            await eng.wait("s/1", timeout=10)
+        await f_fails_holding_the_lock(eng)
         await asyncio.sleep(0.3)                        # g (s/2) holds the lock for 0.5 s
         F.BROKEN["on"] = False
         assert await eng.retry("s/1") is True
