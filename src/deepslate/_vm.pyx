@@ -815,7 +815,7 @@ cdef object _copy_other(_Copy* st, object v):
 
 
 cdef object _copy_alone(object v):
-    """A copy of v with a memo of its own (for _path_to_unholdable)."""
+    """A copy of v with a memo of its own."""
     cdef _Copy st
     st.n = 0
     st.memo = NULL
@@ -876,18 +876,11 @@ cdef str _declared(object fn):
 
 cdef object _pure_result(object v, object target, object fn):
     """The copy of a @pure function's result that the isolate holds (see above)."""
-    cdef _Copy st
-    st.n = 0
-    st.memo = NULL
-    st.keep = NULL
-    st.depth = 0
     try:
-        return _copy(&st, v)
+        return _copy_alone(v)
     except _Unholdable as e:
         what = e.args[0]
         err = e
-    finally:
-        _copy_clear(&st)
     path = "" if err.deep else _path_to_unholdable(v, set())
     declared = _declared(fn)
     raise TypeError(f"@pure {target.ref.replace(':', '.')} returned a value a flow cannot hold: "
