@@ -30,7 +30,7 @@ import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from ..store.base import TERMINAL, Commit, CommitRejected, IsolateNew, IsolateRow, LeaseLost, Op, ProgramPut, \
     Store, StoreError
@@ -499,16 +499,7 @@ class Engine(Effects):
         held = error_json("retried: taking back its locks", kind="retry", held=sorted(iso.held | set(iso.relock)))
         c = Commit(iso.id, "running", None, iso.steps, keep_snapshot=True, children=iso.children, error=held,
                    log_seq=iso.log_seq, ops=ops, waiting_on="lock_acquire (retry)")
-
-        def landed(exc: BaseException | None) -> None:
-            if exc is None:
-                self._publish(iso, c.ops)
-                self._relock(iso)
-            elif isinstance(exc, CommitRejected):
-                self._rejected(iso, c, exc)
-            else:
-                self._halt(exc)
-        self.writer.submit(c, landed)
+        self._submit(iso, c, lambda: self._relock(iso))
 
     async def send(self, name: str, method: str, route: str, body: bytes) -> int:
         """Commit an inbound message for ``name``'s ``http_listen(method, route)`` and wake it.
@@ -645,7 +636,11 @@ class Engine(Effects):
         iso.status = status
         c = Commit(iso.id, status, snap, iso.steps, wake_at=wake_at, waiting_on=waiting_on,
                    children=iso.children, log=lines, log_seq=iso.log_seq, ops=ops)
-        self.writer.submit(c, lambda exc: self._landed(exc, iso, c, spec, args))
+
+        def perform() -> None:      # the snapshot pending at the effect is durable: do it
+            if iso.active:
+                self._perform_safely(iso, spec, args)
+        self._submit(iso, c, perform)
 
     def _snapshot(self, iso: Iso, ops: list[Op], lines: list[str] | None = None) -> bytes | None:
         """The isolate's state, or None when it cannot or may not be stored (then the isolate
@@ -672,17 +667,23 @@ class Engine(Effects):
         self._unpublish(iso, ops)
         self._fail(iso, why, frames, kind="value", keep_snapshot=True, exc_type=exc_type)
 
-    def _landed(self, exc: BaseException | None, iso: Iso, c: Commit, spec: Any, args: Any) -> None:
-        """A step's commit is durable (exc None): publish its ops and perform its pending effect."""
-        if exc is None:
-            self.steps_committed += 1
-            self._publish(iso, c.ops)
-            if iso.active:
-                self._perform_safely(iso, spec, args)
-        elif isinstance(exc, CommitRejected):
-            self._rejected(iso, c, exc)
-        else:
-            self._halt(exc)
+    def _submit(self, iso: Iso, c: Commit, then: Callable[[], None],
+                fut: "asyncio.Future[None] | None" = None) -> None:
+        """Submit ``iso``'s commit ``c``. Once it is durable, publish its ops and call ``then``;
+        a commit the store refuses fails its isolate; any other failure stops the engine.
+        ``fut``, if given, is resolved in every case."""
+        def landed(exc: BaseException | None) -> None:
+            if exc is None:
+                self.steps_committed += 1
+                self._publish(iso, c.ops)
+                then()
+            elif isinstance(exc, CommitRejected):
+                self._rejected(iso, c, exc)
+            else:
+                self._halt(exc)
+            if fut is not None:
+                fut.set_result(None)
+        self.writer.submit(c, landed)
 
     def _publish(self, iso: Iso, ops: list[Op]) -> None:
         for w in self.shared.settle(iso, ops):
@@ -733,21 +734,9 @@ class Engine(Effects):
         c = Commit(iso.id, status, None, iso.steps, result=result, error=error, children=iso.children,
                    log=log or [], log_seq=iso.log_seq, ops=list(ops or []) + self.shared.release_all(iso),
                    keep_snapshot=keep_snapshot)
+        # resolved however the commit ends: only cancel awaits it; the isolate's fate is in its row
         fut = self.loop.create_future()
-
-        def done(exc: BaseException | None) -> None:
-            if exc is None:
-                self.steps_committed += 1
-                self._publish(iso, c.ops)
-                self._finish(iso, c)
-                fut.set_result(None)
-                return
-            if isinstance(exc, CommitRejected):
-                self._rejected(iso, c, exc)
-            else:
-                self._halt(exc)
-            fut.set_result(None)        # nobody but cancel awaits it; the isolate's fate is in its row
-        self.writer.submit(c, done)
+        self._submit(iso, c, lambda: self._finish(iso, c), fut)
         return fut
 
     def _finish(self, iso: Iso, c: Commit) -> None:
