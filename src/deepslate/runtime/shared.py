@@ -158,9 +158,10 @@ class SharedObjects:
     def put(self, iso: Iso, qid: int, data: bytes) -> Go | None:
         q = self._queue(qid)
         if q.capacity:
-            getters = sum(1 for g, _, served in q.getters if g.active and not served[0])
+            # drop getters served elsewhere (a select) or ended, so the count stays small
+            q.getters = collections.deque(e for e in q.getters if e[0].active and not e[2][0])
             # a full queue still takes an item a getter is waiting for (Go's hand-off)
-            if len(q.items) + q.putting >= q.capacity + getters:
+            if len(q.items) + q.putting >= q.capacity + len(q.getters):
                 q.putters.append(iso)
                 return None
         q.putting += 1
