@@ -497,3 +497,18 @@ async def test_a_spawn_name_that_is_not_text_is_a_clear_error(start_engine):
         assert eng.store.count_isolates() == {}
     finally:
         await stopped(eng)
+
+
+@pytest.mark.parametrize("kw, message", [
+    ({"max_snapshot_bytes": 0}, "max_snapshot_bytes must be positive, not 0"),
+    ({"slow_step_seconds": 0.0}, "slow_step_seconds must be positive, not 0.0"),
+    ({"slow_step_seconds": float("nan")}, "slow_step_seconds must be positive, not nan"),
+])
+def test_bad_engine_settings_are_clear_errors(tmp_path, kw, message):
+    store = SQLiteStore(str(tmp_path / "s.db"))
+    try:
+        with pytest.raises(ValueError, match=message):
+            Engine(store, FLOWS, 4, **kw)
+        assert store.count_isolates() == {}
+    finally:
+        store.close()

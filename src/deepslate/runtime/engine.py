@@ -77,6 +77,8 @@ class Engine(Effects):
             raise ValueError(f"time_scale must be positive, not {time_scale}")
         if max_snapshot_bytes < 1:
             raise ValueError(f"max_snapshot_bytes must be positive, not {max_snapshot_bytes}")
+        if not slow_step_seconds > 0:
+            raise ValueError(f"slow_step_seconds must be positive, not {slow_step_seconds}")
         self.store = store
         self.flows: dict[str, Any] = {}
         for f in flows:
