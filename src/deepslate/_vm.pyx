@@ -100,6 +100,7 @@ from deepslate._opcodes cimport *
 
 import dataclasses
 import inspect
+import math
 import re
 import weakref
 
@@ -462,6 +463,28 @@ cdef int iset(Frame fr, int r, object v) except -1:
     return 0
 
 
+def checked_pow(x, y):
+    """x ** y (y >= 0), or OverflowError if it has more than MAX_INT_BITS bits; exact,
+    without building a result that is too big."""
+    ax = abs(x)
+    if ax > 1 and y > 1:
+        if ax & (ax - 1) == 0:
+            too_big = y * (ax.bit_length() - 1) >= MAX_INT_BITS
+        else:
+            # bits = floor(y * log2 ax) + 1, and this estimate is off by under 1e-6 bit
+            est = y * math.log2(ax)
+            if abs(est - MAX_INT_BITS) < 1e-3:
+                r = x ** y
+                too_big = r.bit_length() > MAX_INT_BITS
+                if not too_big:
+                    return r
+            else:
+                too_big = est >= MAX_INT_BITS
+        if too_big:
+            raise OverflowError(f"int ** int would need more than {MAX_INT_BITS} bits")
+    return x ** y
+
+
 cdef int int_slow(Frame fr, int op, int a, int b, int c) except -1:
     """Typed int instructions on big operands, overflow, and Python's error cases."""
     x = ibox(fr, b)
@@ -479,9 +502,7 @@ cdef int int_slow(Frame fr, int op, int a, int b, int c) except -1:
     elif op == OP_IPOW:
         if y < 0:
             raise ValueError("negative exponent in int ** int (the result would be a float)")
-        if x not in (0, 1, -1) and (abs(x).bit_length() - 1) * y > MAX_INT_BITS:
-            raise OverflowError(f"int ** int would need more than {MAX_INT_BITS} bits")
-        r = x ** y
+        r = checked_pow(x, y)
     elif op == OP_INEG:
         r = -x
     elif op == OP_IDIV:

@@ -353,6 +353,20 @@ async def f() -> float:
     assert q.codes[0].consts == m.f.program.codes[0].consts
 
 
+def test_str_literals_with_lone_surrogates_survive_serialization() -> None:
+    # JSON text cannot carry a lone surrogate: such a literal once broke program_hash
+    m = compile_module(HEAD + """
+@flow
+async def f() -> list[str]:
+    return ["\\ud800", "a\\udcffb", "\\U0001f600", "plain"]
+""", "_unit_surrogate_mod")
+    data = program_to_bytes(m.f.program)
+    q = program_from_bytes(data)
+    assert q.codes[0].consts == m.f.program.codes[0].consts
+    assert "\ud800" in q.codes[0].consts and q.hash == m.f.program.hash
+    assert b'"plain"' in data and "\U0001f600".encode() in data    # other strs stay readable
+
+
 # -- decorators and Flow --------------------------------------------------------------------
 
 

@@ -86,7 +86,24 @@ async def test_printing_a_lone_surrogate_neither_stops_the_engine_nor_fails_the_
         await with_bystander(eng, "p", "prints_surrogate", {})
         assert await eng.wait("p", timeout=10) == "printed"
         await bystander_ok(eng)
-        assert eng.store.read_log(eng.store.get_isolate("p").id) == ["got caf\\udcff"]
+        assert eng.store.read_log(eng.store.get_isolate("p").id) == ["got caf\udcff"]
+    finally:
+        await stopped(eng)
+
+
+async def test_any_str_survives_snapshots_results_logs_and_program_storage(start_engine):
+    want = ["\ud800 and \U0001f600", "caf\udcff"]
+    eng = await start_engine()
+    try:
+        await with_bystander(eng, "s", "keeps_surrogates", {})
+        assert await eng.wait("s", timeout=10) == want
+        await bystander_ok(eng)
+    finally:
+        await stopped(eng)
+    eng = await start_engine()          # read back from the store, not from memory
+    try:
+        assert await eng.wait("s", timeout=10) == want
+        assert eng.store.read_log(eng.store.get_isolate("s").id) == [" ".join(want)]
     finally:
         await stopped(eng)
 

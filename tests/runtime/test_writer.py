@@ -6,7 +6,7 @@ import pytest
 
 from deepslate.runtime.writer import GroupCommitWriter
 from deepslate.store import Commit, IsolateRow, StoreError
-from deepslate.store.base import CommitRejected, StoreFull, WgAdd
+from deepslate.store.base import CommitRejected, QueueTake, StoreFull
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -78,9 +78,8 @@ async def test_a_store_fault_writes_nothing_and_fails_every_caller(store, pool, 
     Commit(3, "running", b"s", 2**63, create=IsolateRow(3, "n3", "f", b"h" * 32, snapshot=b"s")),   # int64
     Commit(3, "running", b"s", 0, create=IsolateRow(3, "n\ud800", "f", b"h" * 32, snapshot=b"s")),  # not UTF-8
     Commit(3, "running", b"s", 0, create=IsolateRow(1, "again", "f", b"h" * 32, snapshot=b"s")),    # id taken
-    Commit(3, "running", b"s", 0, ops=[WgAdd(1, 1)], create=IsolateRow(3, "n3", "f", b"h" * 32, snapshot=b"s"),
-           log=["\udcff"]),
-], ids=["int64", "surrogate-name", "duplicate-id", "surrogate-log"])
+    Commit(3, "running", b"s", 0, ops=[QueueTake(1, 1)], create=IsolateRow(3, "n3", "f", b"h" * 32, snapshot=b"s")),
+], ids=["int64", "surrogate-name", "duplicate-id", "take-of-no-item"])
 async def test_one_bad_commit_is_split_out_and_the_others_land(store, pool, running, poison):
     epoch = store.claim("local")
     w = GroupCommitWriter(store, "local", epoch, pool)

@@ -120,6 +120,15 @@ def test_step_commit_roundtrip(store):
     assert [x.name for x in store.load_unfinished(NODE, epoch)] == ["a"]
 
 
+def test_log_lines_come_back_unchanged_whatever_str_they_are(store):
+    # a lone surrogate (bytes decoded with surrogateescape, or a literal) is a str all the same
+    lines = ["caf\udcff", "\ud800", "astral \U0001f600", "nul \x00 inside", "plain"]
+    epoch = store.claim(NODE)
+    store.commit_batch(NODE, epoch, [spawn_commit(1, "a")])
+    store.commit_batch(NODE, epoch, [Commit(1, "running", b"snap2", 1, log=lines, log_seq=len(lines))])
+    assert store.read_log(1) == lines
+
+
 def test_shared_ops_commit_with_the_step(store):
     epoch = store.claim(NODE)
     store.commit_batch(NODE, epoch, [spawn_commit(1, "a", ops=[QueueNew(1, 0, "int", 1), LockNew(1, 1),

@@ -504,3 +504,40 @@ def test_int_power_is_bounded():
     assert VM(program(c), 0, (-1, 2**80)).run()[1] == (1,)
     spec, (fault,) = VM(program(c), 0, (2**70, 2**70)).run()
     assert fault.message == f"OverflowError: int ** int would need more than {MAX_INT_BITS} bits"
+
+
+@pytest.mark.parametrize("x, y, fits", [
+    (2, MAX_INT_BITS - 1, True),          # exactly MAX_INT_BITS bits
+    (2, MAX_INT_BITS, False),             # one bit over
+    (-4, (MAX_INT_BITS - 1) // 2, True),
+    (3, 2**26, False),                    # about 1.06e8 bits: the old estimate let it through
+    (3, 42_340_980, False),               # 67 108 866 bits: just over, refused without building it
+    (10**40, 100, True),
+    (0, 2**80, True), (1, 2**80, True), (-1, 2**80 + 1, True),
+])
+def test_int_power_bound_is_exact(x, y, fits):
+    c = assemble("""
+        UNBOXI I0 O0
+        UNBOXI I1 O1
+        IPOW I2 I0 I1
+        BOXI O2 I2
+        RETURN O2
+    """, params=params("x", "y"))
+    spec, res = VM(program(c), 0, (x, y)).run()
+    if fits:
+        assert spec is not FAULT, res
+        assert res[0] == x ** y
+    else:
+        assert spec is FAULT and res[0].message == f"OverflowError: int ** int would need more than {MAX_INT_BITS} bits"
+
+
+def test_the_power_bound_builds_and_measures_a_result_within_its_estimate_s_margin(monkeypatch):
+    import deepslate._vm as vm
+    monkeypatch.setattr(vm, "MAX_INT_BITS", 80)
+    # 2 * log2(2**40 +- 1) is within 1e-11 of 80: only building the result tells
+    assert vm.checked_pow(2**40 - 1, 2) == (2**40 - 1) ** 2            # 80 bits
+    with pytest.raises(OverflowError, match="more than 80 bits"):
+        vm.checked_pow(2**40 + 1, 2)                                  # 81 bits
+    assert vm.checked_pow(3, 50) == 3**50 and vm.checked_pow(-2, 79) == -(2**79)
+    with pytest.raises(OverflowError):
+        vm.checked_pow(-2, 80)

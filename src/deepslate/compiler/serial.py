@@ -12,6 +12,7 @@ SHA-256 of those bytes. Grammar (JSON via orjson)::
     type    = ["int"|"bool"|"float"|"str"|"bytes"|"None"] | ["list", type] | ["dict", type, type]
             | ["DSError"] | ["handle", kind, type|null] | ["union", [type]] | ["dc", ref]
     const   = ["n"] | ["b", 0|1] | ["i", decimal str] | ["f", hex str] | ["s", str] | ["y", hex str]
+            | ["S", hex of the UTF-8 (surrogatepass) of a str with a lone surrogate]
             | ["call", kind, ref, nargs, type|null] | ["effect", kind, nargs, [const]]
             | ["test", type]
 
@@ -98,6 +99,10 @@ def const_to_json(k: Any) -> Any:
     if type(k) is float:
         return ["f", k.hex()]
     if type(k) is str:
+        try:
+            k.encode("utf-8")
+        except UnicodeEncodeError:   # JSON text cannot carry a lone surrogate
+            return ["S", k.encode("utf-8", "surrogatepass").hex()]
         return ["s", k]
     if type(k) is bytes:
         return ["y", k.hex()]
@@ -122,6 +127,8 @@ def const_from_json(j: Any, dcs: dict[str, DataclassT]) -> Any:
         return float.fromhex(j[1])
     if tag == "s":
         return j[1]
+    if tag == "S":
+        return bytes.fromhex(j[1]).decode("utf-8", "surrogatepass")
     if tag == "y":
         return bytes.fromhex(j[1])
     if tag == "call":

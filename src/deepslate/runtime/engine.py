@@ -605,7 +605,7 @@ class Engine(Effects):
             self.ready.put_nowait((iso, START, []))
             return
         iso.yields = 0
-        lines = _storable(vm.take_log())
+        lines = vm.take_log()
         iso.steps += 1
         iso.log_seq += len(lines)
         if kind == Effect.RETURN:
@@ -803,16 +803,3 @@ def held_in(error: str | None) -> list[int]:
     except (ValueError, TypeError, AttributeError):
         return []
 
-
-def _storable(lines: list[str]) -> list[str]:
-    """Log lines as the store can hold them: a lone surrogate (from bytes decoded with
-    surrogateescape) is written as its escape. (The VM bounds how many a step keeps.)"""
-    out = lines
-    for i, line in enumerate(lines):
-        try:
-            line.encode("utf-8")
-        except UnicodeEncodeError:
-            if out is lines:
-                out = list(lines)
-            out[i] = line.encode("utf-8", "backslashreplace").decode("utf-8")
-    return out

@@ -80,6 +80,16 @@ def translate(e: sqlite3.Error, path: str, doing: str) -> StoreError | CommitRej
     return StoreError(f"store {path!r}: {doing} failed: {e}")
 
 
+def _text(line: str) -> str | bytes:
+    """A log line as SQLite can hold it: a str with a lone surrogate (bytes decoded with
+    surrogateescape, or a literal) is kept as its UTF-8 bytes, so read_log gives it back unchanged."""
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        return line.encode("utf-8", "surrogatepass")
+    return line
+
+
 class SQLiteStore(Store):
     def __init__(self, path: str, *, readonly: bool = False, synchronous: str = "FULL",
                  log_keep: int = 200, max_page_count: int | None = None, busy_timeout: float = 5.0):
@@ -296,7 +306,7 @@ class SQLiteStore(Store):
                 if c.log:
                     first = c.log_seq - len(c.log) + 1
                     db.executemany("INSERT OR REPLACE INTO isolate_log (isolate_id, seq, line) VALUES (?, ?, ?)",
-                                   [(c.isolate_id, first + i, line) for i, line in enumerate(c.log)])
+                                   [(c.isolate_id, first + i, _text(line)) for i, line in enumerate(c.log)])
                     db.execute("DELETE FROM isolate_log WHERE isolate_id = ? AND seq <= ?",
                                (c.isolate_id, c.log_seq - self.log_keep))
                 if c.status in TERMINAL and (c.status != "failed" or (c.snapshot is None and not c.keep_snapshot)):
@@ -439,7 +449,7 @@ class SQLiteStore(Store):
     def read_log(self, isolate_id: int, limit: int = 100) -> list[str]:
         rows = self._all("SELECT line FROM isolate_log WHERE isolate_id = ? ORDER BY seq DESC LIMIT ?",
                          (isolate_id, limit), "read log")
-        return [r[0] for r in reversed(rows)]
+        return [r[0] if type(r[0]) is str else r[0].decode("utf-8", "surrogatepass") for r in reversed(rows)]
 
     @_locked
     def inbox_put(self, isolate_id: int, method: str, route: str, body: bytes) -> int:

@@ -106,6 +106,15 @@ async def steady(n: int) -> int:
 
 
 @flow
+async def keeps_surrogates() -> list[str]:
+    lit: str = "\ud800 and \U0001f600"
+    got: str = lone_surrogate()
+    sleep(0.0)                          # both held across a durable point
+    print(lit, got)
+    return [lit, got]
+
+
+@flow
 async def prints_surrogate() -> str:
     print("got", lone_surrogate())     # not held across the durable point: the log is the test
     sleep(0.0)
