@@ -14,7 +14,7 @@ from .._types import (BOOL, BYTES, ERROR, FLOAT, INT, NONE, STR, DataclassT, Dic
 from .._values import DSError, Lock, Queue, WaitGroup
 from . import env as envmod
 from .env import FlowRef, Sig, TypeErr
-from .ir import CBASE, UNSUPPORTED_EXPR, Val, _Abort, _root, members
+from .ir import CBASE, UNSUPPORTED_EXPR, Val, _Abort, _root, members, number_union
 
 PY_BUILTINS = {"len", "range", "str", "int", "float", "abs", "min", "max", "print", "isinstance",
                "enumerate", "DSError"}
@@ -436,7 +436,8 @@ class CallCompiler:
             if name == "int" and v.t == BOOL:
                 return Val(INT, "I", v.r)
             ok = {"str": lambda t: t in (INT, FLOAT, BOOL, BYTES, NONE) or isinstance(t, (ListT, DictT, ErrorT, DataclassT, UnionT)),
-                  "int": lambda t: t in (FLOAT, STR), "float": lambda t: t in (STR,)}[name]
+                  "int": lambda t: t in (FLOAT, STR) or number_union(t),
+                  "float": lambda t: t == STR or number_union(t)}[name]
             if not ok(v.t):
                 self.fail(args[0], f"{name}() cannot convert {v.t}")
             b = self.convert(v, v.t, args[0], "", boxed=True)
@@ -459,10 +460,9 @@ class CallCompiler:
                     self.emit(Op.MOVE, base, vals[0].r)
             else:
                 ts = {v.t for v in vals}
-                if ts <= {INT}:
-                    et = INT
-                elif ts <= {INT, FLOAT}:
-                    et = FLOAT
+                if ts <= {INT, FLOAT, BOOL} and (name != "abs" or ts != {BOOL}):
+                    # Python returns one of the arguments as it is: max(1, 1.0) is the int 1
+                    et = union(*(v.t for v in vals))
                 elif ts == {STR} and name != "abs":
                     et = STR
                 else:
@@ -478,21 +478,23 @@ class CallCompiler:
         self.fail(node, f"{name}() is not available in flows")
 
     def isinstance_member(self, t: Type, tnode: ast.expr) -> Type:
-        """The member of union t that isinstance(x, tnode) selects (a union of them
-        for a tuple of classes)."""
+        """The members of union t that isinstance(x, tnode) selects."""
+        found = self.instances_of(t, tnode)
+        if not found:
+            self.fail(tnode, f"a value of type {t} is never an instance of {ast.unparse(tnode)}")
+        return union(*found)
+
+    def instances_of(self, t: Type, tnode: ast.expr) -> list[Type]:
         if isinstance(tnode, ast.Tuple) and tnode.elts:
-            return union(*(self.isinstance_member(t, e) for e in tnode.elts))
-        name = ast.unparse(tnode)
+            # a tuple of classes selects what any of them does
+            return [m for e in tnode.elts for m in self.instances_of(t, e)]
         if isinstance(tnode, ast.Name) and tnode.id in ("list", "dict") and self.env.lookup(tnode.id)[0] != "live":
             cls = ListT if tnode.id == "list" else DictT
-            found = [m for m in members(t) if isinstance(m, cls)]
-        elif isinstance(tnode, ast.Constant) and tnode.value is None:
-            found = [m for m in members(t) if m == NONE]
-        else:
-            want = self.typ(tnode)
-            if isinstance(want, (ListT, DictT)):
-                self.fail(tnode, f"isinstance takes a class, e.g. isinstance(x, list), not {want}")
-            found = [m for m in members(t) if m == want]
-        if not found:
-            self.fail(tnode, f"a value of type {t} is never an instance of {name}")
-        return found[0]
+            return [m for m in members(t) if isinstance(m, cls)]
+        if isinstance(tnode, ast.Constant) and tnode.value is None:
+            return [m for m in members(t) if m == NONE]
+        want = self.typ(tnode)
+        if isinstance(want, (ListT, DictT)):
+            self.fail(tnode, f"isinstance takes a class, e.g. isinstance(x, list), not {want}")
+        # bool is a kind of int
+        return [m for m in members(t) if m == want or (want == INT and m == BOOL)]

@@ -36,7 +36,21 @@ from .calls import CallCompiler
 from .env import FlowRef, ModuleEnv, TypeErr
 from .errors import CompileError, Source
 from .ir import (ARITH, CBASE, COMPARE, INT32, MOVES, OPSYM, UNSUPPORTED_EXPR, UNSUPPORTED_STMT, Label,
-                 Loop, State, Val, Var, _Abort, _root, assignable, assigned_names, join, members)
+                 Loop, State, Val, Var, _Abort, _root, assignable, assigned_names, join, members,
+                 number_union)
+
+
+def _number(t: Type) -> bool:
+    """An int, a float, or either (min/max of mixed numbers): ordered by Python's comparison."""
+    return t in (INT, FLOAT) or (number_union(t) and BOOL not in members(t))
+
+
+def _float_equal(n: int) -> bool:
+    """Whether some float equals the int n exactly."""
+    try:
+        return float(n) == n
+    except OverflowError:
+        return False
 
 
 class Preloaded(ast.expr):
@@ -884,11 +898,26 @@ class FunctionCompiler(CallCompiler):
             self.emit(Op.ISNONE, c, subj.r)
             return c
         vt = {bool: BOOL, int: INT, float: FLOAT, str: STR, bytes: BYTES}[type(value)]
-        if st in (INT, BOOL) and vt in (INT, BOOL) and (st == vt):
+        # True and False match by identity; number literals by ==, which compares a bool,
+        # an int and a float exactly (True == 1 == 1.0)
+        singleton = isinstance(pat, ast.MatchSingleton)
+        numeric = (BOOL, INT, FLOAT)
+        if subj.f == "I" and ((st == vt == BOOL) or (not singleton and vt in numeric)):
+            if vt == FLOAT and not value.is_integer():
+                self.fail(pat, f"case {value!r} can never match a subject of type {st} (no {st} equals it)")
             self.emit(Op.IEQ, c, subj.r, self.creg("I", int(value)))
-        elif st == FLOAT and vt in (INT, FLOAT):
+        elif st == FLOAT and not singleton and vt in numeric:
+            if vt == INT and not _float_equal(value):
+                self.fail(pat, f"case {value!r} can never match a float: no float equals it exactly")
             self.emit(Op.FEQ, c, subj.r, self.creg("F", float(value)))
-        elif subj.f == "O" and vt in members(st):
+        elif subj.f == "O" and singleton and (BOOL in members(st) or INT in members(st)):
+            # `is True`: a bool equal to it (1 == True, but 1 is not True); an int union may hold a bool
+            self.emit(Op.ISINSTANCE, c, subj.r, self.const(TypeTest(BOOL)))
+            same = self.alloc("I")
+            self.emit(Op.EQ, same, subj.r, self.loadk(value))
+            self.emit(Op.IMUL, c, c, same)
+        elif subj.f == "O" and not singleton and (vt in members(st) or (
+                vt in numeric and any(m in numeric for m in members(st)))):
             self.emit(Op.EQ, c, subj.r, self.creg("O", value) if vt in (STR, BYTES) else self.loadk(value))
         else:
             self.fail(pat, f"case {value!r} can never match a subject of type {st}")
@@ -1230,6 +1259,9 @@ class FunctionCompiler(CallCompiler):
             self.emit(Op.MUL, t, lb.r, rb.r)
             return Val(lt if lt != INT else rt, "O", t)
         hint = "; narrow it with isinstance first" if isinstance(lt, UnionT) or isinstance(rt, UnionT) else ""
+        if number_union(lt) or number_union(rt):
+            hint = ("; min/max of mixed numbers return one argument as it is, as in Python: "
+                    "convert it with float(...) or int(...), or narrow it with isinstance")
         if opt is ast.Mod and lt == STR:
             hint = "; use an f-string"
         self.fail(node, f"unsupported operand types for {sym}: {lt} and {rt}{hint}")
@@ -1355,7 +1387,7 @@ class FunctionCompiler(CallCompiler):
             self.emit(iop, t, l.r, r.r)
         elif lt == FLOAT and rt == FLOAT:
             self.emit(fop, t, l.r, r.r)
-        elif lt in (INT, FLOAT) and rt in (INT, FLOAT):
+        elif _number(lt) and _number(rt):
             # Python compares an int and a float exactly: float(i) could round or overflow
             lb = self.convert(l, lt, ln, "", boxed=True)
             rb = self.convert(r, rt, rn, "", boxed=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 
 from .._opcodes import Op
-from .._types import FLOAT, INT, Type, UnionT, union
+from .._types import BOOL, FLOAT, INT, Type, UnionT, union
 
 CBASE = 1 << 24          # placeholder numbers of constant registers until finish()
 INT32 = (-(1 << 31), (1 << 31) - 1)
@@ -114,10 +114,19 @@ def members(t: Type) -> tuple:
     return t.members if isinstance(t, UnionT) else (t,)
 
 
+def number_union(t: Type) -> bool:
+    """A union of numbers, such as max(1, 2.5) gives: int | float, bool | int."""
+    return isinstance(t, UnionT) and all(m in (BOOL, INT, FLOAT) for m in t.members)
+
+
 def assignable(src: Type, dst: Type) -> bool:
     if src == dst or (src == INT and dst == FLOAT):
         return True
-    return isinstance(dst, UnionT) and all(m in dst.members for m in members(src))
+    if dst == FLOAT and number_union(src) and BOOL not in members(src):
+        return True             # a float slot holds a float: the int is converted
+    # bool is a kind of int: a union slot keeps the bool object itself
+    return isinstance(dst, UnionT) and all(m in dst.members or (m == BOOL and INT in dst.members)
+                                           for m in members(src))
 
 
 def assigned_names(body: list[ast.stmt]) -> set[str]:

@@ -213,6 +213,8 @@ def resolve_ref(ref: str) -> Any:
 def type_check(t: Type) -> Callable[[Any], bool]:
     """A shallow runtime test: which member of a union a value belongs to."""
     if isinstance(t, Prim):
+        if t.name == "int":     # bool is a kind of int, as isinstance(True, int) says
+            return lambda v: type(v) is int or type(v) is bool
         cls = PRIM_CLASSES[t.name]
         return lambda v: type(v) is cls
     if isinstance(t, ListT):

@@ -1,0 +1,123 @@
+"""Flows compute what CPython computes: one regression test per divergence class once found.
+
+Each case is a flow body run on the VM and as plain Python (``test_differential``'s two
+runners); the value (with exact types), the printed lines and any fault must agree. Where
+the typed subset refuses code rather than compute something else, the refusal is tested
+with its message.
+"""
+from __future__ import annotations
+
+import pytest
+
+from test_differential import run_cpython, run_deepslate
+
+HEAD = "from deepslate import flow, pure, json_marshal, json_unmarshal, DSError\n\n\n"
+
+
+def agree(ret: str, body: str, params: str = "", args: dict | None = None) -> tuple:
+    src = f"{HEAD}@flow\nasync def main({params}) -> {ret}:\n" + "".join(
+        f"    {line}\n" for line in body.strip("\n").splitlines())
+    ours, theirs = run_deepslate(src, args or {}), run_cpython(src, args or {})
+    assert ours == theirs, f"\n ours   {ours}\n CPython {theirs}\n{src}"
+    return ours
+
+
+def refused(ret: str, body: str, match: str) -> None:
+    from deepslate.compiler import CompileError
+
+    import driver
+    src = f"{HEAD}@flow\nasync def main() -> {ret}:\n" + "".join(f"    {line}\n" for line in body.strip("\n").splitlines())
+    with pytest.raises(CompileError, match=match):
+        driver.compile_source(src, "refused.py")
+
+
+# -- min and max of mixed numbers return one argument as it is --------------------------
+
+
+@pytest.mark.parametrize("expr", [
+    "str(max(1, 1.0))", "str(min(1.0, 1))", "str(max(1.0, 1))", "str(max(2**63 + 1, 2.0**63))",
+    "str(max(10**400, 1.0))", "str(min(-10**400, 1.0))", "str(min(True, 2))", "str(max(False, 0, 0.0))",
+    "str(min(True, False))", "str(max(3, 2.5, 1))", "str(max(2**53 + 1, 2.0**53))",
+])
+def test_mixed_min_max_return_pythons_argument(expr):
+    agree("str", f"return {expr}")
+
+
+@pytest.mark.parametrize("body, ret", [
+    ("a: int = 3\nreturn int(max(a, 0.5))", "int"),
+    ("a: int = 3\nreturn float(max(a, 0.5)) * 2", "float"),
+    ("a: int = 2**63 + 1\nreturn max(a, 2.0**63) > 2.0**63", "bool"),
+    ("a: int = 3\nreturn min(a, 0.5) < 1", "bool"),
+    ("a: int = 3\nreturn [max(a, 0.5) == 3, min(a, 3.0) == 3.0]", "list[bool]"),
+    ("a: int = 3\nreturn max(a, 0.5)", "float"),
+])
+def test_a_mixed_min_max_result_converts_and_compares_like_python(body, ret):
+    agree(ret, body)
+
+
+def test_arithmetic_on_a_mixed_min_max_result_is_refused_with_a_hint():
+    refused("float", "a: int = 3\nreturn max(a, 0.5) * 2",
+            r"unsupported operand types for \*: int \| float and int; min/max of mixed numbers .* float\(\.\.\.\)")
+
+
+# -- bool is a kind of int -------------------------------------------------------------
+
+
+def test_isinstance_of_a_bool_is_int_too():
+    agree("list[bool]", """
+b: bool = True
+v: int | str = True
+w: int | bool = False
+return [isinstance(v, int), isinstance(b, int), isinstance(w, int), isinstance(w, bool),
+        isinstance(v, bool), isinstance(v, (str, int))]
+""")
+
+
+def test_isinstance_int_narrows_to_both_int_and_bool():
+    for arg in (True, 7, "s"):
+        agree("str", """
+if isinstance(v, int):
+    return "int-like " + str(v)
+return "other " + v
+""", "v: int | bool | str", {"v": arg})
+
+
+@pytest.mark.parametrize("subject, value", [
+    ("b: bool = True", "1"), ("b: bool = False", "0"), ("b: bool = True", "1.0"), ("b: bool = True", "2"),
+    ("b: int = 0", "0.0"), ("b: int = 0", "-0.0"), ("b: int = 3", "3.0"), ("b: int = 2**70", "1180591620717411303424.0"),
+    ("b: float = 1.0", "1"), ("b: float = 2.0**53", "9007199254740992"),
+])
+def test_match_compares_neighbouring_number_types_like_python(subject, value):
+    agree("str", f"""
+{subject}
+match b:
+    case {value}:
+        return "hit"
+    case _:
+        return "miss"
+""")
+
+
+@pytest.mark.parametrize("t, arg, value", [
+    ("int | str", True, "True"), ("int | str", True, "1"), ("int | str", 1, "True"), ("int | str", 1, "1.0"),
+    ("int | str", False, "False"), ("int | str", 0, "False"), ("float | str", 0.0, "0"), ("bool | str", False, "0"),
+    ("bool | str", True, "True"), ("int | float", 1.0, "True"), ("int | float", 2, "2.0"),
+])
+def test_match_on_a_union_compares_numbers_with_eq_and_true_false_by_identity(t, arg, value):
+    agree("str", f"""
+match b:
+    case {value}:
+        return "hit"
+    case _:
+        return "miss"
+""", f"b: {t}", {"b": arg})
+
+
+@pytest.mark.parametrize("subject, value, why", [
+    ("b: int = 1", "0.5", r"case 0\.5 can never match a subject of type int \(no int equals it\)"),
+    ("b: float = 0.0", "9007199254740993", "can never match a float: no float equals it exactly"),
+    ("b: int = 1", "True", "case True can never match a subject of type int"),
+    ("b: float = 1.0", "True", "case True can never match a subject of type float"),
+])
+def test_a_case_that_no_value_can_match_is_refused(subject, value, why):
+    refused("str", f"{subject}\nmatch b:\n    case {value}:\n        return 'hit'\n    case _:\n        return 'miss'", why)
