@@ -11,7 +11,9 @@ they raise, since only a flow can checkpoint.
 """
 from __future__ import annotations
 
+import json
 import operator
+import re
 from typing import Any
 
 import orjson
@@ -24,17 +26,46 @@ def b_range(*args: int) -> list[int]:
     return list(range(*args))
 
 
+# an integer literal that may lie beyond what orjson reads exactly (it gives a float past 64 bits)
+_LONG_DIGITS = re.compile(rb"\d{19}")
+
+
 def json_marshal_value(v: Any) -> bytes | DSError:
+    obj = to_jsonable(v)
     try:
-        return orjson.dumps(to_jsonable(v))
-    except (TypeError, orjson.JSONEncodeError) as e:
+        return orjson.dumps(obj)
+    except orjson.JSONEncodeError:
+        pass
+    # an int beyond 64 bits or a str with a lone surrogate: the stdlib writes both exactly
+    # (non-ASCII as \u escapes, so the bytes are always valid UTF-8)
+    try:
+        return json.dumps(obj, separators=(",", ":"), allow_nan=False).encode()
+    except (TypeError, ValueError) as e:
         return DSError(f"json_marshal: {e}", kind="json")
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON (a float that is not finite is written as a string)")
+
+
+def _json_loads(data: Any) -> Any:
+    raw = data.encode("utf-8", "surrogatepass") if type(data) is str else bytes(data)
+    first: Exception | None = None
+    if not _LONG_DIGITS.search(raw):
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError as e:
+            first = e      # orjson also refuses a \ud800 escape, which is valid JSON
+    try:
+        return json.loads(raw, parse_constant=_no_constant)
+    except ValueError as e:
+        raise first or e from None
 
 
 def json_unmarshal_value(t: Type, data: Any) -> Any:
     try:
-        obj = orjson.loads(data)
-    except orjson.JSONDecodeError as e:
+        obj = _json_loads(data)
+    except ValueError as e:
         return DSError(f"json_unmarshal: invalid JSON: {e}", kind="json")
     try:
         return from_json(t, obj)

@@ -182,6 +182,12 @@ def check_value(t: Type, v: Any, path: str = "$") -> str | None:
     raise TypeError(f"unknown type {t!r}")
 
 
+# JSON has no NaN or infinity: they travel as these strings (JavaScript's names), and a
+# float read from JSON takes them back
+NONFINITE_NAMES = ("NaN", "Infinity", "-Infinity")
+NONFINITE = dict(zip(NONFINITE_NAMES, (math.nan, math.inf, -math.inf)))
+
+
 def from_json(t: Type, obj: Any, path: str = "$") -> Any:
     """Convert decoded JSON ``obj`` to a value of ``t``; ValueError names the path
     (``$[2]: expected int, got str``)."""
@@ -194,7 +200,12 @@ def from_json(t: Type, obj: Any, path: str = "$") -> Any:
         if t.name == "int" and type(obj) is int:
             return obj
         if t.name == "float" and type(obj) in (int, float):
-            return float(obj)
+            try:
+                return float(obj)
+            except OverflowError:
+                raise ValueError(f"{path}: an int of {obj.bit_length()} bits is too large for a float") from None
+        if t.name == "float" and type(obj) is str and obj in NONFINITE:
+            return NONFINITE[obj]
         if t.name == "bool" and type(obj) is bool:
             return obj
         if t.name == "str" and type(obj) is str:
@@ -253,7 +264,7 @@ def to_jsonable(v: Any) -> Any:
     if v is None or type(v) in (bool, int, str):
         return v
     if type(v) is float:
-        return v if math.isfinite(v) else str(v)
+        return v if math.isfinite(v) else NONFINITE_NAMES[0 if v != v else 1 if v > 0 else 2]
     if type(v) is bytes:
         return v.decode("utf-8", "backslashreplace")
     if type(v) is list or type(v) is tuple:

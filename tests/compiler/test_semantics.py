@@ -7,6 +7,8 @@ with its message.
 """
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from test_differential import run_cpython, run_deepslate
@@ -121,3 +123,79 @@ match b:
 ])
 def test_a_case_that_no_value_can_match_is_refused(subject, value, why):
     refused("str", f"{subject}\nmatch b:\n    case {value}:\n        return 'hit'\n    case _:\n        return 'miss'", why)
+
+
+# -- JSON encodes every flow value and reads it back -----------------------------------
+
+JSON_HEAD = """from dataclasses import dataclass
+
+from deepslate import DSError, flow, json_marshal, json_unmarshal
+
+
+@dataclass
+class Reading:
+    name: str
+    value: float
+    count: int
+
+"""
+
+
+def run_json(body: str, ret: str):
+    import driver
+    src = JSON_HEAD + f"@flow\nasync def main() -> {ret}:\n" + "".join(f"    {line}\n" for line in body.strip("\n").splitlines())
+    out = driver.run_flow(driver.compile_source(src, "json_semantics.py")["main"], {})
+    return out
+
+
+@pytest.mark.parametrize("value, wire", [
+    ([2**64], b"[18446744073709551616]"),
+    ([-2**70, 2**63 - 1], b"[-1180591620717411303424,9223372036854775807]"),
+    ([float("nan"), float("inf"), -float("inf"), -0.0], b'["NaN","Infinity","-Infinity",-0.0]'),
+    (["\ud800", "\U0001f600"], b'["\\ud800","\\ud83d\\ude00"]'),
+])
+def test_json_wire_forms(value, wire):
+    from deepslate._builtins import json_marshal_value
+    assert json_marshal_value(value) == wire
+
+
+@pytest.mark.parametrize("decl, ret", [
+    ("v: list[int] = [2**64, -2**70, 7]", "list[int]"),
+    ("v: list[float] = [float('nan'), float('inf'), -float('inf'), -0.0, 1e300]", "list[float]"),
+    ("v: list[str] = ['\\ud800', '\\U0001f600', 'é']", "list[str]"),
+    ("v: dict[str, int] = {'big': 10**30}", "dict[str, int]"),
+    ("v: Reading = Reading('x', float('nan'), 2**65)", "Reading"),
+])
+def test_json_round_trips_big_ints_non_finite_floats_and_any_str(decl, ret):
+    import math
+    out = run_json(f"""
+{decl}
+data: bytes | DSError = json_marshal(v)
+if isinstance(data, DSError):
+    return data
+back: {ret} | DSError = json_unmarshal[{ret}](data)
+return back
+""", f"{ret} | DSError")
+    assert not isinstance(out, Exception) and type(out).__name__ != "DSError", out
+    want = eval(decl.split(" = ", 1)[1], {"Reading": type(out)} if ret == "Reading" else {})  # noqa: S307
+    if ret == "Reading":
+        assert (out.name, math.isnan(out.value), out.count) == ("x", True, 2**65)
+    elif ret == "list[float]":
+        assert [str(x) for x in out] == [str(x) for x in want] and math.copysign(1, out[3]) == -1
+    else:
+        assert out == want
+
+
+@pytest.mark.parametrize("data, ret, message", [
+    (b"[1, NaN]", "list[float]", "invalid JSON: unexpected character"),
+    (b"[12345678901234567890123, Infinity]", "list[float]", "Infinity is not JSON"),
+    (b'["NaN"]', "list[int]", r"\$\[0\]: expected int, got str"),
+    (b"[" + b"9" * 400 + b"]", "list[float]", r"\$\[0\]: an int of 1329 bits is too large for a float"),
+    (b"[18446744073709551616, ", "list[int]", "invalid JSON"),
+])
+def test_json_refuses_what_json_does_not_allow(data, ret, message):
+    from deepslate._builtins import json_unmarshal_value
+    from deepslate._types import FLOAT, INT, ListT
+    err = json_unmarshal_value(ListT(FLOAT if "float" in ret else INT), data)
+    assert type(err).__name__ == "DSError" and err.kind == "json"
+    assert re.search(message, err.message), err.message
