@@ -23,6 +23,7 @@ cdef enum:
     T_DATACLASS = 0x0F    # class number (0: a definition follows), fields (memoized)
     T_REF = 0x10          # memo index of a value written before
     T_FLOAT32 = 0x11      # binary32 bits of a float exact in binary32
+    T_NANREF = 0x12       # number of a NaN float written before; also opens the F links
     T_SMALLINT = 0x80     # 0x80 + n for the ints 0 <= n < 128
 
     SMALL_BUF = 256       # inline first chunk of a writer: small states never touch the heap
@@ -40,6 +41,11 @@ cdef class _Writer:
     cdef Py_ssize_t mcap          # table slots, a power of two (0 until the first mutable value)
     cdef list keep                # the memoized objects, so their addresses stay theirs while we write
     cdef dict classes             # dataclass type -> its class number in this blob (from 1)
+    # NaN identity
+    cdef dict nan_ids             # id() of a NaN float written -> its NaN number
+    cdef list nan_keep            # those floats, so their addresses stay theirs while we write
+    cdef Py_ssize_t nnan          # NaN floats written raw so far (the reader numbers them alike)
+    cdef list links               # (frame, register, number): F registers naming an earlier NaN
     cdef int depth                # containers currently open
 
     cdef int _grow(self, Py_ssize_t need) except -1
@@ -53,6 +59,7 @@ cdef class _Writer:
     cdef int f32(self, double d) except -1
     cdef int string(self, str s) except -1
     cdef Py_ssize_t seen(self, object v) except -2
+    cdef Py_ssize_t nan_seen(self, object v) except -2
     cdef int _memo_resize(self, Py_ssize_t cap) except -1
     cdef int handle(self, unsigned char tag, object v) except -1
     cdef int open(self) except -1
@@ -76,6 +83,7 @@ cdef class _Reader:
     cdef dict types               # ref -> DataclassT from program.types, built on first use
     cdef list classes             # [(ref, names, cls)] by class number - 1
     cdef list memo                # memoized values by index (plain mode: a marker while open)
+    cdef list nans                # NaN floats read raw, by number (NANREF's targets)
     cdef int depth                # containers currently open
     # display (inspect_snapshot)
     cdef bint plain               # JSON-able data instead of flow values
@@ -99,6 +107,7 @@ cdef class _Reader:
     cdef object backref(self)
     cdef Py_ssize_t memo_size(self)
     cdef object float_value(self, double d)
+    cdef object raw_float(self, double d)
     cdef object handle(self, object cls, str key)
     cdef object resolve(self, str ref, tuple names)
     cdef object dataclass_value(self)

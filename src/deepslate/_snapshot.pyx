@@ -11,6 +11,8 @@ by ``n`` bytes of UTF-8::
     blob     := "DSVL" version:uvarint length:uvarint value:byte[length] crc:u32
     crc      := CRC-32 (the zlib polynomial) of every byte before it
     body     := head:uvarint frame{head >> 1} steps:uvarint          pending = head & 1
+                [0x12 count:uvarint link{count}]                     see NaN identity
+    link     := frame:uvarint register:uvarint nan:uvarint
     frame    := code_index:uvarint pc:uvarint oregs iregs fregs
     oregs    := count:uvarint value{count}
     iregs    := n:uvarint (svarint{n >> 1} if n & 1 == 0 else value{n >> 1})
@@ -38,6 +40,7 @@ by ``n`` bytes of UTF-8::
     0x10 REF        index:uvarint
     0x11 FLOAT32    byte[4], IEEE 754 binary32 bits, for a float that survives the round trip
                     through binary32 bit for bit (1.0, 0.5, -0.0, inf, the usual NaN)
+    0x12 NANREF     nan:uvarint, the number of a NaN float read before (see NaN identity)
     0x80 SMALLINT   tags 0x80..0xFF are the ints 0..127 (tag - 0x80)
 
 The frames of a snapshot are the VM's state tuple (see ``_vm.pyi``),
@@ -55,6 +58,17 @@ registers or containers naming one list name one list after decoding, and
 cycles work. Tuples and the immutable values are written by value. One
 memo covers a whole snapshot or blob: aliasing holds within one, and every
 ``decode_value`` makes fresh copies.
+
+NaN identity: CPython compares containers identity first (``x in xs``,
+``[x] == xs``), so which NaN object a value names is state too. Every NaN
+read raw (a FLOAT or FLOAT32 value, or an F register) takes the next number,
+from 0 in reading order; the same NaN object met again as a value is written
+``NANREF number``. F registers are raw bits, so one that holds a NaN already
+numbered is written as usual and named by a link after ``steps`` (frame
+index, register, number); the links are there only when one is. A NaN held
+in one place needs neither, so states without shared NaNs are written as
+before these two were added, and a reader that predates them refuses only
+a state that has them, as malformed.
 
 Dataclasses are named by ref ("module:qualname") inside the blob, so the
 bytes stay readable without the program: ``class`` 0 defines the next class
@@ -125,7 +139,7 @@ TAGS = {
     "FLOAT": T_FLOAT, "STR": T_STR, "BYTES": T_BYTES, "LIST": T_LIST, "DICT": T_DICT,
     "TUPLE": T_TUPLE, "ERROR": T_ERROR, "QUEUE": T_QUEUE, "LOCK": T_LOCK,
     "WAITGROUP": T_WAITGROUP, "DATACLASS": T_DATACLASS, "REF": T_REF, "FLOAT32": T_FLOAT32,
-    "SMALLINT": T_SMALLINT,
+    "NANREF": T_NANREF, "SMALLINT": T_SMALLINT,
 }
 
 cdef int C_MAX_NESTING = MAX_NESTING
@@ -395,6 +409,20 @@ cdef class _Writer:
             self._memo_resize(2 * self.mcap)
         return -1
 
+    cdef Py_ssize_t nan_seen(self, object v) except -2:
+        """The number of the NaN float ``v`` if written before, else -1 (and number it)."""
+        cdef Py_ssize_t key = <Py_ssize_t><PyObject*>v
+        if self.nan_ids is None:
+            self.nan_ids = {}
+            self.nan_keep = []
+        n = self.nan_ids.get(key)
+        if n is not None:
+            return n
+        self.nan_ids[key] = self.nnan
+        self.nan_keep.append(v)
+        self.nnan += 1
+        return -1
+
     cdef int _memo_resize(self, Py_ssize_t cap) except -1:
         cdef uintptr_t* keys = <uintptr_t*>calloc(cap, sizeof(uintptr_t))
         cdef Py_ssize_t* vals = <Py_ssize_t*>calloc(cap, sizeof(Py_ssize_t))
@@ -457,6 +485,11 @@ cdef class _Writer:
             return self.svarint(x)
         if t is float:
             d = PyFloat_AS_DOUBLE(v)
+            if d != d:
+                idx = self.nan_seen(v)
+                if idx >= 0:
+                    self.u8(T_NANREF)
+                    return self.uvarint(<uint64_t>idx)
             if _fits32(d):
                 self.u8(T_FLOAT32)
                 return self.f32(d)
@@ -578,12 +611,17 @@ cdef class _Writer:
 
     cdef int fregisters(self, object regs, int fi) except -1:
         cdef Py_ssize_t j = 0
+        cdef Py_ssize_t idx
         cdef bint wide = False
+        cdef bint nan = False
+        cdef double d
         _check_file(regs, fi, "F")
         for v in regs:
             if type(v) is not float:
                 raise TypeError(f"frame {fi} F[{j}]: an F register holds float values, got {type(v).__name__}")
-            wide |= not _fits32(PyFloat_AS_DOUBLE(v))
+            d = PyFloat_AS_DOUBLE(v)
+            wide |= not _fits32(d)
+            nan |= d != d
             j += 1
         self.uvarint((<uint64_t>len(regs) << 1) | wide)
         for v in regs:
@@ -591,6 +629,18 @@ cdef class _Writer:
                 self.f64(PyFloat_AS_DOUBLE(v))
             else:
                 self.f32(PyFloat_AS_DOUBLE(v))
+        if nan:
+            j = 0
+            for v in regs:
+                d = PyFloat_AS_DOUBLE(v)
+                if d != d:
+                    idx = self.nan_seen(v)
+                    if idx >= 0:
+                        self.nnan += 1          # read raw all the same: it takes a number
+                        if self.links is None:
+                            self.links = []
+                        self.links.append((fi, j, idx))
+                j += 1
         return 0
 
     cdef bytes seal(self, Py_ssize_t body_at):
@@ -669,6 +719,13 @@ def encode_snapshot(program_hash, state) -> bytes:
         w.fregisters(F, fi)
         fi += 1
     w.uvarint(<uint64_t>steps)
+    if w.links is not None:
+        w.u8(T_NANREF)
+        w.uvarint(<uint64_t>len(w.links))
+        for fi, j, idx in w.links:
+            w.uvarint(<uint64_t>fi)
+            w.uvarint(<uint64_t>j)
+            w.uvarint(<uint64_t>idx)
     return w.seal(body_at)
 
 
@@ -879,6 +936,7 @@ cdef class _Reader:
         self.nodes += 1
         cdef Py_ssize_t n, i, start
         cdef Py_ssize_t idx = -1
+        cdef uint64_t u
         cdef const unsigned char* p
         if tag >= T_SMALLINT:
             return tag - T_SMALLINT
@@ -893,9 +951,9 @@ cdef class _Reader:
         if tag == T_STR:
             return self.string()
         if tag == T_FLOAT:
-            return self.float_value(self.f64())
+            return self.raw_float(self.f64())
         if tag == T_FLOAT32:
-            return self.float_value(self.f32())
+            return self.raw_float(self.f32())
         if tag == T_LIST:
             n = self.length(1)
             self.open()
@@ -956,6 +1014,13 @@ cdef class _Reader:
             return self.dataclass_value()
         if tag == T_REF:
             return self.backref()
+        if tag == T_NANREF:
+            self.uvarint(&u)
+            n = 0 if self.nans is None else len(self.nans)
+            if u >= <uint64_t>n:
+                self.pos -= 1
+                self.fail(f"back-reference to NaN {u}, only {n} seen")
+            return self.nans[u]
         self.pos -= 1
         self.fail(f"unknown value tag 0x{tag:02x}")
 
@@ -974,6 +1039,15 @@ cdef class _Reader:
 
     cdef object float_value(self, double d):
         return _plain_float(d) if self.plain else PyFloat_FromDouble(d)
+
+    cdef object raw_float(self, double d):
+        """A float read as bits; a NaN takes the next number (see NaN identity)."""
+        v = self.float_value(d)
+        if d != d:
+            if self.nans is None:
+                self.nans = []
+            self.nans.append(v)
+        return v
 
     cdef Py_ssize_t flagged_count(self, Py_ssize_t unit0, Py_ssize_t unit1, bint* flag) except -1:
         """A ``count << 1 | flag`` uvarint; the count fits the bytes left at unit0
@@ -1007,8 +1081,8 @@ cdef class _Reader:
         cdef Py_ssize_t n = self.flagged_count(4, 8, &wide)
         cdef Py_ssize_t i
         if wide:
-            return [self.float_value(self.f64()) for i in range(n)]
-        return [self.float_value(self.f32()) for i in range(n)]
+            return [self.raw_float(self.f64()) for i in range(n)]
+        return [self.raw_float(self.f32()) for i in range(n)]
 
     cdef int open_blob(self, const char* magic, bint with_hash) except -1:
         """Check magic, version, length and checksum; leave the cursor on the body."""
@@ -1113,8 +1187,35 @@ cdef tuple _read_state(_Reader r, list codes):
             _check_frame(codes, fi, ci, pc, O, I, F)
         frames.append((ci, pc, O, I, F))
     r.uvarint(&steps)
+    if r.pos < r.end and r.buf[r.pos] == T_NANREF:
+        r.pos += 1
+        _read_links(r, frames)
     r.close_blob()
     return frames, pending, steps
+
+
+cdef int _read_links(_Reader r, list frames) except -1:
+    """Give the F registers the links name the NaN objects they held when written."""
+    cdef Py_ssize_t n = r.length(3)      # a link is 3 bytes at least
+    cdef Py_ssize_t k
+    cdef Py_ssize_t nnan = 0 if r.nans is None else len(r.nans)
+    cdef uint64_t fi, j, num
+    for k in range(n):
+        r.uvarint(&fi)
+        r.uvarint(&j)
+        r.uvarint(&num)
+        if fi >= <uint64_t>len(frames):
+            r.fail(f"NaN link to frame {fi}, the snapshot has {len(frames)}")
+        F = frames[fi][4]
+        if j >= <uint64_t>len(F):
+            r.fail(f"NaN link to F[{j}] of frame {fi}, which has {len(F)} F registers")
+        x = F[j]
+        if not (x != x if type(x) is float else x == "nan"):       # "nan": inspect's display
+            r.fail(f"NaN link to F[{j}] of frame {fi}, which holds {x!r}, not a NaN")
+        if num >= <uint64_t>nnan:
+            r.fail(f"NaN link to NaN {num}, only {nnan} seen")
+        F[j] = r.nans[num]
+    return 0
 
 
 def decode_snapshot(data, program) -> tuple:

@@ -132,6 +132,7 @@ class GrammarReader:
     def __init__(self, body: bytes, classes: dict[str, type]):
         self.data, self.pos, self.classes = body, 0, classes
         self.memo: list = []
+        self.nans: list = []           # NaNs read raw, by number
         self.defs: list[tuple[str, list[str]]] = []
 
     def byte(self) -> int:
@@ -154,6 +155,12 @@ class GrammarReader:
     def str(self) -> str:
         return self.raw(self.uvarint()).decode("utf-8")
 
+    def raw_float(self, fmt: str) -> float:
+        v = struct.unpack(fmt, self.raw(struct.calcsize(fmt)))[0]
+        if v != v:
+            self.nans.append(v)
+        return v
+
     def value(self) -> Any:
         from deepslate._values import DSError, Lock, Queue, WaitGroup
 
@@ -167,9 +174,11 @@ class GrammarReader:
         if tag == 0x04:
             return int.from_bytes(self.raw(self.uvarint()), "little", signed=True)
         if tag == 0x05:
-            return struct.unpack("<d", self.raw(8))[0]
+            return self.raw_float("<d")
         if tag == 0x11:
-            return struct.unpack("<f", self.raw(4))[0]
+            return self.raw_float("<f")
+        if tag == 0x12:
+            return self.nans[self.uvarint()]
         if tag == 0x06:
             return self.str()
         if tag == 0x07:
@@ -217,9 +226,14 @@ class GrammarReader:
             n = self.uvarint()
             I = [self.value() if n & 1 else self.svarint() for _ in range(n >> 1)]
             n = self.uvarint()
-            F = [struct.unpack("<d" if n & 1 else "<f", self.raw(8 if n & 1 else 4))[0] for _ in range(n >> 1)]
+            F = [self.raw_float("<d" if n & 1 else "<f") for _ in range(n >> 1)]
             frames.append((ci, pc, O, I, F))
         steps = self.uvarint()
+        if self.pos < len(self.data) and self.data[self.pos] == 0x12:    # NaN links
+            self.pos += 1
+            for _ in range(self.uvarint()):
+                fi, reg, number = self.uvarint(), self.uvarint(), self.uvarint()
+                frames[fi][4][reg] = self.nans[number]
         return frames, bool(head & 1), steps
 
     def done(self) -> None:

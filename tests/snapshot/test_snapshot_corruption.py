@@ -183,7 +183,9 @@ def test_checksum_mismatch_message():
 
 
 @pytest.mark.parametrize("O, message", [
-    (b"\x12", "unknown value tag 0x12"),
+    (b"\x13", "unknown value tag 0x13"),
+    (b"\x12\x00", "back-reference to NaN 0, only 0 seen"),
+    (b"\x08\x02\x11\x00\x00\xc0\x7f\x12\x01", "back-reference to NaN 1, only 1 seen"),
     (b"\x7f", "unknown value tag 0x7f"),
     (b"\x10\x00", "back-reference to value 0, only 0 seen"),
     (b"\x08\x01\x10\x05", "back-reference to value 5, only 1 seen"),
@@ -245,6 +247,32 @@ def test_register_files():
     f_short = seal(b"DSNP", 1, b"\x02\x00\x00" + b"\x00" + b"\x02\x0a" + b"\x03" + b"\x00" * 5, program.hash)
     with pytest.raises(SnapshotFormatError, match="length 1 exceeds the 5 bytes left"):
         decode_snapshot(f_short, program)
+
+
+def test_nan_links():
+    program = make_program([make_code("f", 1, 0, 2)], tag="links")
+    nan = struct.pack("<f", float("nan"))
+    frame = b"\x02\x00\x00" + b"\x01\x11" + nan + b"\x00" + b"\x04" + nan + struct.pack("<f", 1.0)
+
+    def snap(links: bytes) -> bytes:
+        return seal(b"DSNP", 1, frame + b"\x00" + links, program.hash)
+
+    (got,), _, _ = decode_snapshot(snap(b"\x12\x01\x00\x00\x00"), program)
+    assert got[4][0] is got[2][0]
+    for links, message in [
+        (b"\x12\x01\x01\x00\x00", "NaN link to frame 1, the snapshot has 1"),
+        (b"\x12\x01\x00\x02\x00", r"NaN link to F\[2\] of frame 0, which has 2 F registers"),
+        (b"\x12\x01\x00\x01\x00", r"NaN link to F\[1\] of frame 0, which holds 1.0, not a NaN"),
+        (b"\x12\x01\x00\x00\x02", "NaN link to NaN 2, only 2 seen"),
+        (b"\x12\x02\x00\x00\x00", "length 2 exceeds the 3 bytes left"),
+        (b"\x12\x01\x00\x00", "length 1 exceeds the 2 bytes left"),
+        (b"\x12\x01\x80\x80\x00", "truncated"),            # a long varint
+    ]:
+        for decode in (lambda b: decode_snapshot(b, program), inspect_snapshot):
+            with pytest.raises(SnapshotFormatError, match=message):
+                decode(snap(links))
+    with pytest.raises(TrailingDataError, match="1 bytes left over"):
+        decode_snapshot(snap(b"\x12\x01\x00\x00\x00\x00"), program)
 
 
 def test_dataclass_fields_must_match_the_class():

@@ -42,6 +42,8 @@ def test_the_docstring_grammar_names_the_real_magics_and_header():
     assert "frame    := code_index:uvarint pc:uvarint oregs iregs fregs" in DOC
     assert "iregs    := n:uvarint (svarint{n >> 1} if n & 1 == 0 else value{n >> 1})" in DOC
     assert "fregs    := n:uvarint (f32{n >> 1} if n & 1 == 0 else f64{n >> 1})" in DOC
+    assert "[0x12 count:uvarint link{count}]" in DOC and f"0x{_snapshot.TAGS['NANREF']:02X} NANREF" in DOC
+    assert "link     := frame:uvarint register:uvarint nan:uvarint" in DOC
     assert f"Format version {FORMAT_VERSION}." in DOC
 
 
@@ -112,6 +114,46 @@ def test_values_in_hand_written_bytes():
     assert encode_value({"é": 1}) == blob(b"\x09\x01\x06\x02\xc3\xa9\x81")
 
 
+def test_shared_nans_in_hand_written_bytes():
+    def blob(body: bytes) -> bytes:
+        head = b"DSVL\x01" + uvarint(len(body)) + body
+        return head + struct.pack("<I", zlib.crc32(head))
+
+    nan, other = float("nan"), float("nan")
+    f32_nan = struct.pack("<f", nan)
+    # a NaN held once is written as ever; met again, NANREF names it by its number (0, 1 ...)
+    assert encode_value([nan]) == blob(b"\x08\x01\x11" + f32_nan)
+    want = blob(b"\x08\x04\x11" + f32_nan + b"\x11" + f32_nan + b"\x12\x00\x12\x01")
+    assert encode_value([nan, other, nan, other]) == want
+    got = decode_value(want)
+    assert got[0] is got[2] and got[1] is got[3] and got[0] is not got[1]
+
+
+def test_nan_links_in_hand_written_bytes():
+    nan = float("nan")
+    state = ([(0, 3, [[nan]], [], [nan, 1.0, nan])], True, 7)
+    program = program_for(state)
+    f32 = struct.pack("<f", nan)
+    body = bytes([
+        0x03, 0x00, 0x03,                       # one frame, pending; code 0, pc 3
+        0x01, 0x08, 0x01, 0x11]) + f32 + bytes([     # O: LIST [FLOAT32 nan]: NaN number 0
+        0x00,                                   # I: none
+        0x06]) + f32 + struct.pack("<f", 1.0) + f32 + bytes([  # F: three binary32 (NaNs 1 and 2)
+        0x07,                                   # steps 7
+        0x12, 0x02, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00,   # links: F[0] and F[2] of frame 0 are NaN 0
+    ])
+    head = b"DSNP\x01" + program.hash + uvarint(len(body)) + body
+    want = head + struct.pack("<I", zlib.crc32(head))
+    assert encode_snapshot(program.hash, state) == want
+    (frame,), _, _ = decode_snapshot(want, program)
+    O, F = frame[2], frame[4]
+    assert F[0] is O[0][0] is F[2] and F[1] == 1.0
+    # a NaN held in one F register alone needs no link: the bytes are those of format 1 as it was
+    lone = ([(0, 3, [], [], [nan, 1.0])], True, 7)
+    assert split(encode_snapshot(program_for(lone).hash, lone))["body"] == \
+        b"\x03\x00\x03\x00\x00\x04" + f32 + struct.pack("<f", 1.0) + b"\x07"
+
+
 @pytest.mark.parametrize("n", [0, 1, 3, 7, 8, 9, 100, 1023, 1024, 1025, 4096, 70000])
 def test_the_checksum_is_zlib_crc32_on_both_paths(n):
     data = bytes((i * 131 + 7) & 0xFF for i in range(n))
@@ -169,3 +211,18 @@ def test_the_grammar_reader_agrees_on_states(a, b, I, F, pending, steps):
     r.done()
     assert_same(state, got)
     assert_same(decode_snapshot(data, program), got)
+
+
+def test_the_grammar_reader_agrees_on_shared_nans():
+    n, m = float("nan"), struct.unpack("<d", struct.pack("<Q", 0x7FF800000000BEEF))[0]
+    state = ([(0, 1, [[n, m], n], [], [m, n, 2.0]), (1, 0, [m], [], [n, m, m])], False, 3)
+    program = program_for(state)
+    data = encode_snapshot(program.hash, state)
+    r = GrammarReader(split(data)["body"], CLASSES)
+    got = r.state()
+    r.done()
+    for decoded in (got, decode_snapshot(data, program)):
+        assert_same(state, decoded)
+        (_, _, O0, _, F0), (_, _, O1, _, F1) = decoded[0]
+        assert O0[0][0] is O0[1] is F0[1] is F1[0]
+        assert O0[0][1] is F0[0] is O1[0] is F1[1] is F1[2]

@@ -83,6 +83,24 @@ def test_nan_payload_and_sign_bits_are_kept():
             assert struct.pack("<d", got) == struct.pack("<d", v)
 
 
+def test_one_nan_object_stays_one_object():
+    # CPython compares containers identity first: [n] == [n] holds for one NaN object n
+    n = float("nan")
+    m = struct.unpack("<d", struct.pack("<Q", 0xFFF800000000BEEF))[0]
+    v = [n, {"k": n, "m": m}, Node(1, [m]), (n, m), m]
+    for got in value_roundtrip(v):
+        assert got[0] is got[1]["k"] is got[3][0]
+        assert got[1]["m"] is got[2].children[0] is got[3][1] is got[4]
+        assert got[0] is not got[4] and [got[0]] == [got[3][0]] and [got[0]] != [got[4]]
+        assert struct.pack("<d", got[4]) == struct.pack("<d", m)
+    # F registers too, across frames and with values in O registers
+    state = ([(0, 0, [[n]], [], [n, m, 1.5]), (1, 4, [m, n], [], [m, m, n])], True, 9)
+    (f0, f1), _, _ = snap_roundtrip(state)
+    assert f0[2][0][0] is f0[4][0] is f1[2][1] is f1[4][2]
+    assert f0[4][1] is f1[2][0] is f1[4][0] is f1[4][1]
+    assert f0[4][0] is not f0[4][1]
+
+
 def test_small_ints_take_one_byte_and_bools_stay_bools():
     # the value blob is magic(4) version(1) length(1) value crc(4): 10 bytes + the value
     assert len(encode_value(0)) == 11
@@ -313,5 +331,5 @@ def test_property_shared_values_stay_shared(vs, data):
     assert_same(state, got)
     for i in range(6):
         for j in range(6):
-            if O[i] is O[j] and type(O[i]) in (list, dict, Slotted, Point):
+            if O[i] is O[j] and (type(O[i]) in (list, dict, Slotted, Point) or O[i] != O[i]):
                 assert got[0][0][2][i] is got[0][0][2][j]
