@@ -33,7 +33,7 @@ cdef class Frame:
     cdef int pc                 # next instruction; the CALLFLOW/EFFECT it waits at when suspended
     cdef PyObject** O           # n_o owned references, None when unused
     cdef int64_t* I             # n_i unboxed ints; INT_BIG marks a Python int kept in ibig
-    cdef double* F              # n_f unboxed doubles
+    cdef double* F              # n_f unboxed doubles; a NaN is a tag naming VM.nans[i]
     cdef list ibig              # I values that do not fit int64, by register; None until needed
 
 
@@ -47,9 +47,17 @@ cdef class VM:
     cdef list log               # print() lines not yet taken
     cdef Py_ssize_t log_dropped # lines printed past MAX_LOG_LINES since the last take
     cdef object fault           # the Fault that ended the isolate
+    cdef list nans              # the NaN float objects F registers name, by tag index
+    cdef Py_ssize_t nan_limit   # compact nans when it reaches this size
+    cdef Py_ssize_t nan_mark    # its size after the last compaction
 
     cdef object _run(self, long long budget)
     cdef object _make_fault(self, object exc, int pc)
     cdef int _push(self, CodeInfo ci) except -1
     cdef int _pop(self) except -1
     cdef int _expect(self, int status, str doing) except -1
+    cdef double _nan_tag(self, object f) except? -1.0
+    cdef object _nan_obj(self, double d)
+    cdef object _f_obj(self, double d)
+    cdef double _float_op(self, int op, double x, double y) except? -1.0
+    cdef int _nan_compact(self) except -1

@@ -9,7 +9,9 @@ State tuples (what ``VM.export_state`` returns and the snapshot codec stores):
     steps:  int                            # instructions executed so far in this isolate
 
 A frame below the top one is suspended at its CALLFLOW instruction (its pc).
-Unused registers hold None in O, 0 in I and 0.0 in F.
+Unused registers hold None in O, 0 in I and 0.0 in F. A NaN in F is exported as
+the float object the register names (the same object a list or another register
+may hold), and ``from_state`` keeps the objects it is given.
 """
 from typing import Any
 
@@ -51,6 +53,7 @@ class VM:
     program: Program
     done: bool              # the entry flow has returned
     faulted: bool           # a fault ended the isolate (run() then refuses, as after done)
+    nan_table_size: int     # NaN objects F registers may name; compacted to the live ones by run()
 
     def __init__(self, program: Program, code_index: int, args: tuple[Any, ...]) -> None: ...
     @staticmethod

@@ -18,6 +18,7 @@ sized once from its ``Code`` (``n_o``, ``n_i``, ``n_f``) when it is pushed:
   F  unboxed C ``double``; the typed float instructions follow Python's rules
      (ZeroDivisionError for ``/ // %``, the divisor's sign for ``%``,
      OverflowError and friends for ``**`` by asking Python on the odd cases).
+     A NaN in F is a tag naming a float object (see "NaN identity").
 
 Encoding (see ``_opcodes.py``): four int32 words ``op a b c`` per instruction,
 jump targets are instruction indices. ``CodeInfo`` copies each code's words
@@ -68,6 +69,25 @@ compiler's types do); the snapshot codec rejects anything else by type name.
 Bounds: ``MAX_DEPTH`` flow frames, ``MAX_LEN`` items in a list/str/bytes made
 by ``+``/``*``, ``MAX_INT_BITS`` for ``**``; past them the isolate faults.
 
+NaN identity
+------------
+CPython compares containers identity first (``x in xs``, ``[x] == xs``, a
+dataclass's ``==``), so which NaN object a float variable names is visible.
+An F register keeps it: every NaN in F is a tag, a quiet NaN whose high 32
+bits are ``DS_NAN_TAG`` and whose low 32 bits index ``VM.nans``, the object
+it stands for. ``UNBOXF`` of a NaN (and ``LOADKF`` of a NaN constant) tags
+the object it reads; ``BOXF`` gives that object back; ``MOVEF`` copies the
+bits, so the identity goes with the value as in Python. Every instruction
+that can make a NaN checks its result (one compare, not taken for other
+values) and then computes it again on the operands' real bits
+(``_float_op``): the result is a new object with CPython's bits, never an
+operand's tag (x86 would carry an operand's payload over). State export and
+``frames_view`` hand out the objects. ``nans`` is compacted to the tags
+still in the frames when ``run`` returns and whenever it reaches
+``nan_limit`` (twice the live tags plus the F slots, at least 1024), so a
+loop making NaNs keeps only the live ones. A restore tags the NaNs its state
+holds; the snapshot codec keeps which of them are one object.
+
 Isolation
 ---------
 What user code does inside ``run`` fails this isolate alone (DESIGN 2.8). Any
@@ -83,7 +103,7 @@ from a snapshot.
 """
 cimport cython
 from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_FromLongLong
-from cpython.float cimport PyFloat_AS_DOUBLE
+from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_FromDouble
 from cpython.mem cimport PyMem_Malloc, PyMem_Free
 from cpython.object cimport PyObject_Str, PyObject_RichCompareBool, Py_EQ, Py_NE, Py_LT, Py_LE, Py_GT, Py_GE, \
     PyObject_GenericSetAttr, PyTypeObject
@@ -93,7 +113,7 @@ from cpython.list cimport PyList_GET_SIZE, PyList_GET_ITEM, PyList_SET_ITEM, PyL
 from cpython.dict cimport PyDict_Contains, PyDict_GetItemWithError, PyDict_SetItem
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from libc.math cimport fmod, floor, pow, copysign, isfinite
-from libc.stdint cimport int64_t, INT64_MIN
+from libc.stdint cimport int64_t, uint32_t, INT64_MIN
 from libc.string cimport memset
 
 from deepslate._opcodes cimport *
@@ -133,6 +153,23 @@ cdef extern from *:
     #define DS_DEBUG 0
     #endif
     #define DS_BIG INT64_MIN
+    /* the high 32 bits of a NaN in an F register (a quiet NaN): the low 32 index VM.nans */
+    #define DS_NAN_TAG 0x7FF95A1EULL
+    static inline int ds_isnan(double d) {
+        return __builtin_expect(d != d, 0);
+    }
+    static inline double ds_nan_tag(uint32_t i) {
+        uint64_t u = (DS_NAN_TAG << 32) | i;
+        double d;
+        memcpy(&d, &u, 8);
+        return d;
+    }
+    /* the index a tag names, or -1 for any other value */
+    static inline int64_t ds_nan_index(double d) {
+        uint64_t u;
+        memcpy(&u, &d, 8);
+        return (u >> 32) == DS_NAN_TAG ? (int64_t)(uint32_t)u : -1;
+    }
     /* nonzero when the fast path cannot be used: an operand or the result is
        (or would be) a Python int */
     static inline int ds_big2(int64_t x, int64_t y) {
@@ -222,6 +259,9 @@ cdef extern from *:
     """
     const bint DS_DEBUG
     const int64_t INT_BIG "DS_BIG"
+    bint ds_isnan(double d) nogil
+    double ds_nan_tag(uint32_t i) nogil
+    int64_t ds_nan_index(double d) nogil
     bint ds_big2(int64_t x, int64_t y) nogil
     bint ds_add(int64_t x, int64_t y, int64_t* r) nogil
     bint ds_sub(int64_t x, int64_t y, int64_t* r) nogil
@@ -246,6 +286,7 @@ cdef Py_ssize_t _MAX_LEN = MAX_LEN
 MAX_LOG_LINES = 10_000
 cdef Py_ssize_t _MAX_LOG_LINES = MAX_LOG_LINES
 cdef int64_t _EXACT = 9007199254740992   # ints up to this magnitude convert to double exactly
+cdef Py_ssize_t _NAN_MIN_LIMIT = 1024    # NaN objects a VM keeps before its first compaction
 
 # operand file letters per opcode, for the debug build's per-instruction check
 cdef char _files[OP_MAX + 1][3]
@@ -547,18 +588,25 @@ cdef object seq_mul(object x, object y):
     return x * y
 
 
-cdef double float_slow(int op, double x, double y) except? -1.0:
-    """Typed float instructions where C and Python differ: let Python decide."""
+cdef double python_float_op(int op, double x, double y) except? -1.0:
+    """A typed float instruction computed by Python's own float operators."""
     cdef object px = x, py = y
-    if op == OP_FDIV:
-        return px / py
-    if op == OP_FFLOORDIV:
-        return px // py
-    if op == OP_FMOD:
-        return px % py
-    r = px ** py
-    if type(r) is complex:
-        raise ValueError(f"negative number cannot be raised to a fractional power: {x!r} ** {y!r}")
+    if op == OP_FADD:
+        r = px + py
+    elif op == OP_FSUB:
+        r = px - py
+    elif op == OP_FMUL:
+        r = px * py
+    elif op == OP_FDIV:
+        r = px / py
+    elif op == OP_FFLOORDIV:
+        r = px // py
+    elif op == OP_FMOD:
+        r = px % py
+    else:
+        r = px ** py
+        if type(r) is complex:
+            raise ValueError(f"negative number cannot be raised to a fractional power: {x!r} ** {y!r}")
     return r
 
 
@@ -915,6 +963,10 @@ cdef object _pure_result(object v, object target, object fn):
 cdef class VM:
     """One isolate's interpreter state (see the module docstring)."""
 
+    def __cinit__(self, *args, **kwargs):
+        self.nans = []
+        self.nan_limit = _NAN_MIN_LIMIT
+
     def __init__(self, program, int code_index, args):
         cdef Frame fr
         cdef int j
@@ -1021,9 +1073,11 @@ cdef class VM:
                     raise ProgramError(f"{where}: I[{j}] is {type(i[j]).__name__}, want int")
                 iset(fr, j, i[j])
             for j in range(ci.n_f):
-                if type(fl[j]) is not float:
-                    raise ProgramError(f"{where}: F[{j}] is {type(fl[j]).__name__}, want float")
-                fr.F[j] = fl[j]
+                v = fl[j]
+                if type(v) is not float:
+                    raise ProgramError(f"{where}: F[{j}] is {type(v).__name__}, want float")
+                fr.F[j] = vm._nan_tag(v) if ds_isnan(PyFloat_AS_DOUBLE(v)) else PyFloat_AS_DOUBLE(v)
+        vm.nan_mark = PyList_GET_SIZE(vm.nans)
         return vm
 
     cdef int _expect(self, int status, str doing) except -1:
@@ -1045,7 +1099,15 @@ cdef class VM:
         if budget <= 0:
             raise ValueError(f"budget must be positive, got {budget}")
         self.status = ST_RUNNING
-        return self._run(budget)        # every exception raised while running is a fault
+        result = self._run(budget)      # every exception raised while running is a fault
+        # grown since the last compaction, or the flow returned and no frame names any
+        if PyList_GET_SIZE(self.nans) > self.nan_mark or \
+                (PyList_GET_SIZE(self.nans) and not PyList_GET_SIZE(self.frames)):
+            try:
+                self._nan_compact()
+            except MemoryError:
+                pass                    # the table stays as it is; the result must not be lost
+        return result
 
     def resume(self, value):
         """Deliver the pending effect's result into its register; does not run."""
@@ -1072,6 +1134,100 @@ cdef class VM:
     def faulted(self):
         return self.status == ST_FAULTED
 
+    @property
+    def nan_table_size(self):
+        """NaN objects the F registers' tags may name (see "NaN identity")."""
+        return PyList_GET_SIZE(self.nans)
+
+    cdef double _nan_tag(self, object f) except? -1.0:
+        """A new tag standing for the NaN float object f in F."""
+        cdef Py_ssize_t i
+        if PyList_GET_SIZE(self.nans) >= self.nan_limit:
+            self._nan_compact()
+        i = PyList_GET_SIZE(self.nans)
+        if i > 0xFFFFFFFF:
+            raise MemoryError("more live NaN floats than an F register tag can name")
+        self.nans.append(f)
+        return ds_nan_tag(<uint32_t>i)
+
+    cdef object _nan_obj(self, double d):
+        """The float object a NaN read from an F register stands for."""
+        cdef int64_t i = ds_nan_index(d)
+        if i < 0:
+            return PyFloat_FromDouble(d)        # no tag: this VM did not write it
+        if i >= PyList_GET_SIZE(self.nans):
+            raise SystemError(f"F register NaN tag {i} outside the table of {PyList_GET_SIZE(self.nans)}")
+        return <object>PyList_GET_ITEM(self.nans, i)
+
+    cdef object _f_obj(self, double d):
+        """An F register's value as the float Python sees."""
+        if ds_isnan(d):
+            return self._nan_obj(d)
+        return PyFloat_FromDouble(d)
+
+    cdef double _float_op(self, int op, double x, double y) except? -1.0:
+        """A typed float instruction on its operands' real values (a tag's object's bits),
+        for a NaN result, which is a new object as in CPython, and where C and Python
+        differ (zero divisors, // and % and ** on odd values)."""
+        cdef double r
+        cdef bint two = ds_isnan(x) and ds_isnan(y)
+        if ds_isnan(x):
+            x = PyFloat_AS_DOUBLE(self._nan_obj(x))
+        if ds_isnan(y):
+            y = PyFloat_AS_DOUBLE(self._nan_obj(y))
+        # CPython's float_add, _sub, _mul, _div and _neg are these C operations; with two NaN
+        # operands the result is the one its compiler happened to put first: ask CPython then
+        if op == OP_FNEG:
+            r = -x
+        elif two or not (op == OP_FADD or op == OP_FSUB or op == OP_FMUL or (op == OP_FDIV and y != 0.0)):
+            r = python_float_op(op, x, y)
+        elif op == OP_FADD:
+            r = x + y
+        elif op == OP_FSUB:
+            r = x - y
+        elif op == OP_FMUL:
+            r = x * y
+        else:
+            r = x / y
+        if ds_isnan(r):
+            return self._nan_tag(PyFloat_FromDouble(r))
+        return r
+
+    cdef int _nan_compact(self) except -1:
+        """Keep only the NaN objects the frames' F registers still name, renumbered."""
+        cdef Frame fr
+        cdef int j
+        cdef int64_t i
+        cdef Py_ssize_t k, slots = 0
+        cdef list old = self.nans
+        cdef list new = []
+        cdef Py_ssize_t n = PyList_GET_SIZE(old)
+        cdef Py_ssize_t* moved = <Py_ssize_t*>PyMem_Malloc((n if n else 1) * sizeof(Py_ssize_t))
+        if moved == NULL:
+            raise MemoryError()
+        try:
+            for k in range(n):
+                moved[k] = -1
+            for fr in self.frames:
+                slots += fr.ci.n_f
+                for j in range(fr.ci.n_f):
+                    i = ds_nan_index(fr.F[j])
+                    if 0 <= i < n and moved[i] < 0:
+                        moved[i] = PyList_GET_SIZE(new)
+                        new.append(<object>PyList_GET_ITEM(old, i))
+            # renumbered only once nothing can fail: the tags and the table always agree
+            for fr in self.frames:
+                for j in range(fr.ci.n_f):
+                    i = ds_nan_index(fr.F[j])
+                    if 0 <= i < n:
+                        fr.F[j] = ds_nan_tag(<uint32_t>moved[i])
+        finally:
+            PyMem_Free(moved)
+        self.nans = new
+        self.nan_mark = PyList_GET_SIZE(new)
+        self.nan_limit = max(_NAN_MIN_LIMIT, 2 * self.nan_mark + slots)
+        return 0
+
     def export_state(self):
         cdef Frame fr
         cdef int j
@@ -1082,7 +1238,7 @@ cdef class VM:
             frames.append((fr.ci.index, fr.pc,
                            [<object>fr.O[j] for j in range(fr.ci.n_o)],
                            [ibox(fr, j) for j in range(fr.ci.n_i)],
-                           [fr.F[j] for j in range(fr.ci.n_f)]))
+                           [self._f_obj(fr.F[j]) for j in range(fr.ci.n_f)]))
         return (frames, self.status == ST_PENDING, self.steps)
 
     def take_log(self):
@@ -1110,7 +1266,7 @@ cdef class VM:
                     if getattr(lv.type, "name", None) == "bool":
                         v = bool(v)
                 elif lv.file == "F" and 0 <= lv.reg < fr.ci.n_f:
-                    v = fr.F[lv.reg]
+                    v = self._f_obj(fr.F[lv.reg])
                 elif lv.file == "O" and 0 <= lv.reg < fr.ci.n_o:
                     v = <object>fr.O[lv.reg]
                 else:
@@ -1281,39 +1437,59 @@ cdef class VM:
                     else:
                         F[a] = <double>I[b]
 
-                # -- floats
+                # -- floats (a NaN result is made again by _float_op: see "NaN identity")
                 elif op == OP_FADD:
-                    F[a] = F[b] + F[c]
+                    dr = F[b] + F[c]
+                    if ds_isnan(dr):
+                        dr = self._float_op(op, F[b], F[c])
+                    F[a] = dr
                 elif op == OP_FSUB:
-                    F[a] = F[b] - F[c]
+                    dr = F[b] - F[c]
+                    if ds_isnan(dr):
+                        dr = self._float_op(op, F[b], F[c])
+                    F[a] = dr
                 elif op == OP_FMUL:
-                    F[a] = F[b] * F[c]
+                    dr = F[b] * F[c]
+                    if ds_isnan(dr):
+                        dr = self._float_op(op, F[b], F[c])
+                    F[a] = dr
                 elif op == OP_FDIV:
                     if F[c] == 0.0:
-                        F[a] = float_slow(op, F[b], F[c])
+                        dr = self._float_op(op, F[b], F[c])
                     else:
-                        F[a] = F[b] / F[c]
+                        dr = F[b] / F[c]
+                        if ds_isnan(dr):
+                            dr = self._float_op(op, F[b], F[c])
+                    F[a] = dr
                 elif op == OP_FFLOORDIV:
                     if F[c] == 0.0:
-                        F[a] = float_slow(op, F[b], F[c])
+                        dr = self._float_op(op, F[b], F[c])
                     else:
-                        F[a] = float_floordiv(F[b], F[c])
+                        dr = float_floordiv(F[b], F[c])
+                        if ds_isnan(dr):
+                            dr = self._float_op(op, F[b], F[c])
+                    F[a] = dr
                 elif op == OP_FMOD:
                     if F[c] == 0.0:
-                        F[a] = float_slow(op, F[b], F[c])
+                        dr = self._float_op(op, F[b], F[c])
                     else:
-                        F[a] = float_mod(F[b], F[c])
+                        dr = float_mod(F[b], F[c])
+                        if ds_isnan(dr):
+                            dr = self._float_op(op, F[b], F[c])
+                    F[a] = dr
                 elif op == OP_FPOW:
                     dx = F[b]
                     dy = F[c]
                     dr = pow(dx, dy)
                     # C's pow agrees with Python for a finite positive base and result
-                    if dx > 0.0 and isfinite(dx) and isfinite(dy) and isfinite(dr):
-                        F[a] = dr
-                    else:
-                        F[a] = float_slow(op, dx, dy)
+                    if not (dx > 0.0 and isfinite(dx) and isfinite(dy) and isfinite(dr)):
+                        dr = self._float_op(op, dx, dy)
+                    F[a] = dr
                 elif op == OP_FNEG:
-                    F[a] = -F[b]
+                    dr = -F[b]
+                    if ds_isnan(dr):
+                        dr = self._float_op(op, F[b], 0.0)
+                    F[a] = dr
                 elif op == OP_FLT:
                     I[a] = F[b] < F[c]
                 elif op == OP_FLE:
@@ -1327,15 +1503,29 @@ cdef class VM:
                 elif op == OP_FGE:
                     I[a] = F[b] >= F[c]
                 elif op == OP_LOADKF:
-                    F[a] = float(K[b])
+                    v = K[b]
+                    if type(v) is float:
+                        dr = PyFloat_AS_DOUBLE(v)
+                        if ds_isnan(dr):        # a NaN constant is one object, as in CPython
+                            dr = self._nan_tag(v)
+                        F[a] = dr
+                    else:
+                        F[a] = float(v)
                 elif op == OP_MOVEF:
                     F[a] = F[b]
                 elif op == OP_BOXF:
-                    oset(O, a, F[b])
+                    dr = F[b]
+                    if ds_isnan(dr):
+                        oset(O, a, self._nan_obj(dr))
+                    else:
+                        oset(O, a, dr)
                 elif op == OP_UNBOXF:
                     v = <object>O[b]
                     if type(v) is float:
-                        F[a] = PyFloat_AS_DOUBLE(v)
+                        dr = PyFloat_AS_DOUBLE(v)
+                        if ds_isnan(dr):
+                            dr = self._nan_tag(v)
+                        F[a] = dr
                     elif isinstance(v, int):
                         F[a] = float(v)
                     else:
