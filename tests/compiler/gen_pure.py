@@ -3,10 +3,20 @@
 ``generate(seed)`` gives the text of a module (helper flows and a ``main`` flow) and the
 arguments for ``main``. Every program compiles, terminates quickly and means the same under
 deepslate and CPython: the generator keeps away from the places where deepslate's typed
-semantics knowingly differ from CPython's (an int stored where a float is declared becomes a
-float; ``int ** negative`` faults; a dict's keys are copied before a ``for`` over it), and it
-bounds sizes so that no value explodes (loops have literal bounds; inside a loop, an outer
-int that is reassigned is reduced modulo a literal, and strings and lists only grow linearly).
+semantics knowingly differ from CPython's (docs/language.md, "Where flows differ from Python":
+an int stored where a float is declared becomes a float; ``int ** negative`` faults; a dict's
+keys are copied before a ``for`` over it), and it bounds sizes so that no value explodes (loops
+have literal bounds; inside a loop, an outer int that is reassigned is reduced modulo a literal,
+strings and lists only grow linearly, and a helper flow never grows a list or dict it was given,
+since its caller may be looping over it).
+
+Beyond ints, floats, bools, strs, lists and dicts it generates the value classes where typed
+code most easily drifts from CPython: ``min``/``max`` mixing ints, floats and bools (whose result
+is an argument as it is), NaN and the infinities (``float('nan')``) in identity-sensitive
+container tests (``x in [y, x]``, ``[x] == [x]``), strs with lone surrogates and astral
+characters, values (big ints, NaN, any str) through ``json_marshal``/``json_unmarshal``,
+``isinstance(b, int)`` on bools, and ``match`` on literals of the neighbouring number types
+(``case 1`` on a bool, ``case 0.0`` on an int, ``case 1`` on a float).
 """
 from __future__ import annotations
 
@@ -20,7 +30,8 @@ TYPES = SCALARS + [LI, LS, DSI]
 INT_LITS = ["0", "1", "2", "3", "-1", "-2", "5", "7", "10", "-13", "100", "2 ** 62", "-(2 ** 63)",
             "9223372036854775807", "10 ** 20", "-7"]
 FLOAT_LITS = ["0.0", "-0.0", "0.5", "1.5", "-2.25", "3.0", "1e300", "-1e-300", "7.75", "0.1"]
-STR_LITS = ["''", "'a'", "'bc'", "'x y'", "'héllo'", "'12'", "'-3'", "' 7 '", "'1.5'", "'Z'", "'nan'", "'-inf'"]
+STR_LITS = ["''", "'a'", "'bc'", "'x y'", "'héllo'", "'12'", "'-3'", "' 7 '", "'1.5'", "'Z'", "'nan'", "'-inf'",
+            "'\\ud800'", "'a\\udcffb'", "'\\U0001f600'", "'inf'"]
 KEYS = ["'a'", "'b'", "'c'", "'k'"]
 
 
@@ -29,6 +40,7 @@ class Var:
     name: str
     type: str
     frozen: bool = False        # a loop counter: only its loop changes it
+    shared: bool = False        # a helper's list or dict parameter: its caller may be iterating over it
 
 
 @dataclass
@@ -91,7 +103,8 @@ class Gen:
         if t == BOOL:
             return r.choice(["True", "False"])
         if t == STR:
-            return r.choice(STR_LITS)
+            # an f-string's expressions cannot hold a backslash before Python 3.12
+            return r.choice([x for x in STR_LITS if "\\" not in x] if self.in_fstring else STR_LITS)
         if t in (LI, LS):
             el = INT if t == LI else STR
             return "[" + ", ".join(self.literal(el, d) for _ in range(r.randint(1, 3))) + "]"
@@ -139,6 +152,9 @@ class Gen:
             return f"({e(INT, d)} if {e(BOOL, d)} else {e(INT, d)})"
         if k == 13:
             return self.call(INT, d) or e(INT, d)
+        if k == 14 and r.random() < 0.5:
+            # min/max of mixed numbers return an argument as it is; int() takes either
+            return f"int({r.choice(['min', 'max'])}({self.mixed_args(d)}))"
         v = self.var(INT)
         return v if v else self.literal(INT, d)
 
@@ -161,11 +177,15 @@ class Gen:
         if k == 7:
             return f"{r.choice(['abs', '-', 'float'])}({e(FLOAT, d)})"
         if k == 8:
+            if r.random() < 0.5:
+                return f"float({r.choice(['min', 'max'])}({self.mixed_args(d)}))"
             return f"{r.choice(['min', 'max'])}({e(FLOAT, d)}, {e(FLOAT, d)})"
         if k == 9:
             return f"({e(FLOAT, d)} if {e(BOOL, d)} else {e(FLOAT, d)})"
         if k == 10:
             return self.call(FLOAT, d) or e(FLOAT, d)
+        if r.random() < 0.3:
+            return f"float({r.choice(SPECIAL_FLOATS)})"
         return self.literal(FLOAT, d)
 
     def e_bool(self, d: int, small: bool) -> str:
@@ -193,6 +213,12 @@ class Gen:
         if k == 8:
             t = r.choice([LI, LS])
             return f"({e(t, d)} {r.choice(['==', '!=', '<'])} {e(t, d)})"
+        if k == 9 and r.random() < 0.6:
+            return self.float_identity(d)
+        if k == 9 and r.random() < 0.5:
+            return f"({r.choice(['min', 'max'])}({self.mixed_args(d, bools=False)}) {r.choice(cmp)} {e(r.choice([INT, FLOAT]), d)})"
+        if k == 9:
+            return f"isinstance({e(r.choice([INT, BOOL]), d)}, int)"
         return self.call(BOOL, d) or self.literal(BOOL, d)
 
     def e_str(self, d: int, small: bool) -> str:
@@ -220,7 +246,33 @@ class Gen:
             return f"{e(LS, d)}[{self.index(d)}]"
         if k == 7:
             return self.call(STR, d) or self.literal(STR, d)
+        if r.random() < 0.3:
+            return f"str({r.choice(['min', 'max'])}({self.mixed_args(d)}))"
+        if r.random() < 0.3:
+            return self.json_round_trip(d)
         return self.literal(STR, d)
+
+    def mixed_args(self, d: int, bools: bool = True) -> str:
+        """Arguments for min/max mixing int, float and (unless ordered after) bool, in any order."""
+        ts = [INT, FLOAT] + [self.r.choice([INT, FLOAT, BOOL] if bools else [INT, FLOAT])
+                             for _ in range(self.r.randint(0, 1))]
+        self.r.shuffle(ts)
+        return ", ".join(self.expr(t, d + 1) for t in ts)
+
+    def float_identity(self, d: int) -> str:
+        """Container tests where CPython compares identity first: a NaN is equal to itself there."""
+        x = self.var(FLOAT) or f"float({self.r.choice(SPECIAL_FLOATS)})"
+        y = self.expr(FLOAT, d)
+        return self.r.choice([f"({x} in [{y}, {x}])", f"([{x}] == [{x}])", f"([{x}, {y}] != [{x}, {y}])",
+                              f"({x} in [{y}])", f"({x} not in [{x}])", f"([{x}] == [{y}])"])
+
+    def json_round_trip(self, d: int) -> str:
+        """A value through json_marshal and json_unmarshal: big ints, NaN and infinities, any str."""
+        t = self.r.choice([INT, FLOAT, STR, LI, LS])
+        v = self.expr(t, d + 1, small=True)
+        if self.r.random() < 0.3:
+            return f"str(json_marshal({v}))"
+        return f"json_{JSON_NAMES[t]}({v})"
 
     def e_li(self, d: int, small: bool) -> str:
         r, e = self.r, self.expr
@@ -287,15 +339,16 @@ class Gen:
             return [f"{pad}{v.name} = {self.assign_rhs(v)}"]
         if k == 4:
             xs = ctx.visible(r.choice([LI, LS]))
-            if xs and not ctx.in_for_list:
-                x = r.choice(xs)
+            growable = [x for x in xs if not x.shared]
+            if growable and not ctx.in_for_list:
+                x = r.choice(growable)
                 return [f"{pad}{x.name}.append({self.expr(INT if x.type == LI else STR, small=True)})"]
             if xs:
                 x = r.choice(xs)
                 return [f"{pad}{x.name}[{self.index(0)}] = {self.expr(INT if x.type == LI else STR, small=True)}"]
             return [f"{pad}pass"]
         if k == 5:
-            ds = ctx.visible(DSI)
+            ds = [v for v in ctx.visible(DSI) if not v.shared]
             if ds and not ctx.in_for_dict:
                 return [f"{pad}{r.choice(ds).name}[{self.key()}] = {self.expr(INT, small=True)}"]
             return [f"{pad}print({', '.join(self.expr(r.choice(SCALARS)) for _ in range(r.randint(1, 3)))})"]
@@ -318,8 +371,10 @@ class Gen:
 
     def match(self, pad: str, ret: str, depth: int) -> list[str]:
         r = self.r
-        t = r.choice([INT, STR, BOOL])
-        lits = {INT: ["0", "1", "-1", "3", "7", "100"], STR: ["'a'", "''", "'12'", "'Z'"], BOOL: ["True", "False"]}[t]
+        t = r.choice([INT, STR, BOOL, FLOAT])
+        # number literals of the neighbouring types match by == (case 1 matches True, case 0.0 matches 0)
+        lits = {INT: ["0", "1", "-1", "3", "7", "100", "0.0", "-0.0", "1.0", "3.0"], STR: ["'a'", "''", "'12'", "'Z'"],
+                BOOL: ["True", "False", "0", "1", "1.0", "0.0"], FLOAT: ["0.0", "-0.0", "0.5", "1", "-1", "3", "1e300"]}[t]
         out = [f"{pad}match {self.expr(t)}:"]
         for _ in range(r.randint(1, 3)):
             pats = r.sample(lits, r.randint(1, min(2, len(lits))))
@@ -381,7 +436,9 @@ class Gen:
 
     # -- functions and the module -----------------------------------------------------
     def function(self, name: str, params: list[tuple[str, str]], ret: str) -> list[str]:
-        self.ctx = Ctx(scopes=[[Var(p, t) for p, t in params]])
+        # a helper may be called from a loop over the very list or dict it was given: growing it
+        # would never end (a list) or differ by design (CPython raises for a dict)
+        self.ctx = Ctx(scopes=[[Var(p, t, shared=name != "main" and t in (LI, LS, DSI)) for p, t in params]])
         body = self.block("    ", ret, 0, n=self.r.randint(1, self.max_stmts))
         body.append(f"    return {self.expr(ret)}")
         sig = ", ".join(f"{p}: {t}" for p, t in params)
@@ -389,7 +446,7 @@ class Gen:
 
     def module(self) -> tuple[str, dict]:
         r = self.r
-        lines = ["from deepslate import flow, pure", PURES]
+        lines = [IMPORTS, PURES, JSON_FLOWS]
         self.fns += [Fn(name, params, ret) for name, params, ret in PURE_SIGS]
         for h in range(r.randint(0, 2)):
             params = [(f"a{j}", r.choice(TYPES)) for j in range(r.randint(0, 3))]
@@ -405,6 +462,22 @@ class Gen:
         # eval of a literal of the grammar: the same value CPython would see in the source
         return eval(self.literal(t, 0))  # noqa: S307 - literals this module made
 
+
+IMPORTS = "from deepslate import DSError, flow, pure, json_marshal, json_unmarshal"
+JSON_NAMES = {"int": "int", "float": "float", "str": "str", "list[int]": "li", "list[str]": "ls"}
+# a value's JSON and the value read back from it, as text
+JSON_FLOWS = "".join(f"""
+
+@flow
+async def json_{name}(v: {t}) -> str:
+    data: bytes | DSError = json_marshal(v)
+    if isinstance(data, DSError):
+        return "marshal: " + str(data)
+    back: {t} | DSError = json_unmarshal[{t}](data)
+    return str(data) + " " + str(back)
+""" for t, name in JSON_NAMES.items())
+# float() of these gives NaN and the infinities
+SPECIAL_FLOATS = ["'nan'", "'inf'", "'-inf'", "'-nan'"]
 
 # plain Python called from flows, with faults of their own (index, division, conversion)
 PURES = """
