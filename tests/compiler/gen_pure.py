@@ -71,6 +71,7 @@ class Gen:
         self.fns: list[Fn] = []
         self.ctx = Ctx()
         self.in_fstring = False
+        self.json_used: set[str] = set()
 
     def fresh(self, prefix: str = "v") -> str:
         self.n += 1
@@ -272,6 +273,7 @@ class Gen:
         v = self.expr(t, d + 1, small=True)
         if self.r.random() < 0.3:
             return f"str(json_marshal({v}))"
+        self.json_used.add(t)
         return f"json_{JSON_NAMES[t]}({v})"
 
     def e_li(self, d: int, small: bool) -> str:
@@ -446,7 +448,7 @@ class Gen:
 
     def module(self) -> tuple[str, dict]:
         r = self.r
-        lines = [IMPORTS, PURES, JSON_FLOWS]
+        lines = [IMPORTS, PURES]
         self.fns += [Fn(name, params, ret) for name, params, ret in PURE_SIGS]
         for h in range(r.randint(0, 2)):
             params = [(f"a{j}", r.choice(TYPES)) for j in range(r.randint(0, 3))]
@@ -456,6 +458,7 @@ class Gen:
         params = [(f"p{j}", t) for j, t in enumerate(r.sample(TYPES, r.randint(0, 3)))]
         args = {p: self.arg(t) for p, t in params}
         lines += self.function("main", params, r.choice(TYPES))
+        lines += [JSON_FLOWS[t] for t in JSON_NAMES if t in self.json_used]   # only those called
         return "\n".join(lines) + "\n", args
 
     def arg(self, t: str):
@@ -466,7 +469,7 @@ class Gen:
 IMPORTS = "from deepslate import DSError, flow, pure, json_marshal, json_unmarshal"
 JSON_NAMES = {"int": "int", "float": "float", "str": "str", "list[int]": "li", "list[str]": "ls"}
 # a value's JSON and the value read back from it, as text
-JSON_FLOWS = "".join(f"""
+JSON_FLOWS = {t: f"""
 
 @flow
 async def json_{name}(v: {t}) -> str:
@@ -474,8 +477,7 @@ async def json_{name}(v: {t}) -> str:
     if isinstance(data, DSError):
         return "marshal: " + str(data)
     back: {t} | DSError = json_unmarshal[{t}](data)
-    return str(data) + " " + str(back)
-""" for t, name in JSON_NAMES.items())
+    return str(data) + " " + str(back)""" for t, name in JSON_NAMES.items()}
 # float() of these gives NaN and the infinities
 SPECIAL_FLOATS = ["'nan'", "'inf'", "'-inf'", "'-nan'"]
 
