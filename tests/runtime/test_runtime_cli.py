@@ -84,3 +84,28 @@ def test_show_failed_isolate_children_and_log(tmp_path, capsys):
     assert main(["ls", store, "--status", "failed"]) == 0
     out = capsys.readouterr().out
     assert "bad" in out and "fan/1" not in out.split("isolates:")[0]
+
+
+def test_show_prints_a_log_line_with_a_lone_surrogate_as_its_escape(tmp_path):
+    # read_log gives the str back unchanged; a UTF-8 terminal cannot take it as it is
+    import os
+    import subprocess
+    import sys
+    from deepslate import new_sqlite, spawn_workers
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "flowmods"))
+    import isoflows
+    store = str(tmp_path / "s.db")
+    platform, _ = new_sqlite(store)
+    spawn, wait, _cancel, stop = spawn_workers(1, platform, [isoflows.keeps_surrogates])
+    try:
+        spawn("s", "keeps_surrogates", {})
+        assert wait("s", timeout=10) == ["\ud800 and \U0001f600", "caf\udcff"]
+    finally:
+        stop()
+    env = dict(os.environ, PYTHONIOENCODING="utf-8")
+    cli = [sys.executable, "-c", "import sys; from deepslate.cli import main; sys.exit(main(sys.argv[1:]))"]
+    out = subprocess.run(cli + ["show", store, "s"], capture_output=True, env=env, timeout=60)
+    assert out.returncode == 0, out.stderr.decode()
+    assert "\\ud800 and \U0001f600 caf\\udcff" in out.stdout.decode("utf-8")
+    out = subprocess.run(cli + ["show", store, "s", "--json"], capture_output=True, env=env, timeout=60)
+    assert json.loads(out.stdout)["log"] == ["\ud800 and \U0001f600 caf\udcff"]

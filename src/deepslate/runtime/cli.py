@@ -156,7 +156,8 @@ def run_show(args: argparse.Namespace) -> int:
     if d["log"]:
         print("log:")
         for line in d["log"]:
-            print(f"    {line}")
+            # a lone surrogate cannot go to a UTF-8 terminal: show its escape
+            print(f"    {line.encode('utf-8', 'backslashreplace').decode('utf-8')}")
     return 0
 
 
