@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import enum
+import functools
 import inspect
 import logging
 import time
@@ -30,6 +31,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("deepslate.runtime")
 
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_async(fn: Any) -> bool:
+    """Whether an @impure function is async (asked once per function, not per call)."""
+    return inspect.iscoroutinefunction(fn)
 
 class Effect(str, enum.Enum):
     """The kinds of durable point (``EffectSpec.kind``), and the three ends of a run."""
@@ -167,7 +174,7 @@ class Effects:
         ctx = contextvars.copy_context()
         ctx.run(_KEY.set, self._idempotency_key(iso))
         tag = (iso, spec, args, attempt)
-        if inspect.iscoroutinefunction(fn):
+        if _is_async(fn):
             iso.task = self._effect_task(self._impure_async(tag, ctx.run(_call_coro, fn, args)), ctx)
         else:
             self.impure_pool.submit(ctx, fn, args, tag, _timeout(spec))

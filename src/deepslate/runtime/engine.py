@@ -189,7 +189,7 @@ class Engine(Effects):
         iso.status, iso.steps, iso.children, iso.log_seq = row.status, row.steps, row.children, row.log_seq
         iso.wake_at = row.wake_at
         if row.status != "failed":
-            iso.relock = held_in(row.error)      # a retry that had locks to take back
+            iso.relock = held_in(row.error) if row.error else []     # a retry that had locks to take back
         self.by_name[iso.name] = iso
         self.by_id[iso.id] = iso
         return iso
