@@ -57,6 +57,25 @@ def test_a_mixed_min_max_result_converts_and_compares_like_python(body, ret):
     agree(ret, body)
 
 
+def test_equality_across_bool_int_and_float_is_pythons():
+    agree("list[bool]", """
+a: int = 1
+b: bool = True
+f: float = 1.0
+return [max(a, 0.5) == True, b == 1.0, f != False, min(0, 0.5) == False, b == a, max(a, 0.5) != b]
+""")
+
+
+def test_a_float_compares_exactly_with_an_int_expression():
+    # only a literal beside a float becomes a float; (big if flag else 1) once was converted first
+    agree("list[bool]", """
+big: int = 10 ** e
+f: float = -0.0
+return [f < (big if flag else 1), f == (big if flag else 1), (big if flag else 1) > f, f < 1,
+        2 ** 53 + 1 == float(2 ** 53)]
+""", "e: int, flag: bool", {"e": 400, "flag": True})
+
+
 def test_arithmetic_on_a_mixed_min_max_result_is_refused_with_a_hint():
     refused("float", "a: int = 3\nreturn max(a, 0.5) * 2",
             r"unsupported operand types for \*: int \| float and int; min/max of mixed numbers .* float\(\.\.\.\)")
@@ -68,7 +87,7 @@ def test_arithmetic_on_a_mixed_min_max_result_is_refused_with_a_hint():
 def test_isinstance_of_a_bool_is_int_too():
     agree("list[bool]", """
 b: bool = True
-v: int | str = True
+v: int | bool | str = True
 w: int | bool = False
 return [isinstance(v, int), isinstance(b, int), isinstance(w, int), isinstance(w, bool),
         isinstance(v, bool), isinstance(v, (str, int))]
@@ -101,8 +120,9 @@ match b:
 
 
 @pytest.mark.parametrize("t, arg, value", [
-    ("int | str", True, "True"), ("int | str", True, "1"), ("int | str", 1, "True"), ("int | str", 1, "1.0"),
-    ("int | str", False, "False"), ("int | str", 0, "False"), ("float | str", 0.0, "0"), ("bool | str", False, "0"),
+    ("int | bool | str", True, "True"), ("int | bool | str", True, "1"), ("int | str", 1, "True"),
+    ("int | str", 1, "1.0"), ("int | bool", False, "False"), ("int | str", 0, "False"), ("float | str", 0.0, "0"),
+    ("bool | str", False, "0"),
     ("bool | str", True, "True"), ("int | float", 1.0, "True"), ("int | float", 2, "2.0"),
 ])
 def test_match_on_a_union_compares_numbers_with_eq_and_true_false_by_identity(t, arg, value):
@@ -113,6 +133,11 @@ match b:
     case _:
         return "miss"
 """, f"b: {t}", {"b": arg})
+
+
+def test_a_bool_where_only_int_is_declared_is_refused():
+    # narrowed to int, a bool would be read back as an int (str(v) would be '1', not 'True')
+    refused("str", "v: int | str = True\nreturn str(v)", r"cannot initialise v: expected int \| str, got bool")
 
 
 @pytest.mark.parametrize("subject, value, why", [

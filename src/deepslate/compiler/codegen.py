@@ -45,6 +45,10 @@ def _number(t: Type) -> bool:
     return t in (INT, FLOAT) or (number_union(t) and BOOL not in members(t))
 
 
+def _numberish(t: Type) -> bool:
+    return t in (BOOL, INT, FLOAT) or number_union(t)
+
+
 def _float_equal(n: int) -> bool:
     """Whether some float equals the int n exactly."""
     try:
@@ -1372,15 +1376,20 @@ class FunctionCompiler(CallCompiler):
                 self.emit(Op.NOT, t, t)
             return r
         iop, fop, oop = COMPARE[type(op)]
+
+        def beside(v: Val, n: ast.expr) -> Type | None:
+            # only a literal becomes a float next to a float: an int expression (x if c else 10 ** 400)
+            # must compare exactly, not be converted first
+            return FLOAT if v.t == FLOAT and isinstance(n, ast.Constant) else None
         if lval is not None:
             l = lval
-            r = self.operand(rn, FLOAT if l.t == FLOAT else None)
+            r = self.operand(rn, beside(l, rn))
         elif isinstance(ln, ast.Constant) and not isinstance(rn, ast.Constant):
             r = self.operand(rn)
-            l = self.operand(ln, FLOAT if r.t == FLOAT else None)
+            l = self.operand(ln, beside(r, ln))
         else:
             l = self.operand(ln)
-            r = self.operand(rn, FLOAT if l.t == FLOAT else None)
+            r = self.operand(rn, beside(l, rn))
         self.set_pos(node)
         lt, rt = l.t, r.t
         if lt in (INT, BOOL) and rt in (INT, BOOL) and (lt == rt or isinstance(op, (ast.Eq, ast.NotEq))):
@@ -1392,7 +1401,9 @@ class FunctionCompiler(CallCompiler):
             lb = self.convert(l, lt, ln, "", boxed=True)
             rb = self.convert(r, rt, rn, "", boxed=True)
             self.emit(oop, t, lb.r, rb.r)
-        elif isinstance(op, (ast.Eq, ast.NotEq)) and (assignable(lt, rt) or assignable(rt, lt)):
+        elif isinstance(op, (ast.Eq, ast.NotEq)) and (assignable(lt, rt) or assignable(rt, lt) or (
+                _numberish(lt) and _numberish(rt))):
+            # == across bool, int and float is Python's exact comparison (1 == True == 1.0)
             lb = self.convert(l, lt, ln, "", boxed=True)
             rb = self.convert(r, rt, rn, "", boxed=True)
             self.emit(oop, t, lb.r, rb.r)

@@ -124,9 +124,9 @@ def assignable(src: Type, dst: Type) -> bool:
         return True
     if dst == FLOAT and number_union(src) and BOOL not in members(src):
         return True             # a float slot holds a float: the int is converted
-    # bool is a kind of int: a union slot keeps the bool object itself
-    return isinstance(dst, UnionT) and all(m in dst.members or (m == BOOL and INT in dst.members)
-                                           for m in members(src))
+    # a bool where only int is declared is refused, as in an int slot: narrowing the union to int
+    # would read it back as an int (declare int | bool to keep bools)
+    return isinstance(dst, UnionT) and all(m in dst.members for m in members(src))
 
 
 def assigned_names(body: list[ast.stmt]) -> set[str]:

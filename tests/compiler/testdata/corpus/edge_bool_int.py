@@ -29,7 +29,7 @@ from deepslate import flow
 @flow
 async def isinstance_of_bools() -> list[bool]:
     b: bool = True
-    v: int | str = True
+    v: int | bool | str = True
     w: int | bool = False
     return [isinstance(b, int), isinstance(v, int), isinstance(v, bool), isinstance(w, int),
             isinstance(w, bool), isinstance(v, (str, int)), int(b) == 1]
