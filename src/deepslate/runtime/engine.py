@@ -143,10 +143,17 @@ class Engine(Effects):
         self._watch = StallWatch(self, threading.get_ident())
         self.started = True
         loaded = []
-        for row in rows:
-            iso = await self._load(row)
-            if iso is not None:
-                loaded.append(iso)
+        burst = len(rows) >= BURST and gc.get_freeze_count() == 0 and gc.isenabled()
+        if burst:
+            gc.disable()            # loading allocates every VM at once: no collection walks them meanwhile
+        try:
+            for row in rows:
+                iso = await self._load(row)
+                if iso is not None:
+                    loaded.append(iso)
+        finally:
+            if burst:
+                gc.enable()
         for lid, lk in self.shared.locks.items():
             holder = self.by_id.get(lk.holder) if lk.holder is not None else None
             if holder is not None:
