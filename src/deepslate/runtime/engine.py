@@ -143,17 +143,10 @@ class Engine(Effects):
         self._watch = StallWatch(self, threading.get_ident())
         self.started = True
         loaded = []
-        burst = len(rows) >= BURST and gc.get_freeze_count() == 0 and gc.isenabled()
-        if burst:
-            gc.disable()            # loading allocates every VM at once: no collection walks them meanwhile
-        try:
-            for row in rows:
-                iso = await self._load(row)
-                if iso is not None:
-                    loaded.append(iso)
-        finally:
-            if burst:
-                gc.enable()
+        for row in rows:
+            iso = await self._load(row)
+            if iso is not None:
+                loaded.append(iso)
         for lid, lk in self.shared.locks.items():
             holder = self.by_id.get(lk.holder) if lk.holder is not None else None
             if holder is not None:
