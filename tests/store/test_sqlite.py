@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from deepslate.store.base import (CommitRejected, InboxTake, LockNew, LockSet, ProgramPut, QueueNew, QueuePut,
-                                  QueueTake, WgAdd, WgNew)
+from deepslate.store.base import (CommitRejected, InboxTake, IsolateNew, LockNew, LockSet, ProgramPut, QueueNew,
+                                  QueuePut, QueueTake, WgAdd, WgNew)
 from deepslate.store import (Commit, IsolateRow, LeaseLost, NotADeepslateStore, SQLiteStore, StoreError,
                              StoreFull, StoreReadOnly)
 from deepslate.store.migrations import migrations
@@ -398,3 +398,83 @@ def test_adopt_failed_takes_a_retryable_isolate_once(tmp_path, opened):
     assert s.adopt_failed(NODE, e2, 2, "running") is False          # no snapshot: nothing to retry
     assert s.adopt_failed(NODE, e2, 99, "cancelled") is False
     s.close()
+
+
+# -- set-based batches: one UPDATE for many isolates' steps -----------------------------------
+
+def _rows(s):
+    return s.db.execute("SELECT id, status, snapshot, wake_at, waiting_on, result, error, steps, children, "
+                        "log_seq FROM isolates ORDER BY id").fetchall()
+
+
+def _mixed_steps(n):
+    """Steps of n isolates in every shape a commit takes: new snapshot, kept snapshot, ends."""
+    out = []
+    for i in range(1, n + 1):
+        if i % 5 == 0:
+            out.append(Commit(i, "failed", None, 3, error=f'{{"message": "e{i}"}}', keep_snapshot=True))
+        elif i % 7 == 0:
+            out.append(Commit(i, "done", None, 4, result=b"r%d" % i, log=[f"end {i}"], log_seq=1))
+        else:
+            out.append(Commit(i, "sleeping", b"s%d" % i, 2, wake_at=1000.5 + i, waiting_on="sleep",
+                              children=i % 3))
+    return out
+
+
+def test_a_batch_of_many_isolates_lands_as_row_by_row_commits_would(tmp_path, opened):
+    n = 1203                                    # three set-based statements for the snapshot kind
+    bulk, single = opened(str(tmp_path / "bulk.db")), opened(str(tmp_path / "single.db"))
+    for s in (bulk, single):
+        e = s.claim(NODE)
+        s.commit_batch(NODE, e, [spawn_commit(i, f"n{i}") for i in range(1, n + 1)])
+    updates = []
+    bulk.db.set_trace_callback(lambda sql: updates.append(sql) if sql.startswith("UPDATE isolates") else None)
+    bulk.commit_batch(NODE, 1, _mixed_steps(n))
+    bulk.db.set_trace_callback(None)
+    for c in _mixed_steps(n):
+        single.commit_batch(NODE, 1, [c])
+    assert _rows(bulk) == _rows(single)
+    assert bulk.read_log(7) == ["end 7"]
+    # 1203 rows: 963 with a snapshot (2 statements of up to 500), 240 keeping theirs (1)
+    assert len(updates) == 3, len(updates)
+
+
+def test_a_batch_with_one_isolate_owned_elsewhere_writes_nothing_and_names_it(store):
+    epoch = store.claim(NODE)
+    store.commit_batch(NODE, epoch, [spawn_commit(i, f"n{i}") for i in range(1, 41)])
+    store.db.execute("UPDATE isolates SET epoch = epoch + 1 WHERE id = 37")      # taken over by another node
+    with pytest.raises(LeaseLost, match="isolate 37 is not owned"):
+        store.commit_batch(NODE, epoch, [Commit(i, "running", b"new", 1) for i in range(1, 41)])
+    assert {r.snapshot for r in store.list_isolates()} == {b"snap"}
+
+
+def test_two_steps_of_one_isolate_in_one_batch_land_in_order(store):
+    # a cancel can end an isolate whose last step is still waiting in the writer's buffer
+    epoch = store.claim(NODE)
+    store.commit_batch(NODE, epoch, [spawn_commit(1, "a"), spawn_commit(2, "b")])
+    store.commit_batch(NODE, epoch, [Commit(1, "running", b"step", 1), Commit(2, "running", b"b1", 1),
+                                     Commit(1, "cancelled", None, 1, keep_snapshot=True)])
+    a, b = store.get_isolate("a"), store.get_isolate("b")
+    assert (a.status, a.snapshot, b.status, b.snapshot) == ("cancelled", b"step", "running", b"b1")
+
+
+def test_trees_ending_in_one_batch_each_collect_their_objects(store):
+    epoch = store.claim(NODE)
+    store.commit_batch(NODE, epoch, [
+        spawn_commit(1, "owns-queue", ops=[QueueNew(1, 0, "int", 1)]),
+        spawn_commit(2, "owns-lock", ops=[LockNew(2, 2)]),
+        spawn_commit(3, "owns-nothing"),
+        spawn_commit(4, "parent", ops=[WgNew(4, 4)])])
+    child = IsolateRow(id=5, name="parent/1", flow="f", program_hash=b"h" * 32, parent_id=4, root_id=4,
+                       snapshot=b"c")
+    store.commit_batch(NODE, epoch, [spawn_commit(6, "more"), Commit(4, "running", b"p", 1, ops=[
+        IsolateNew(child)], children=1)])
+    ends = [Commit(i, "done", None, 2, result=b"r") for i in (1, 2, 3, 4)]
+    store.commit_batch(NODE, epoch, ends)
+    # the parent's child still runs: its tree keeps the wait group
+    assert [e.collected for e in ends] == [1, 2, None, None]
+    sh = store.load_shared()
+    assert sh.queues == {} and sh.locks == {} and sh.waitgroups == {4: 0}
+    last = Commit(5, "done", None, 1, result=b"r")
+    store.commit_batch(NODE, epoch, [last, Commit(6, "running", b"m", 1)])
+    assert last.collected == 4 and store.load_shared().waitgroups == {}

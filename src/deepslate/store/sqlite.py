@@ -36,9 +36,30 @@ _SELECT = "SELECT " + ", ".join(_COLS) + " FROM isolates"
 _TREE_LIVE = ("SELECT EXISTS (SELECT 1 FROM isolates WHERE root_id = ?1 AND status IN ('running', 'sleeping', "
               "'waiting')) OR EXISTS (SELECT 1 FROM isolates WHERE root_id = ?1 AND status = 'failed' "
               "AND snapshot IS NOT NULL)")
+_TREE_OWNS = ("SELECT EXISTS (SELECT 1 FROM queues WHERE root_id = ?1) OR EXISTS (SELECT 1 FROM locks WHERE "
+              "root_id = ?1) OR EXISTS (SELECT 1 FROM waitgroups WHERE root_id = ?1)")
 _UPDATE_KEEP = ("UPDATE isolates SET status=?, wake_at=?, waiting_on=?, result=?, error=?, steps=?, children=?, "
                 "log_seq=?, updated_at=? WHERE id=? AND owner=? AND epoch=?")
 _UPDATE = _UPDATE_KEEP.replace("updated_at=?", "updated_at=?, snapshot=?")
+_UPDATE_KEEP_WIDTH = _UPDATE_KEEP.count("?")
+_UPDATE_WIDTH = _UPDATE.count("?")
+_BULK_ROWS = 500            # rows per set-based UPDATE: 500 * 13 parameters, well under SQLite's limit
+
+
+def _ends_tree_part(c: Commit) -> bool:
+    """Whether the commit ends its isolate for good (not a failure that keeps its snapshot for retry)."""
+    return c.status in TERMINAL and (c.status != "failed" or (c.snapshot is None and not c.keep_snapshot))
+
+
+def _bulk(keep: bool, values: str) -> str:
+    """One UPDATE of many rows from a VALUES list in _UPDATE's (or _UPDATE_KEEP's) parameter order."""
+    cols = "status wake_at waiting_on result error steps children log_seq updated_at".split()
+    if not keep:
+        cols.append("snapshot")
+    n = len(cols)
+    sets = ", ".join(f"{c} = v.column{i + 1}" for i, c in enumerate(cols))
+    return (f"UPDATE isolates SET {sets} FROM (VALUES {values}) AS v WHERE isolates.id = v.column{n + 1} "
+            f"AND isolates.owner = v.column{n + 2} AND isolates.epoch = v.column{n + 3}")
 _INSERT = f"INSERT INTO isolates ({', '.join(_COLS)}) VALUES ({', '.join('?' * len(_COLS))})"
 
 
@@ -285,6 +306,11 @@ class SQLiteStore(Store):
     def commit_batch(self, node_id: str, epoch: int, commits: list[Commit]) -> None:
         db = self.db
         now = time.time()
+        # Set-based when every commit is of a different isolate: each statement lets go of the
+        # GIL, and this thread then waits to get it back while the event loop steps isolates.
+        # One UPDATE (and one look for objects to collect) per batch, not per commit, halved the
+        # database thread's busy time when 10 000 timers fired at once (0.94 s to 0.49 s).
+        bulk = len(commits) > 1 and len({c.isolate_id for c in commits}) == len(commits)
 
         def do() -> None:
             # the node's own epoch fences what no row can: inserts of new isolates
@@ -298,28 +324,73 @@ class SQLiteStore(Store):
                     self._apply(op, node_id, epoch, now)
                 if c.create is not None:
                     self._insert(c.create, node_id, epoch, now)
-                cur = db.execute(_UPDATE_KEEP if c.keep_snapshot else _UPDATE, (
-                    c.status, c.wake_at, c.waiting_on, c.result, c.error, c.steps, c.children, c.log_seq,
-                    now, *(() if c.keep_snapshot else (c.snapshot,)), c.isolate_id, node_id, epoch))
-                if cur.rowcount != 1:
-                    raise self._not_owned(c.isolate_id, node_id, epoch)
-                if c.log:
-                    first = c.log_seq - len(c.log) + 1
-                    db.executemany("INSERT OR REPLACE INTO isolate_log (isolate_id, seq, line) VALUES (?, ?, ?)",
-                                   [(c.isolate_id, first + i, _text(line)) for i, line in enumerate(c.log)])
-                    db.execute("DELETE FROM isolate_log WHERE isolate_id = ? AND seq <= ?",
-                               (c.isolate_id, c.log_seq - self.log_keep))
-                if c.status in TERMINAL and (c.status != "failed" or (c.snapshot is None and not c.keep_snapshot)):
-                    c.collected = self._collect(c.isolate_id)
+                if not bulk:
+                    self._update([c], node_id, epoch, now)
+                    self._log(c)
+                    if _ends_tree_part(c):
+                        c.collected = self._collect(c.isolate_id)
+            if bulk:
+                self._update(commits, node_id, epoch, now)
+                for c in commits:
+                    self._log(c)
+                self._collect_ended([c for c in commits if _ends_tree_part(c)])
             fault_point("before_commit")
         self._write(f"commit of {len(commits)} steps", do)
+
+    def _update(self, commits: list[Commit], node_id: str, epoch: int, now: float) -> None:
+        """The isolates' rows, fenced by owner and epoch: all of ``commits`` are of different isolates."""
+        for keep in (False, True):
+            rows = [c for c in commits if c.keep_snapshot is keep]
+            sql, width = (_UPDATE_KEEP, _UPDATE_KEEP_WIDTH) if keep else (_UPDATE, _UPDATE_WIDTH)
+            for i in range(0, len(rows), _BULK_ROWS):
+                part = rows[i:i + _BULK_ROWS]
+                params: list[Any] = []
+                for c in part:
+                    params += (c.status, c.wake_at, c.waiting_on, c.result, c.error, c.steps, c.children,
+                               c.log_seq, now, *(() if keep else (c.snapshot,)), c.isolate_id, node_id, epoch)
+                if len(part) == 1:
+                    changed = self.db.execute(sql, params).rowcount
+                else:
+                    values = ", ".join([f"({', '.join('?' * width)})"] * len(part))
+                    changed = self.db.execute(_bulk(keep, values), params).rowcount
+                if changed != len(part):
+                    raise self._not_owned(self._unowned([c.isolate_id for c in part], node_id, epoch),
+                                          node_id, epoch)
+
+    def _unowned(self, ids: list[int], node_id: str, epoch: int) -> int:
+        owned = {r[0] for r in self.db.execute(
+            f"SELECT id FROM isolates WHERE id IN ({', '.join('?' * len(ids))}) AND owner = ? AND epoch = ?",
+            (*ids, node_id, epoch))}
+        return next((i for i in ids if i not in owned), ids[0])
+
+    def _log(self, c: Commit) -> None:
+        if c.log:
+            first = c.log_seq - len(c.log) + 1
+            self.db.executemany("INSERT OR REPLACE INTO isolate_log (isolate_id, seq, line) VALUES (?, ?, ?)",
+                                [(c.isolate_id, first + i, _text(line)) for i, line in enumerate(c.log)])
+            self.db.execute("DELETE FROM isolate_log WHERE isolate_id = ? AND seq <= ?",
+                            (c.isolate_id, c.log_seq - self.log_keep))
+
+    def _collect_ended(self, ended: list[Commit]) -> None:
+        """_collect for many ended isolates at once: one query finds the trees that own objects."""
+        for i in range(0, len(ended), _BULK_ROWS):
+            part = {c.isolate_id: c for c in ended[i:i + _BULK_ROWS]}
+            owning = self.db.execute(
+                f"SELECT i.id FROM isolates AS i WHERE i.id IN ({', '.join('?' * len(part))}) AND "
+                "(EXISTS (SELECT 1 FROM queues WHERE root_id = i.root_id) OR EXISTS (SELECT 1 FROM locks "
+                "WHERE root_id = i.root_id) OR EXISTS (SELECT 1 FROM waitgroups WHERE root_id = i.root_id))",
+                tuple(part)).fetchall()
+            for (iid,) in owning:
+                part[iid].collected = self._collect(iid)
 
     def _collect(self, isolate_id: int) -> int | None:
         """Delete the queues, locks and wait groups of ``isolate_id``'s tree if nothing in it can
         run again (a failed isolate that kept its snapshot may be retried); returns the root."""
         db = self.db
         root = db.execute("SELECT root_id FROM isolates WHERE id = ?", (isolate_id,)).fetchone()[0]
-        if root is None or db.execute(_TREE_LIVE, (root,)).fetchone()[0]:
+        # most trees own no object: three index seeks instead of the nine statements below
+        if root is None or not db.execute(_TREE_OWNS, (root,)).fetchone()[0] \
+                or db.execute(_TREE_LIVE, (root,)).fetchone()[0]:
             return None
         for kind, sql in (("queue", "SELECT max(id) AS m FROM queues WHERE root_id = ?1"),
                           ("lock", "SELECT max(id) AS m FROM locks WHERE root_id = ?1"),
