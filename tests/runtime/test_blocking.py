@@ -406,8 +406,56 @@ def test_close_and_late_outcomes_after_the_loop_closed():
 def test_bad_sizes_are_rejected():
     loop = asyncio.new_event_loop()
     try:
-        for kw in ({"max_threads": 0}, {"min_threads": 5, "max_threads": 4}, {"idle_seconds": 0}):
-            with pytest.raises(ValueError):
+        for kw in ({"max_threads": 0}, {"min_threads": 5, "max_threads": 4}, {"idle_seconds": 0},
+                   {"batch": 0}, {"hold_seconds": -1}):
+            with pytest.raises(ValueError, match=next(iter(kw))):
                 ImpurePool(loop, print, **kw)
     finally:
         loop.close()
+
+
+async def test_an_outcome_held_behind_queued_calls_arrives_though_they_hang(pools, gate):
+    # an outcome waits for the calls queued behind it only so long: here the one thread goes
+    # on to a call that never returns, and the outcome must reach the loop all the same
+    sink = Sink()
+    go = threading.Event()
+
+    def quick():
+        go.wait(5)
+        return "quick"
+    pool = pools(sink, min_threads=1, max_threads=1, hold_seconds=0.05)
+    pool.submit(ctx(), quick, (), "quick")
+    pool.submit(ctx(), lambda: gate.wait(20), (), "hung")
+    go.set()                                    # quick ends with the hung call queued behind it
+    await sink.count(1, within=3)
+    assert sink.got == [("quick", (True, "quick"))]
+
+
+async def test_a_burst_of_calls_wakes_the_loop_once_per_batch(pools):
+    sink = Sink()
+    pool = pools(sink, min_threads=4, batch=100, hold_seconds=30)
+    wakes = []
+    drain = pool._drain
+
+    def counted():
+        wakes.append(len(pool._ended))
+        drain()
+    pool._drain = counted
+    n = 1000
+    for i in range(n):
+        pool.submit(ctx(), time.sleep, (0.0005,), i)      # releases the GIL: the loop could wake each time
+    await sink.count(n, within=20)
+    assert sorted(t for t, _ in sink.got) == list(range(n))
+    # batches of 100 while calls are queued; what ends with none queued goes at once
+    assert len(wakes) <= n // 100 + 8, wakes
+
+
+async def test_quick_calls_do_not_grow_the_pool_however_often_the_watcher_looks(pools):
+    # the watcher also wakes for held outcomes (here every millisecond); only a stall_seconds
+    # without a call started means the threads are stuck, not a look between two calls
+    sink = Sink()
+    pool = pools(sink, min_threads=1, max_threads=8, stall_seconds=0.05, hold_seconds=0.001)
+    for i in range(150):
+        pool.submit(ctx(), time.sleep, (0.002,), i)
+    await sink.count(150, within=20)
+    assert pool.threads == 1

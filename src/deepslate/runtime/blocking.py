@@ -23,6 +23,14 @@ until the function returns, then ends. A function that never returns keeps its t
 daemon thread, so it does not keep the process from exiting) forever; a warning is logged each
 time the number of abandoned threads reaches a multiple of 16.
 
+Few wake-ups. Outcomes go back to the loop in batches: while more calls wait in the queue, an
+outcome is held until ``batch`` have ended or the first held one is ``hold_seconds`` old (the
+watcher delivers them then if no call ends meanwhile). Waking the loop for every outcome of a
+burst of quick calls made the loop, the database thread and the pool threads hand the GIL to
+each other at every outcome (measured: 10 000 overdue timers each making one quick @impure
+call woke the loop 5 555 times; batched, 153). A call that ends with nothing queued behind it
+is delivered at once.
+
 Outcomes. Any exception a call raises, ``BaseException`` included (``SystemExit``,
 ``KeyboardInterrupt``, ``asyncio.CancelledError`` raised by user code), becomes its outcome
 ``(False, exc)``; it never ends a pool thread. ``deliver`` runs on the loop, once per
@@ -72,18 +80,23 @@ class ImpurePool:
 
     def __init__(self, loop: asyncio.AbstractEventLoop, deliver: Callable[[Any, Outcome], None], *,
                  min_threads: int = 4, max_threads: int = 256, idle_seconds: float = 30.0,
-                 stall_seconds: float = 0.05):
+                 stall_seconds: float = 0.05, batch: int = 256, hold_seconds: float = 0.005):
         if max_threads < 1 or min_threads < 0 or min_threads > max_threads:
             raise ValueError(f"need 0 <= min_threads <= max_threads and max_threads >= 1, "
                              f"got min_threads={min_threads}, max_threads={max_threads}")
-        if idle_seconds <= 0 or stall_seconds <= 0:
-            raise ValueError(f"idle_seconds and stall_seconds must be > 0, got {idle_seconds}, {stall_seconds}")
+        if idle_seconds <= 0 or stall_seconds <= 0 or hold_seconds < 0:
+            raise ValueError(f"idle_seconds and stall_seconds must be > 0 and hold_seconds >= 0, got "
+                             f"{idle_seconds}, {stall_seconds}, {hold_seconds}")
+        if batch < 1:
+            raise ValueError(f"batch must be at least 1, not {batch}")
         self.loop = loop
         self.deliver = deliver
         self.min_threads = min_threads
         self.max_threads = max_threads
         self.idle_seconds = idle_seconds
         self.stall_seconds = stall_seconds
+        self.batch = batch
+        self.hold_seconds = hold_seconds
         self.jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._tick = threading.Condition(self._lock)    # the watcher waits on it
@@ -101,6 +114,7 @@ class ImpurePool:
         self._out_lock = threading.Lock()
         self._ended: collections.deque[tuple[Any, Outcome]] = collections.deque()
         self._posted = False
+        self._held_since = _NEVER       # when the oldest outcome not yet posted ended
 
     # ---- introspection, for tests and metrics ------------------------------------------------
 
@@ -226,7 +240,7 @@ class ImpurePool:
 
     def _watch(self) -> None:
         """Deadlines of running calls, and growth when queued calls stall."""
-        seen = -1
+        seen, seen_at = -1, _NEVER      # calls started at the last look, and when (while a backlog lasts)
         while True:
             timed_out: list[_Running] = []
             warn = 0
@@ -251,17 +265,28 @@ class ImpurePool:
                     if timed_out:                # what the timed-out calls held goes to waiting ones
                         for _ in range(min(len(timed_out), backlog, self.max_threads - self._live)):
                             self._start()
-                    elif self._started == seen:  # nothing started since the last look: all stuck
-                        self._start()
-                seen = self._started
+                    elif now - seen_at >= self.stall_seconds and self._started == seen:
+                        self._start()            # nothing started for stall_seconds: all stuck
+                # a look counts only after stall_seconds: the watcher also wakes for deadlines
+                # and held outcomes, and a thread waiting a moment for the GIL is not stuck
+                if not backlog:
+                    seen, seen_at = -1, _NEVER
+                elif seen_at == _NEVER or now - seen_at >= self.stall_seconds:
+                    seen, seen_at = self._started, now
                 self._watching = bool(backlog)
                 wait = self.stall_seconds if backlog else None
+                held = self._held_since + self.hold_seconds
+                flush = held <= now
+                if not flush and held < first:
+                    first = held
                 if first != _NEVER:
                     wait = min(wait or _NEVER, max(first - now, 0.0))
                 self._wake_at = now + wait if wait is not None else _NEVER
-                if not timed_out:
+                if not timed_out and not flush:
                     self._tick.wait(wait)
                     continue
+            if flush:
+                self._flush_held()
             for r in timed_out:
                 name = getattr(r.fn, "__qualname__", None) or repr(r.fn)
                 self._post_outcome(r.tag, (False, CallTimedOut(f"@impure {name} timed out after {r.timeout} s")))
@@ -273,16 +298,40 @@ class ImpurePool:
     # ---- back on the loop ----------------------------------------------------------------------
 
     def _post_outcome(self, tag: Any, out: Outcome) -> None:
+        arm = post = False
         with self._out_lock:
             if self._closed:
                 return
             self._ended.append((tag, out))
-            post, self._posted = not self._posted, True
-        if post:
-            try:
-                self.loop.call_soon_threadsafe(self._drain)
-            except RuntimeError:            # the loop is closed: the engine has stopped
-                self.close()
+            if self._posted:
+                return
+            now = time.monotonic()
+            if self._held_since == _NEVER:
+                self._held_since = now
+                arm = True
+            # while more calls are queued, their outcomes go with this one (up to a batch, or a while)
+            if len(self._ended) >= self.batch or now - self._held_since >= self.hold_seconds or self.jobs.empty():
+                self._posted, self._held_since, arm, post = True, _NEVER, False, True
+        if arm:
+            with self._lock:                # the watcher delivers it if no call ends in time
+                if not self._closed and self._held_since + self.hold_seconds < self._wake_at:
+                    self._ensure_watcher()
+                    self._tick.notify()
+        elif post:
+            self._wake_loop()
+
+    def _flush_held(self) -> None:
+        with self._out_lock:
+            if self._closed or self._posted or not self._ended:
+                return
+            self._posted, self._held_since = True, _NEVER
+        self._wake_loop()
+
+    def _wake_loop(self) -> None:
+        try:
+            self.loop.call_soon_threadsafe(self._drain)
+        except RuntimeError:            # the loop is closed: the engine has stopped
+            self.close()
 
     def _drain(self) -> None:
         with self._out_lock:
