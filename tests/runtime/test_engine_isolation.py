@@ -47,6 +47,7 @@ def clean_state():
     F.LOG.clear()
     F.CALLS.clear()
     F.HANG.clear()
+    F.MEET.reset()
     F.BROKEN["on"] = True
     F.SHARED_LIST[:] = [1, 2, 3]
     yield
@@ -454,6 +455,20 @@ async def test_hung_impure_calls_do_not_hold_capacity_others_need(start_engine):
             assert await eng.wait(f"n{i}", timeout=10) == "rested"
     finally:
         F.HANG.set()
+        await stopped(eng)
+
+
+async def test_blocking_impure_calls_get_the_threads_they_need(start_engine):
+    # the pool starts with one thread (quick calls run fastest without a fight for the GIL);
+    # calls that block make it grow: these four return only once all four run at once
+    eng = await start_engine()
+    try:
+        for i in range(4):
+            await eng.spawn(f"m{i}", "meets", {"i": i})
+        assert [await eng.wait(f"m{i}", timeout=15) for i in range(4)] == [0, 1, 2, 3]
+        assert eng.impure_pool.threads >= 4
+    finally:
+        F.MEET.abort()
         await stopped(eng)
 
 

@@ -9,6 +9,7 @@ from deepslate import DSError, dpslio, flow, impure, pure, sleep
 LOG: list[str] = []            # witnessed outside the store: lock holders' enter/exit
 CALLS: dict[str, int] = {}     # @impure calls per key
 HANG = threading.Event()       # hung @impure calls wait on it; the tests set it when done
+MEET = threading.Barrier(4)    # four @impure calls that each return only once all four run
 SHARED_LIST: list[int] = [1, 2, 3]
 BROKEN = {"on": True}
 RAISE: dict[str, BaseException] = {}
@@ -59,6 +60,12 @@ async def impure_raise_async(kind: str) -> int:
 @impure
 def hang(i: int) -> int:
     HANG.wait(30)
+    return i
+
+
+@impure
+def meet(i: int) -> int:
+    MEET.wait(20)
     return i
 
 
@@ -175,6 +182,11 @@ async def holds_loop(seconds: float) -> int:
 @flow
 async def hangs(i: int) -> int:
     return hang(i)
+
+
+@flow
+async def meets(i: int) -> int:
+    return meet(i)
 
 
 @flow
