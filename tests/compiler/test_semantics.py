@@ -224,3 +224,16 @@ def test_json_refuses_what_json_does_not_allow(data, ret, message):
     err = json_unmarshal_value(ListT(FLOAT if "float" in ret else INT), data)
     assert type(err).__name__ == "DSError" and err.kind == "json"
     assert re.search(message, err.message), err.message
+
+
+# -- in compares with ==: a bool finds an equal int, and the other way round ------------------
+
+
+@pytest.mark.parametrize("arg", [True, False, 1, 0, 2])
+@pytest.mark.parametrize("expr", [
+    "x in [1, 2]", "x not in [1, 2]", "x in [True]", "x in [0.0, 2.5]", "x in {1: 'a'}",
+    "x in ys", "x not in bs", "x in {False: 0.5}",
+])
+def test_in_finds_numbers_by_equality_across_bool_int_and_float(expr, arg):
+    agree("bool", f"ys: list[float] = [1.0, 2.5]\nbs: list[bool] = [False]\nreturn {expr}", "x: int | bool",
+          {"x": arg})

@@ -1368,8 +1368,14 @@ class FunctionCompiler(CallCompiler):
                 et = r.t if r.t == STR else union(BYTES, INT)
             else:
                 self.fail(rn, f"in needs a list, dict, str or bytes on the right, not {r.t}")
-            lb = self.convert(lval, et, ln, "the left operand of in", boxed=True).r if lval else \
-                self.boxed(ln, et, "the left operand of in")
+            if lval is None and isinstance(ln, ast.Name) and _numberish(et):
+                lval = self.operand(ln)
+            if lval is not None and _numberish(lval.t) and _numberish(et) and not assignable(lval.t, et):
+                # in compares with ==, exact across bool, int and float: 1 in [True] as in Python
+                lb = self.convert(lval, lval.t, ln, "the left operand of in", boxed=True).r
+            else:
+                lb = self.convert(lval, et, ln, "the left operand of in", boxed=True).r if lval else \
+                    self.boxed(ln, et, "the left operand of in")
             self.set_pos(node)
             self.emit(Op.IN, t, lb, r.r)
             if isinstance(op, ast.NotIn):
