@@ -274,13 +274,13 @@ class ImpurePool:
                 elif seen_at == _NEVER or now - seen_at >= self.stall_seconds:
                     seen, seen_at = self._started, now
                 self._watching = bool(backlog)
-                wait = self.stall_seconds if backlog else None
+                wait = max(seen_at + self.stall_seconds - now, 0.0) if backlog else None   # the next look that counts
                 held = self._held_since + self.hold_seconds
                 flush = held <= now
                 if not flush and held < first:
                     first = held
                 if first != _NEVER:
-                    wait = min(wait or _NEVER, max(first - now, 0.0))
+                    wait = min(_NEVER if wait is None else wait, max(first - now, 0.0))
                 self._wake_at = now + wait if wait is not None else _NEVER
                 if not timed_out and not flush:
                     self._tick.wait(wait)

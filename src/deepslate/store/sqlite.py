@@ -340,7 +340,7 @@ class SQLiteStore(Store):
     def _update(self, commits: list[Commit], node_id: str, epoch: int, now: float) -> None:
         """The isolates' rows, fenced by owner and epoch: all of ``commits`` are of different isolates."""
         for keep in (False, True):
-            rows = [c for c in commits if c.keep_snapshot is keep]
+            rows = [c for c in commits if bool(c.keep_snapshot) is keep]
             sql, width = (_UPDATE_KEEP, _UPDATE_KEEP_WIDTH) if keep else (_UPDATE, _UPDATE_WIDTH)
             for i in range(0, len(rows), _BULK_ROWS):
                 part = rows[i:i + _BULK_ROWS]
