@@ -478,3 +478,14 @@ def test_trees_ending_in_one_batch_each_collect_their_objects(store):
     last = Commit(5, "done", None, 1, result=b"r")
     store.commit_batch(NODE, epoch, [last, Commit(6, "running", b"m", 1)])
     assert last.collected == 4 and store.load_shared().waitgroups == {}
+
+
+def test_a_tree_whose_parent_and_child_end_in_one_batch_is_collected_once(store):
+    epoch = store.claim(NODE)
+    store.commit_batch(NODE, epoch, [spawn_commit(1, "parent", ops=[LockNew(1, 1)])])
+    child = IsolateRow(id=2, name="parent/1", flow="f", program_hash=b"h" * 32, parent_id=1, root_id=1,
+                       snapshot=b"c")
+    store.commit_batch(NODE, epoch, [Commit(1, "running", b"p", 1, ops=[IsolateNew(child)], children=1)])
+    ends = [Commit(1, "done", None, 2, result=b"r"), Commit(2, "done", None, 1, result=b"r")]
+    store.commit_batch(NODE, epoch, ends)
+    assert sorted(e.collected or 0 for e in ends) == [0, 1] and store.load_shared().locks == {}

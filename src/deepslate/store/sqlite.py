@@ -36,8 +36,14 @@ _SELECT = "SELECT " + ", ".join(_COLS) + " FROM isolates"
 _TREE_LIVE = ("SELECT EXISTS (SELECT 1 FROM isolates WHERE root_id = ?1 AND status IN ('running', 'sleeping', "
               "'waiting')) OR EXISTS (SELECT 1 FROM isolates WHERE root_id = ?1 AND status = 'failed' "
               "AND snapshot IS NOT NULL)")
-_TREE_OWNS = ("SELECT EXISTS (SELECT 1 FROM queues WHERE root_id = ?1) OR EXISTS (SELECT 1 FROM locks WHERE "
-              "root_id = ?1) OR EXISTS (SELECT 1 FROM waitgroups WHERE root_id = ?1)")
+
+
+def _owns(root: str) -> str:
+    """SQL: does the tree rooted at ``root`` (a parameter or a column) own a queue, lock or wait group?"""
+    return " OR ".join(f"EXISTS (SELECT 1 FROM {t} WHERE root_id = {root})" for t in ("queues", "locks", "waitgroups"))
+
+
+_TREE_OWNS = "SELECT " + _owns("?1")
 _UPDATE_KEEP = ("UPDATE isolates SET status=?, wake_at=?, waiting_on=?, result=?, error=?, steps=?, children=?, "
                 "log_seq=?, updated_at=? WHERE id=? AND owner=? AND epoch=?")
 _UPDATE = _UPDATE_KEEP.replace("updated_at=?", "updated_at=?, snapshot=?")
@@ -373,24 +379,30 @@ class SQLiteStore(Store):
 
     def _collect_ended(self, ended: list[Commit]) -> None:
         """_collect for many ended isolates at once: one query finds the trees that own objects."""
+        done: set[int] = set()
         for i in range(0, len(ended), _BULK_ROWS):
             part = {c.isolate_id: c for c in ended[i:i + _BULK_ROWS]}
             owning = self.db.execute(
-                f"SELECT i.id FROM isolates AS i WHERE i.id IN ({', '.join('?' * len(part))}) AND "
-                "(EXISTS (SELECT 1 FROM queues WHERE root_id = i.root_id) OR EXISTS (SELECT 1 FROM locks "
-                "WHERE root_id = i.root_id) OR EXISTS (SELECT 1 FROM waitgroups WHERE root_id = i.root_id))",
-                tuple(part)).fetchall()
-            for (iid,) in owning:
-                part[iid].collected = self._collect(iid)
+                f"SELECT i.id, i.root_id FROM isolates AS i WHERE i.id IN ({', '.join('?' * len(part))}) "
+                f"AND ({_owns('i.root_id')})", tuple(part)).fetchall()
+            for iid, root in owning:
+                if root not in done:        # two ends of one tree: it is collected once
+                    done.add(root)
+                    part[iid].collected = self._collect_tree(root)
 
     def _collect(self, isolate_id: int) -> int | None:
         """Delete the queues, locks and wait groups of ``isolate_id``'s tree if nothing in it can
         run again (a failed isolate that kept its snapshot may be retried); returns the root."""
+        root = self.db.execute("SELECT root_id FROM isolates WHERE id = ?", (isolate_id,)).fetchone()[0]
+        # most trees own no object: three index seeks instead of _collect_tree's statements
+        if root is None or not self.db.execute(_TREE_OWNS, (root,)).fetchone()[0]:
+            return None
+        return self._collect_tree(root)
+
+    def _collect_tree(self, root: int) -> int | None:
+        """Delete the objects of the tree rooted at ``root`` if nothing in it can run again."""
         db = self.db
-        root = db.execute("SELECT root_id FROM isolates WHERE id = ?", (isolate_id,)).fetchone()[0]
-        # most trees own no object: three index seeks instead of the nine statements below
-        if root is None or not db.execute(_TREE_OWNS, (root,)).fetchone()[0] \
-                or db.execute(_TREE_LIVE, (root,)).fetchone()[0]:
+        if db.execute(_TREE_LIVE, (root,)).fetchone()[0]:
             return None
         for kind, sql in (("queue", "SELECT max(id) AS m FROM queues WHERE root_id = ?1"),
                           ("lock", "SELECT max(id) AS m FROM locks WHERE root_id = ?1"),
