@@ -344,10 +344,35 @@ def test_version_2_store_gets_each_isolates_tree_root(tmp_path, opened):
     db.commit()
     db.close()
     s = opened(p)
-    assert s.schema_version() == 3
+    assert s.schema_version() == len(migrations("sqlite"))
     roots = dict(s.db.execute("SELECT id, root_id FROM isolates").fetchall())
     assert roots == {1: 1, 2: 1, 3: 1, 4: 4, 5: 4}
     assert s.load_shared().roots == {}      # an older queue's tree is unknown: it is kept
+    s.close()
+
+
+def test_version_3_store_files_its_inbox_by_tree(tmp_path, opened):
+    p = str(tmp_path / "s.db")
+    db = sqlite3.connect(p)                  # a store as version 3 left it, with messages waiting
+    db.execute(f"PRAGMA application_id = {0x64736C74}")
+    db.execute("CREATE TABLE deepslate_schema (version INTEGER NOT NULL)")
+    db.execute("INSERT INTO deepslate_schema VALUES (3)")
+    from deepslate.store.sqlite import _statements
+    for script in migrations("sqlite")[:3]:
+        for stmt in _statements(script):
+            db.execute(stmt)
+    for id, parent, root in ((1, None, 1), (2, 1, 1), (3, None, None)):
+        db.execute("INSERT INTO isolates (id, name, flow, program_hash, parent_id, root_id, status, created_at, "
+                   "updated_at) VALUES (?, ?, 'f', x'00', ?, ?, 'running', 0, 0)", (id, f"i{id}", parent, root))
+    for iid in (2, 3):
+        db.execute("INSERT INTO inbox (isolate_id, method, route, body, created_at) VALUES (?, 'POST', '/x', x'01', 0)",
+                   (iid,))
+    db.commit()
+    db.close()
+    s = opened(p)
+    assert s.schema_version() == len(migrations("sqlite"))
+    assert dict(s.db.execute("SELECT isolate_id, root_id FROM inbox").fetchall()) == {2: 1, 3: 3}
+    assert s.db.execute("SELECT count(*) FROM isolates WHERE detached = 0").fetchone()[0] == 3
     s.close()
 
 

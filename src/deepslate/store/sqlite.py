@@ -537,8 +537,9 @@ class SQLiteStore(Store):
     @_locked
     def inbox_put(self, isolate_id: int, method: str, route: str, body: bytes) -> int:
         def do() -> int:
-            cur = self.db.execute("INSERT INTO inbox (isolate_id, method, route, body, created_at) "
-                                  "VALUES (?, ?, ?, ?, ?)", (isolate_id, method, route, body, time.time()))
+            cur = self.db.execute("INSERT INTO inbox (isolate_id, root_id, method, route, body, created_at) "
+                                  "VALUES (?, (SELECT coalesce(root_id, id) FROM isolates WHERE id = ?), ?, ?, ?, ?)",
+                                  (isolate_id, isolate_id, method, route, body, time.time()))
             return int(cur.lastrowid or 0)
         return self._write("inbox put", do)
 
