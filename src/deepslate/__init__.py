@@ -5,7 +5,7 @@ own interpreter; after every durable operation the interpreter's state is
 committed to the store, and after a crash the flow resumes from that snapshot.
 """
 from . import dpslio
-from ._builtins import http_listen, http_request, json_marshal, json_unmarshal, sleep
+from ._builtins import http_listen, http_request, json_marshal, json_unmarshal, now, random, sleep, uuid4
 from ._snapshot import SnapshotError
 from ._values import DSError
 from .compiler import CompileError, Flow, dis, flow, impure, pure
@@ -14,7 +14,7 @@ from .runtime import Engine, FlowCancelled, FlowFailed, idempotency_key, new_sql
 __all__ = [
     # the flow language
     "flow", "pure", "impure", "sleep", "http_listen", "http_request", "json_marshal",
-    "json_unmarshal", "DSError", "dpslio", "Flow",
+    "json_unmarshal", "now", "random", "uuid4", "DSError", "dpslio", "Flow",
     # running flows
     "new_sqlite", "spawn_workers", "Engine", "idempotency_key",
     # errors and tools

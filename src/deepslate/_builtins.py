@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import json
 import operator
+import random as _random
 import re
+import time
+import uuid
 from typing import Any
 
 import orjson
@@ -98,12 +101,15 @@ BUILTINS: dict[str, Any] = {
     "str": str, "int": int, "float": float, "abs": abs, "min": min, "max": max,
     "range": b_range, "repr": repr, "json_marshal": json_marshal_value,
     "json_unmarshal": json_unmarshal_value, "DSError": b_dserror,
+    # drawn inline: a value is kept by the snapshot of the next durable point, and nothing
+    # outside the isolate sees it before then, so a re-run that draws another is unobservable
+    "now": time.time, "random": _random.random, "uuid4": lambda: str(uuid.uuid4()),
     "iadd": operator.iadd, "imul": operator.imul, "list_pop": list_pop, "dict_get": dict_get, "dict_keys": dict_keys, "dict_values": dict_values,
 }
 
 
 def _outside(name: str) -> RuntimeError:
-    return RuntimeError(f"{name}() is a durable operation and only works inside an @flow function; "
+    return RuntimeError(f"{name}() is a flow operation and only works inside an @flow function; "
                         "start the flow with spawn")
 
 
@@ -144,6 +150,22 @@ class _JsonUnmarshal:
 
 json_unmarshal = _JsonUnmarshal()
 
+
+def now() -> float:
+    """Inside a flow: the time (seconds since the epoch); a resumed flow sees the value it had."""
+    raise _outside("now")
+
+
+def random() -> float:
+    """Inside a flow: a random float in [0, 1); a resumed flow sees the value it had."""
+    raise _outside("random")
+
+
+def uuid4() -> str:
+    """Inside a flow: a random UUID as a str; a resumed flow sees the value it had."""
+    raise _outside("uuid4")
+
 # name -> the object users import; the compiler recognises them by identity
 DURABLE = {"sleep": sleep, "http_listen": http_listen, "http_request": http_request,
-           "json_marshal": json_marshal, "json_unmarshal": json_unmarshal}
+           "json_marshal": json_marshal, "json_unmarshal": json_unmarshal, "now": now, "random": random,
+           "uuid4": uuid4}

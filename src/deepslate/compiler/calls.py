@@ -23,6 +23,7 @@ DURABLE_PARAMS = {
     "http_listen": [("method", STR), ("route", STR)],
     "http_request": [("method", STR), ("url", STR), ("headers", DictT(STR, STR)), ("body", BYTES)],
 }
+DRAWN = {"now": FLOAT, "random": FLOAT, "uuid4": STR}     # values drawn in the flow, kept by its snapshot
 
 
 class CallCompiler:
@@ -257,6 +258,11 @@ class CallCompiler:
             target = CallTarget("builtin", "builtin:json_marshal", 1)
             self.set_pos(node)
             return self.result(union(BYTES, ERROR), dst, lambda r_: self.emit(Op.CALL, r_, self.const(target), base))
+        if name in DRAWN:
+            self.bind(node, [], name)
+            target = CallTarget("builtin", f"builtin:{name}", 0)
+            self.set_pos(node)
+            return self.result(DRAWN[name], dst, lambda r_: self.emit(Op.CALL, r_, self.const(target), 0))
         params = DURABLE_PARAMS[name]
         args = self.bind(node, params, name)
         base = self.arg_block(args, params, name)

@@ -176,3 +176,12 @@ async def dead_code_after_loop(n: int) -> int:  ### "flow dead_code_after_loop i
     while n > 0:
         return 1
         n = 0
+# ---
+from deepslate import flow, now, uuid4
+
+
+@flow
+async def drawn_with_arguments() -> str:
+    t: float = now(1.0)  ### "now takes 0 arguments" at "1.0"
+    u: int = uuid4()  ### "cannot initialise u: expected int, got str" at "uuid4"
+    return str(t)
