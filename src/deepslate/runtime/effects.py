@@ -233,7 +233,7 @@ class Effects:
         self._fail(iso, f"{type(value).__name__}: {value} (raised by @impure {ref}{tries})", frames_of(iso),
                    kind="impure", keep_snapshot=True, exc_type=type(value).__name__)
 
-    # -- inbox (the HTTP ingress that fills it is a later piece) ------------------------------
+    # -- inbox (filled by the HTTP ingress, runtime/ingress.py) ------------------------------
 
     def _http_listen(self: "Engine", iso: Iso, spec: Any, args: tuple[Any, ...]) -> None:
         self._effect_task(self._listen(iso, str(args[0]), str(args[1])))
@@ -242,7 +242,7 @@ class Effects:
         method = method.upper()
         while True:
             iso.listen = "peeking"
-            msg = await self._db(self.store.inbox_peek, iso.id, method, route)
+            msg = await self._inbox_next(iso, method, route)
             if not iso.active:
                 return
             if msg is not None:
