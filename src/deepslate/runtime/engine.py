@@ -597,13 +597,14 @@ class Engine(Effects):
                     h = self.by_id.get(holder)
                     if h is None or not h.active:        # its step will never land
                         self._untake(mid)
-                skip = tuple(mid for mid, holder in takes.items() if holder != iso.id)
+                # its own too: a take of this isolate's is released before it listens again, so
+                # one still held means a second look of the same listen is on the way
+                skip = tuple(takes)
             msg: tuple[int, bytes] | None = await self._db(self.store.inbox_peek, iso.root_id, method, route, skip)
             if msg is None:
                 return None
-            holder = self._takes.get(key, {}).get(msg[0])
-            if holder is not None and holder != iso.id:
-                continue                # taken by another listener while this look was on the way
+            if msg[0] in self._take_key:
+                continue                # taken by another look while this one was on the way
             self._takes.setdefault(key, {})[msg[0]] = iso.id
             self._take_key[msg[0]] = key
             listening = self._listeners.get(key)
@@ -636,6 +637,7 @@ class Engine(Effects):
                 pending = iso.vm.pending()
                 if pending is not None and pending[0].kind == "http_listen" \
                         and (str(pending[1][0]).upper(), str(pending[1][1])) == key[1:]:
+                    iso.listen = "peeking"       # so the next message before its look starts does not start another
                     self._perform_safely(iso, pending[0], pending[1])
         if not listening:
             del self._listeners[key]

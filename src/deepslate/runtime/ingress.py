@@ -161,18 +161,17 @@ class IngressServer:
         self.engine = engine
         self.addr = addr
         self.settings = settings
-        self.runner: web.AppRunner | None = None
+        self.runner: web.ServerRunner | None = None
         self.url = ""
         self.accepted = 0       # messages committed (repeats not counted)
 
     async def start(self) -> "IngressServer":
         host, port = split_addr(self.addr)
-        app = web.Application(client_max_size=self.settings.max_body)
-        app.router.add_route("*", "/{tail:.*}", self.handle)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0,
-                               lingering_time=LINGER_SECONDS)
+        # a bare server, no router: the raw path is parsed here, names may hold any encoded byte
+        server = web.Server(self.handle, access_log=None, lingering_time=LINGER_SECONDS)
+        runner = web.ServerRunner(server, handle_signals=False, shutdown_timeout=1.0)
         await runner.setup()
-        site = web.TCPSite(runner, host, port, reuse_address=False)
+        site = web.TCPSite(runner, host, port)
         try:
             await site.start()
         except OSError as e:
@@ -190,13 +189,13 @@ class IngressServer:
             runner, self.runner = self.runner, None
             await runner.cleanup()
 
-    async def handle(self, request: web.Request) -> web.StreamResponse:
+    async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
         try:
             return await self._handle(request)
         except _Refused as r:
             return _error(r.status, r.reason, r.headers)
 
-    async def _handle(self, request: web.Request) -> web.StreamResponse:
+    async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
         eng, settings = self.engine, self.settings
         if eng.failure is not None or not eng.started:
             return _error(503, "the engine is not running")
@@ -228,13 +227,13 @@ class IngressServer:
         return web.json_response({"id": put.mid, "isolate": name, "method": method, "route": route,
                                   "duplicate": put.duplicate}, status=202)
 
-    def _verify(self, verifier: Verifier, request: web.Request, body: bytes) -> None:
+    def _verify(self, verifier: Verifier, request: web.BaseRequest, body: bytes) -> None:
         try:
             verifier.verify(request.headers, body)
         except Unverified as e:
             raise _Refused(401, str(e)) from None
 
-    def _delivery_id(self, request: web.Request, verifier: Verifier | None) -> str | None:
+    def _delivery_id(self, request: web.BaseRequest, verifier: Verifier | None) -> str | None:
         header = self.settings.dedupe_header or (verifier.id_header if verifier is not None else None)
         if header is None:
             return None
@@ -245,7 +244,7 @@ class IngressServer:
             raise _Refused(400, f"the {header} header must hold a delivery id of 1 to {MAX_KEY} characters")
         return key
 
-    async def _read(self, request: web.Request) -> bytes:
+    async def _read(self, request: web.BaseRequest) -> bytes:
         """The body, refused with 413 once it passes ``max_body``, whether or not the client said
         its length (chunked): at most ``max_body`` + one read are held in memory."""
         limit = self.settings.max_body
