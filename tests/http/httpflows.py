@@ -74,3 +74,13 @@ async def inbox_forever(route: str) -> None:
         data: bytes | DSError = http_listen("POST", route)
         if isinstance(data, bytes):
             print(data)
+
+
+@flow
+async def collector(n: int) -> list[bytes]:
+    got: list[bytes] = []
+    for i in range(n):
+        data: bytes | DSError = http_listen("POST", "/in")
+        if isinstance(data, bytes):
+            got.append(data)
+    return got
