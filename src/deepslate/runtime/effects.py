@@ -233,7 +233,7 @@ class Effects:
         self._fail(iso, f"{type(value).__name__}: {value} (raised by @impure {ref}{tries})", frames_of(iso),
                    kind="impure", keep_snapshot=True, exc_type=type(value).__name__)
 
-    # -- inbox (filled by the HTTP ingress, runtime/ingress.py) ------------------------------
+    # -- inbox (the HTTP ingress that fills it is a later piece) ------------------------------
 
     def _http_listen(self: "Engine", iso: Iso, spec: Any, args: tuple[Any, ...]) -> None:
         self._effect_task(self._listen(iso, str(args[0]), str(args[1])))
