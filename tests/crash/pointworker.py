@@ -79,7 +79,7 @@ def expected_calls(mode):
 def main(job):
     mode, effects = job["mode"], job["effects"]
     flow, count, n, kids = MODES[mode]
-    platform, _ = new_sqlite(job["store"], synchronous="NORMAL")
+    platform, _ = new_sqlite(job["store"], synchronous="NORMAL", listen_addr="127.0.0.1:0")
     if job.get("slow_commit"):
         # a slow disk: steps pile up while a batch is written, so the next batch holds several
         # isolates (what mid_group_commit needs to be reached)

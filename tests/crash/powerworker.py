@@ -28,7 +28,7 @@ def log(path: str, line: str) -> None:
 
 def run(store: str, acks: str, isolates: str, steps: str, pad: str, gap: str, delay: str) -> None:
     powerflows.ACKS.update(path=acks, delay=float(delay))
-    platform, _ = new_sqlite(store)
+    platform, _ = new_sqlite(store, listen_addr="127.0.0.1:0")
     db = platform.store.db
     print("READY", db.execute("PRAGMA synchronous").fetchone()[0], db.execute("PRAGMA journal_mode").fetchone()[0],
           flush=True)
@@ -55,7 +55,7 @@ def run(store: str, acks: str, isolates: str, steps: str, pad: str, gap: str, de
 
 
 def fill(store: str, count: str, size: str) -> None:
-    platform, _ = new_sqlite(store)
+    platform, _ = new_sqlite(store, listen_addr="127.0.0.1:0")
     spawn, wait, cancel, stop = spawn_workers(4, platform, [powerflows.keep])
     for k in range(int(count)):
         spawn(f"big{k}", "keep", {"pad": f"{k:08d}" + "y" * (int(size) - 8)})

@@ -52,7 +52,7 @@ async def scene(path: str) -> int:
 
 
 def main(phase: str, store: str, effects: str) -> None:
-    platform, _ = new_sqlite(store, synchronous="NORMAL")
+    platform, _ = new_sqlite(store, synchronous="NORMAL", listen_addr="127.0.0.1:0")
     spawn, wait, cancel, stop = spawn_workers(2, platform, [scene])
     eng, call = platform.engine, platform.runner.call
     if phase == "setup":

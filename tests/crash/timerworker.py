@@ -54,7 +54,7 @@ def wait_woken(path: str, n: int, timeout: float) -> None:
 
 
 def main(cmd: str, store: str, effects: str, arg: str) -> None:
-    platform, _ = new_sqlite(store, synchronous="NORMAL")
+    platform, _ = new_sqlite(store, synchronous="NORMAL", listen_addr="127.0.0.1:0")
     spawn, wait, cancel, stop = spawn_workers(4, platform, [nap])
     eng, call = platform.engine, platform.runner.call
     if cmd == "spawn":

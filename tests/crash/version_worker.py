@@ -15,7 +15,7 @@ def main(flowdir: str, store: str, effects: str, spawn_names: str, wait_names: s
     sys.path.insert(0, flowdir)
     import pinned_flows
     print("HASH " + pinned_flows.pinned.program.hash.hex(), flush=True)
-    platform, _ = new_sqlite(store)
+    platform, _ = new_sqlite(store, listen_addr="127.0.0.1:0")
     spawn, wait, cancel, stop = spawn_workers(4, platform, [pinned_flows.pinned])
     names = [n for n in spawn_names.split(",") if n]
     eng = platform.engine

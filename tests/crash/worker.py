@@ -59,7 +59,7 @@ def say(line: str) -> None:
 
 def main(store: str, effects: str, mode: str) -> None:
     faulthandler.register(signal.SIGUSR1, all_threads=True)    # the test asks a stuck worker where it is
-    platform, _ = new_sqlite(store)
+    platform, _ = new_sqlite(store, listen_addr="127.0.0.1:0")
     spawn, wait, cancel, stop = spawn_workers(4, platform, FLOWS)
     if mode == "steps":
         for n in names(mode):

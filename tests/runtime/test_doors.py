@@ -25,7 +25,7 @@ ALL = [df.add, df.counter(), df.nap, df.fail_div, df.checkout, df.returns_error,
 
 @pytest.fixture
 def doors(tmp_path):
-    platform, none = new_sqlite(str(tmp_path / "s.db"))
+    platform, none = new_sqlite(str(tmp_path / "s.db"), listen_addr="127.0.0.1:0")
     assert none is None
     d = spawn_workers(4, platform, ALL)
     yield d
@@ -118,7 +118,7 @@ def test_fanout_with_waitgroup_and_queues(doors):
 
 def test_counter_continues_after_restart(tmp_path):
     path = str(tmp_path / "s.db")
-    platform, _ = new_sqlite(path)
+    platform, _ = new_sqlite(path, listen_addr="127.0.0.1:0")
     spawn, wait, cancel, stop = spawn_workers(2, platform, [df.counter()])
     spawn("my-counter", "counter", {})
     stop()
@@ -127,7 +127,7 @@ def test_counter_continues_after_restart(tmp_path):
     db.execute("UPDATE isolates SET wake_at = 0")           # as if a long time had passed
     db.commit()
     db.close()
-    platform, _ = new_sqlite(path)
+    platform, _ = new_sqlite(path, listen_addr="127.0.0.1:0")
     spawn, wait, cancel, stop = spawn_workers(2, platform, [df.counter])
     assert spawn("my-counter", "counter", {}) == (1, True)
     deadline = time.time() + 10
@@ -139,7 +139,7 @@ def test_counter_continues_after_restart(tmp_path):
 
 
 def test_doors_after_stop(tmp_path):
-    platform, _ = new_sqlite(str(tmp_path / "s.db"))
+    platform, _ = new_sqlite(str(tmp_path / "s.db"), listen_addr="127.0.0.1:0")
     spawn, wait, cancel, stop = spawn_workers(1, platform, [df.add])
     with pytest.raises(RuntimeError, match="already has workers"):
         spawn_workers(1, platform, [df.add])
@@ -150,7 +150,7 @@ def test_doors_after_stop(tmp_path):
 
 
 def test_spawn_workers_bad_arguments(tmp_path):
-    platform, _ = new_sqlite(str(tmp_path / "s.db"))
+    platform, _ = new_sqlite(str(tmp_path / "s.db"), listen_addr="127.0.0.1:0")
     with pytest.raises(TypeError, match="@flow functions"):
         spawn_workers(1, platform, [len])
     with pytest.raises(TypeError, match="platform from new_sqlite"):
@@ -165,17 +165,17 @@ def test_new_sqlite_clear_errors(tmp_path):
     notes = tmp_path / "notes.txt"
     notes.write_text("not a database at all\n" * 200)
     with pytest.raises(NotADeepslateStore, match="not a deepslate store"):
-        new_sqlite(str(notes))
+        new_sqlite(str(notes), listen_addr="127.0.0.1:0")
     with pytest.raises(StoreError, match="does not exist"):
-        new_sqlite(str(tmp_path / "missing" / "s.db"))
+        new_sqlite(str(tmp_path / "missing" / "s.db"), listen_addr="127.0.0.1:0")
     with pytest.raises(ValueError, match="host:port"):
         new_sqlite(str(tmp_path / "s.db"), listen_addr="8765")
-    assert isinstance(deepslate.new_sqlite(str(tmp_path / "ok.db"))[0], deepslate.runtime.Platform)
+    assert isinstance(deepslate.new_sqlite(str(tmp_path / "ok.db"), listen_addr="127.0.0.1:0")[0], deepslate.runtime.Platform)
 
 
 def test_store_turning_read_only_stops_the_engine_and_loses_nothing(tmp_path):
     path = str(tmp_path / "s.db")
-    platform, _ = new_sqlite(path)
+    platform, _ = new_sqlite(path, listen_addr="127.0.0.1:0")
     spawn, wait, cancel, stop = spawn_workers(2, platform, [df.add, df.nap])
     spawn("done-before", "add", {"a": 1, "b": 1})
     assert wait("done-before") == 2
@@ -186,7 +186,7 @@ def test_store_turning_read_only_stops_the_engine_and_loses_nothing(tmp_path):
     with pytest.raises(StoreError, match="read-only|store failure"):
         wait("sleeper", timeout=5)
     stop()
-    platform, _ = new_sqlite(path)
+    platform, _ = new_sqlite(path, listen_addr="127.0.0.1:0")
     spawn, wait, cancel, stop = spawn_workers(2, platform, [df.add, df.nap])
     assert wait("done-before") == 2
     assert wait("sleeper", timeout=10) == "rested"
@@ -196,13 +196,13 @@ def test_store_turning_read_only_stops_the_engine_and_loses_nothing(tmp_path):
 
 def test_disk_full_stops_with_a_clear_error_and_loses_nothing(tmp_path):
     path = str(tmp_path / "s.db")
-    platform, _ = new_sqlite(path)
+    platform, _ = new_sqlite(path, listen_addr="127.0.0.1:0")
     spawn, wait, cancel, stop = spawn_workers(2, platform, [df.add])
     spawn("first", "add", {"a": 1, "b": 1})
     assert wait("first") == 2
     pages = platform.store.db.execute("PRAGMA page_count").fetchone()[0]
     stop()
-    platform, _ = new_sqlite(path, max_page_count=pages + 2)
+    platform, _ = new_sqlite(path, max_page_count=pages + 2, listen_addr="127.0.0.1:0")
     spawn, wait, cancel, stop = spawn_workers(2, platform, [df.add])
     spawned = []
     with pytest.raises(StoreFull, match="is full"):
@@ -210,7 +210,7 @@ def test_disk_full_stops_with_a_clear_error_and_loses_nothing(tmp_path):
             spawn(f"n{i}-" + "x" * 300, "add", {"a": i, "b": 1})
             spawned.append(i)
     stop()
-    platform, _ = new_sqlite(path)
+    platform, _ = new_sqlite(path, listen_addr="127.0.0.1:0")
     spawn, wait, cancel, stop = spawn_workers(2, platform, [df.add])
     assert wait("first") == 2
     for i in spawned:
@@ -220,7 +220,7 @@ def test_disk_full_stops_with_a_clear_error_and_loses_nothing(tmp_path):
 
 def test_corrupt_snapshot_fails_that_isolate_only(tmp_path):
     path = str(tmp_path / "s.db")
-    platform, _ = new_sqlite(path)
+    platform, _ = new_sqlite(path, listen_addr="127.0.0.1:0")
     spawn, wait, cancel, stop = spawn_workers(2, platform, [df.nap])
     spawn("bad", "nap", {"seconds": 0.2})
     spawn("good", "nap", {"seconds": 0.2})
@@ -230,7 +230,7 @@ def test_corrupt_snapshot_fails_that_isolate_only(tmp_path):
     db.execute("UPDATE isolates SET snapshot = ? WHERE name = 'bad'", (snap[:-7] + b"garbage",))
     db.commit()
     db.close()
-    platform, _ = new_sqlite(path)
+    platform, _ = new_sqlite(path, listen_addr="127.0.0.1:0")
     spawn, wait, cancel, stop = spawn_workers(2, platform, [df.nap])
     with pytest.raises(FlowFailed, match="cannot resume from the stored snapshot") as ei:
         wait("bad")
@@ -278,13 +278,13 @@ def test_isolate_finishes_on_its_own_program_after_redeploy(tmp_path):
     try:
         v1 = _load_version(d, V1)
         path = str(tmp_path / "s.db")
-        platform, _ = new_sqlite(path)
+        platform, _ = new_sqlite(path, listen_addr="127.0.0.1:0")
         spawn, wait, cancel, stop = spawn_workers(2, platform, [v1.greet])
         spawn("old", "greet", {"n": 1})
         stop()
         v2 = _load_version(d, V2)
         assert v2.greet.program.hash != v1.greet.program.hash
-        platform, _ = new_sqlite(path)
+        platform, _ = new_sqlite(path, listen_addr="127.0.0.1:0")
         spawn, wait, cancel, stop = spawn_workers(2, platform, [v2.greet])
         spawn("new", "greet", {"n": 1})
         assert wait("new", timeout=10) == "v2:10!"
@@ -301,7 +301,7 @@ def test_isolate_finishes_on_its_own_program_after_redeploy(tmp_path):
 # -- more durable operations ---------------------------------------------------------------
 
 def test_inbox_messages_reach_http_listen_in_order_once(tmp_path):
-    platform, _ = new_sqlite(str(tmp_path / "s.db"))
+    platform, _ = new_sqlite(str(tmp_path / "s.db"), listen_addr="127.0.0.1:0")
     spawn, wait, cancel, stop = spawn_workers(2, platform, [df.listener, df.add])
     eng, call = platform.engine, platform.runner.call
     spawn("l", "listener", {"n": 3})
@@ -311,8 +311,9 @@ def test_inbox_messages_reach_http_listen_in_order_once(tmp_path):
     time.sleep(0.1)
     call(eng.send("l", "POST", "/numbers", b"3"))
     assert wait("l", timeout=10) == [b"1", b"2", b"3"]
+    # the tree has ended: its messages nobody took went with it
     assert platform.store.inbox_peek(1, "POST", "/numbers") is None
-    assert platform.store.inbox_peek(1, "POST", "/other")[1] == b"nope"
+    assert platform.store.inbox_peek(1, "POST", "/other") is None
     with pytest.raises(ValueError, match="has finished"):
         call(eng.send("l", "POST", "/numbers", b"4"))
     with pytest.raises(KeyError):
@@ -324,20 +325,20 @@ def test_inbox_messages_reach_http_listen_in_order_once(tmp_path):
 
 def test_message_sent_before_a_restart_is_delivered_after_it(tmp_path):
     path = str(tmp_path / "s.db")
-    platform, _ = new_sqlite(path)
+    platform, _ = new_sqlite(path, listen_addr="127.0.0.1:0")
     spawn, wait, cancel, stop = spawn_workers(2, platform, [df.listener])
     spawn("l", "listener", {"n": 2})
     platform.runner.call(platform.engine.send("l", "POST", "/numbers", b"a"))
     platform.runner.call(platform.engine.send("l", "POST", "/numbers", b"b"))
     stop()
-    platform, _ = new_sqlite(path)
+    platform, _ = new_sqlite(path, listen_addr="127.0.0.1:0")
     spawn, wait, cancel, stop = spawn_workers(2, platform, [df.listener])
     assert wait("l", timeout=10) == [b"a", b"b"]
     stop()
 
 
 def test_failed_impure_can_be_retried_once_fixed(tmp_path):
-    platform, _ = new_sqlite(str(tmp_path / "s.db"))
+    platform, _ = new_sqlite(str(tmp_path / "s.db"), listen_addr="127.0.0.1:0")
     spawn, wait, cancel, stop = spawn_workers(2, platform, [df.uses_fragile])
     df.FLAKY["broken"] = True
     spawn("f", "uses_fragile", {"x": 41})
@@ -352,7 +353,7 @@ def test_failed_impure_can_be_retried_once_fixed(tmp_path):
 
 
 def test_lock_contention_between_isolates(tmp_path):
-    platform, _ = new_sqlite(str(tmp_path / "s.db"))
+    platform, _ = new_sqlite(str(tmp_path / "s.db"), listen_addr="127.0.0.1:0")
     spawn, wait, cancel, stop = spawn_workers(4, platform, [df.contend])
     df.INSIDE.clear()
     df.OVERLAPS.clear()
@@ -366,7 +367,7 @@ def test_lock_contention_between_isolates(tmp_path):
 
 
 def test_storage_per_isolate_does_not_grow_with_steps(tmp_path):
-    platform, _ = new_sqlite(str(tmp_path / "s.db"))
+    platform, _ = new_sqlite(str(tmp_path / "s.db"), listen_addr="127.0.0.1:0")
     spawn, wait, cancel, stop = spawn_workers(2, platform, [df.counter()])
     eng, call = platform.engine, platform.runner.call
     eng.time_scale = 0.0001
@@ -385,7 +386,7 @@ def test_storage_per_isolate_does_not_grow_with_steps(tmp_path):
 
 
 def test_spawn_workers_on_an_unwritable_store_raises(tmp_path):
-    platform, _ = new_sqlite(str(tmp_path / "s.db"))
+    platform, _ = new_sqlite(str(tmp_path / "s.db"), listen_addr="127.0.0.1:0")
     platform.store.db.execute("PRAGMA query_only = 1")
     with pytest.raises(StoreReadOnly, match="read-only"):
         spawn_workers(1, platform, [df.add])
@@ -395,7 +396,7 @@ def test_spawn_workers_on_an_unwritable_store_raises(tmp_path):
 def test_a_second_process_taking_the_store_fences_the_first_out(tmp_path):
     from deepslate.store import LeaseLost, SQLiteStore
     path = str(tmp_path / "s.db")
-    platform, _ = new_sqlite(path)
+    platform, _ = new_sqlite(path, listen_addr="127.0.0.1:0")
     spawn, wait, cancel, stop = spawn_workers(2, platform, [df.add, df.nap])
     spawn("n", "nap", {"seconds": 0.2})
     other = SQLiteStore(path)
@@ -446,7 +447,7 @@ def _hold_the_loop(spawn, name="h"):
 
 @pytest.fixture
 def held(tmp_path):
-    platform, _ = new_sqlite(str(tmp_path / "s.db"))
+    platform, _ = new_sqlite(str(tmp_path / "s.db"), listen_addr="127.0.0.1:0")
     d = spawn_workers(2, platform, [slow.hog, slow.idle, df.add])
     yield platform, d
     d[3]()
@@ -499,7 +500,7 @@ def test_spawn_and_cancel_timeouts_hold_while_the_loop_is_held(held):
 
 
 def test_doors_raise_when_the_engine_loop_is_stopped_under_them(tmp_path):
-    platform, _ = new_sqlite(str(tmp_path / "s.db"))
+    platform, _ = new_sqlite(str(tmp_path / "s.db"), listen_addr="127.0.0.1:0")
     spawn, wait, cancel, stop = spawn_workers(2, platform, [slow.idle])
     spawn("o", "idle", {"seconds": 60.0})
     loop = platform.runner.loop
@@ -521,7 +522,7 @@ def test_doors_raise_when_the_engine_loop_is_stopped_under_them(tmp_path):
 
 
 def test_a_wait_in_flight_sees_the_engine_thread_die(tmp_path):
-    platform, _ = new_sqlite(str(tmp_path / "s.db"))
+    platform, _ = new_sqlite(str(tmp_path / "s.db"), listen_addr="127.0.0.1:0")
     spawn, wait, cancel, stop = spawn_workers(2, platform, [slow.idle])
     spawn("o", "idle", {"seconds": 60.0})
     loop = platform.runner.loop
@@ -540,7 +541,7 @@ def test_a_wait_in_flight_sees_the_engine_thread_die(tmp_path):
 
 def test_spawn_workers_on_a_stopped_platform_raises(tmp_path):
     path = str(tmp_path / "s.db")
-    platform, _ = new_sqlite(path)
+    platform, _ = new_sqlite(path, listen_addr="127.0.0.1:0")
     spawn, wait, cancel, stop = spawn_workers(1, platform, [df.add])
     spawn("a", "add", {"a": 1, "b": 2})
     stop()
@@ -551,7 +552,7 @@ def test_spawn_workers_on_a_stopped_platform_raises(tmp_path):
     for door, args in ((spawn, ("b", "add", {"a": 1, "b": 2})), (wait, ("a",)), (cancel, ("a",))):
         with pytest.raises(RuntimeError, match="not running: it was stopped"):
             door(*args)
-    platform, _ = new_sqlite(path)                           # what the message says to do
+    platform, _ = new_sqlite(path, listen_addr="127.0.0.1:0")                           # what the message says to do
     spawn, wait, cancel, stop = spawn_workers(1, platform, [df.add])
     assert wait("a", timeout=10) == 3
     stop()
@@ -559,7 +560,7 @@ def test_spawn_workers_on_a_stopped_platform_raises(tmp_path):
 
 def test_stop_is_bounded_when_the_loop_is_held(tmp_path):
     path = str(tmp_path / "s.db")
-    platform, _ = new_sqlite(path)
+    platform, _ = new_sqlite(path, listen_addr="127.0.0.1:0")
     spawn, wait, cancel, stop = spawn_workers(2, platform, [slow.hog, slow.idle])
     spawn("o", "idle", {"seconds": 0.2})
     assert wait("o", timeout=10) == "idled"
@@ -576,7 +577,7 @@ def test_stop_is_bounded_when_the_loop_is_held(tmp_path):
     stop()                                                   # idempotent
     runner.thread.join(HOLD + 10)                            # the engine finishes stopping on its own
     assert not runner.thread.is_alive()
-    platform, _ = new_sqlite(path)
+    platform, _ = new_sqlite(path, listen_addr="127.0.0.1:0")
     spawn, wait, cancel, stop = spawn_workers(2, platform, [slow.hog, slow.idle])
     assert wait("o", timeout=10) == "idled"
     assert wait("h", timeout=HOLD + 10) == 1                # committed or resumed: nothing lost

@@ -24,11 +24,11 @@ def test_every_example_is_tested():
 
 def test_counter_resumes(tmp_path):
     store = str(tmp_path / "c.db")
-    out1 = run([str(EXAMPLES / "counter.py"), "--store", store, "--seconds", "1.6"], tmp_path)
+    out1 = run([str(EXAMPLES / "counter.py"), "--store", store, "--seconds", "1.6", "--listen", "127.0.0.1:0"], tmp_path)
     assert out1.returncode == 0, out1.stderr
     assert "my-counter: id 1, new" in out1.stdout
     last = int(re.findall(r"count = (\d+)", out1.stdout)[-1])
-    out2 = run([str(EXAMPLES / "counter.py"), "--store", store, "--seconds", "1.6"], tmp_path)
+    out2 = run([str(EXAMPLES / "counter.py"), "--store", store, "--seconds", "1.6", "--listen", "127.0.0.1:0"], tmp_path)
     assert "my-counter: id 1, resumed" in out2.stdout
     counts = [int(c) for c in re.findall(r"count = (\d+)", out2.stdout)]
     assert counts[0] >= last and counts[-1] > last
@@ -37,14 +37,14 @@ def test_counter_resumes(tmp_path):
 def test_orders_charge_once_even_when_killed(tmp_path):
     env = dict(os.environ, ORDERS_LEDGER=str(tmp_path / "ledger.jsonl"))
     store = str(tmp_path / "o.db")
-    p = subprocess.Popen([sys.executable, str(EXAMPLES / "orders.py"), "--store", store, "--orders", "40"],
+    p = subprocess.Popen([sys.executable, str(EXAMPLES / "orders.py"), "--store", store, "--orders", "40", "--listen", "127.0.0.1:0"],
                          cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         time.sleep(0.8)
     finally:
         p.send_signal(signal.SIGKILL)
         p.communicate(timeout=30)       # reaped, and its pipes closed
-    out = run([str(EXAMPLES / "orders.py"), "--store", store, "--orders", "40"], tmp_path, env=env)
+    out = run([str(EXAMPLES / "orders.py"), "--store", store, "--orders", "40", "--listen", "127.0.0.1:0"], tmp_path, env=env)
     assert out.returncode == 0, out.stderr
     assert "total cents: 82000" in out.stdout
     lines = [json.loads(x) for x in (tmp_path / "ledger.jsonl").read_text().splitlines()]

@@ -15,13 +15,13 @@ def _counts(out):
 
 def test_demo_counts_on_and_continues_after_a_restart(tmp_path, capsys):
     store = str(tmp_path / "demo.db")
-    assert main(["demo", "--store", store, "--counters", "2", "--duration", "1.6"]) == 0
+    assert main(["demo", "--store", store, "--counters", "2", "--duration", "1.6", "--listen", "127.0.0.1:0"]) == 0
     first = capsys.readouterr().out
     assert "stopped; every count so far is committed" in first
     assert main(["show", store, "counter-1", "--json"]) == 0
     before = json.loads(capsys.readouterr().out)["frames"][0]["locals"]["count"]
     assert before >= 1
-    assert main(["demo", "--store", store, "--counters", "2", "--duration", "1.6"]) == 0
+    assert main(["demo", "--store", store, "--counters", "2", "--duration", "1.6", "--listen", "127.0.0.1:0"]) == 0
     capsys.readouterr()
     assert main(["show", store, "counter-1", "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
@@ -34,7 +34,7 @@ def test_demo_counts_on_and_continues_after_a_restart(tmp_path, capsys):
 
 def test_show_text_and_errors(tmp_path, capsys):
     store = str(tmp_path / "demo.db")
-    main(["demo", "--store", store, "--counters", "1", "--duration", "1.2"])
+    main(["demo", "--store", store, "--counters", "1", "--duration", "1.2", "--listen", "127.0.0.1:0"])
     capsys.readouterr()
     assert main(["show", store, "counter-1"]) == 0
     out = capsys.readouterr().out
@@ -47,9 +47,9 @@ def test_show_text_and_errors(tmp_path, capsys):
     notes.write_text("hello\n" * 300)
     assert main(["ls", str(notes)]) == 2
     assert "not a deepslate store" in capsys.readouterr().err
-    assert main(["demo", "--store", str(notes), "--duration", "0.1"]) == 2
+    assert main(["demo", "--store", str(notes), "--duration", "0.1", "--listen", "127.0.0.1:0"]) == 2
     assert "not a deepslate store" in capsys.readouterr().err
-    assert main(["demo", "--store", store, "--counters", "0"]) == 2
+    assert main(["demo", "--store", store, "--counters", "0", "--listen", "127.0.0.1:0"]) == 2
 
 
 def test_show_failed_isolate_children_and_log(tmp_path, capsys):
@@ -59,7 +59,7 @@ def test_show_failed_isolate_children_and_log(tmp_path, capsys):
     import doorflows as df
     from deepslate import FlowFailed, new_sqlite, spawn_workers
     store = str(tmp_path / "s.db")
-    platform, _ = new_sqlite(store)
+    platform, _ = new_sqlite(store, listen_addr="127.0.0.1:0")
     spawn, wait, cancel, stop = spawn_workers(2, platform, [df.fail_div, df.fanout, df.listener])
     try:
         spawn("bad", "fail_div", {"x": 0})
@@ -95,7 +95,7 @@ def test_show_prints_a_log_line_with_a_lone_surrogate_as_its_escape(tmp_path):
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "flowmods"))
     import isoflows
     store = str(tmp_path / "s.db")
-    platform, _ = new_sqlite(store)
+    platform, _ = new_sqlite(store, listen_addr="127.0.0.1:0")
     spawn, wait, _cancel, stop = spawn_workers(1, platform, [isoflows.keeps_surrogates])
     try:
         spawn("s", "keeps_surrogates", {})

@@ -207,7 +207,7 @@ def test_storage_does_not_grow_with_steps(store):
 def test_inbox_in_arrival_order(store):
     epoch = store.claim(NODE)
     store.commit_batch(NODE, epoch, [spawn_commit(1, "a")])
-    m1 = store.inbox_put(1, "POST", "/n", b"1")
+    m1 = store.inbox_put(1, "POST", "/n", b"1").mid
     store.inbox_put(1, "POST", "/n", b"2")
     assert store.inbox_peek(1, "POST", "/n") == (m1, b"1")
     store.commit_batch(NODE, epoch, [Commit(1, "running", b"s", 1, ops=[InboxTake(m1)])])

@@ -167,6 +167,8 @@ def add_demo(p: argparse.ArgumentParser) -> None:
     p.add_argument("--store", default="deepslate-demo.db", help="SQLite file (default: %(default)s)")
     p.add_argument("--counters", type=int, default=3, help="how many counter isolates (default: %(default)s)")
     p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    p.add_argument("--listen", default="127.0.0.1:8765", help="HTTP ingress address (default: %(default)s; "
+                                                             "port 0: any free port)")
     p.set_defaults(run=run_demo)
 
 
@@ -183,11 +185,16 @@ def run_demo(args: argparse.Namespace) -> int:
         print("deepslate demo: --counters must be at least 1", file=sys.stderr)
         return 2
     try:
-        platform, _ = new_sqlite(args.store)
+        platform, _ = new_sqlite(args.store, args.listen)
     except (StoreError, ValueError) as e:
         print(f"deepslate demo: {e}", file=sys.stderr)
         return 2
-    spawn, wait, cancel, stop = spawn_workers(4, platform, [demo.counter()])
+    try:
+        spawn, wait, cancel, stop = spawn_workers(4, platform, [demo.counter()])
+    except OSError as e:        # the ingress address is taken
+        platform.store.close()
+        print(f"deepslate demo: {e}", file=sys.stderr)
+        return 2
     names = [f"counter-{i}" for i in range(1, args.counters + 1)]
     for n in names:
         spawn(n, "counter", {})

@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterable
 from ..store.base import Store
 from ..store.sqlite import SQLiteStore
 from .engine import Engine
+from .ingress import Ingress, split_addr
 
 log = logging.getLogger("deepslate.runtime")
 
@@ -33,9 +34,10 @@ class Platform:
     """An opened store plus the node's settings; what ``spawn_workers`` runs on."""
 
     def __init__(self, store: Store, listen_addr: str, *, node_id: str = "local", commit_batch: int = 1000,
-                 lease_seconds: float = 30.0):
+                 lease_seconds: float = 30.0, ingress: Ingress | None = None):
         self.store = store
-        self.listen_addr = listen_addr
+        self.listen_addr = listen_addr      # the HTTP ingress's address; port 0: any free port
+        self.ingress = ingress
         self.node_id = node_id
         self.commit_batch = commit_batch
         self.lease_seconds = lease_seconds
@@ -48,9 +50,7 @@ class Platform:
 
 
 def _check_addr(listen_addr: str) -> None:
-    host, sep, port = str(listen_addr).rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"listen_addr must be 'host:port', not {listen_addr!r}")
+    split_addr(listen_addr)
 
 
 def _check_timeout(timeout: Any) -> float | None:
@@ -68,18 +68,23 @@ def _check_timeout(timeout: Any) -> float | None:
 
 
 def new_sqlite(path: str, listen_addr: str = "127.0.0.1:8765", *, commit_batch: int = 1000,
-               synchronous: str = "FULL", log_keep: int = 200,
-               max_page_count: int | None = None) -> tuple[Platform, None]:
+               synchronous: str = "FULL", log_keep: int = 200, max_page_count: int | None = None,
+               ingress: Ingress | None = None) -> tuple[Platform, None]:
     """Open (or create) the SQLite store at ``path``.
+
+    ``spawn_workers`` serves the HTTP ingress on ``listen_addr`` (``host:0`` picks a free port:
+    read ``platform.engine.ingress_url``); ``ingress`` sets its body limit and request checks.
 
     Raises ``deepslate.store.StoreError`` naming the file when it cannot be used: a missing
     directory, a file that is not a deepslate database, a read-only file. The second element
     is always None; it keeps the README's ``platform, _ = ...`` shape."""
     _check_addr(listen_addr)
+    if ingress is not None and not isinstance(ingress, Ingress):
+        raise TypeError(f"ingress must be a deepslate.Ingress, not {type(ingress).__name__}")
     if commit_batch < 1:
         raise ValueError(f"commit_batch must be at least 1, not {commit_batch}")
     store = SQLiteStore(path, synchronous=synchronous, log_keep=log_keep, max_page_count=max_page_count)
-    return Platform(store, listen_addr, commit_batch=commit_batch), None
+    return Platform(store, listen_addr, commit_batch=commit_batch, ingress=ingress), None
 
 
 class EngineThread:
@@ -313,7 +318,8 @@ def spawn_workers(n: int, platform: Platform, flows: Iterable[Any]) -> tuple[
         raise RuntimeError(f"{platform!r} was stopped: stop() closed its store. Open the store again "
                            f"with new_sqlite({platform.store.path!r}) and pass that platform to spawn_workers")
     engine = Engine(platform.store, list(flows), n, node_id=platform.node_id,
-                    commit_batch=platform.commit_batch, lease_seconds=platform.lease_seconds)
+                    commit_batch=platform.commit_batch, lease_seconds=platform.lease_seconds,
+                    listen_addr=platform.listen_addr, ingress=platform.ingress)
     runner = EngineThread(engine)
     platform.engine, platform.runner = engine, runner
 

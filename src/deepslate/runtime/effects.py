@@ -242,7 +242,7 @@ class Effects:
         method = method.upper()
         while True:
             iso.listen = "peeking"
-            msg = await self._db(self.store.inbox_peek, iso.id, method, route)
+            msg = await self._inbox_next(iso, method, route)
             if not iso.active:
                 return
             if msg is not None:

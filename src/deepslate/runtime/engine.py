@@ -32,12 +32,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterable
 
-from ..store.base import TERMINAL, Commit, CommitRejected, IsolateNew, IsolateRow, LeaseLost, Op, ProgramPut, \
-    Store, StoreError
+from ..store.base import TERMINAL, Commit, CommitRejected, InboxPut, InboxTake, IsolateNew, IsolateRow, LeaseLost, \
+    Op, ProgramPut, Store, StoreError
 from .._faults import fault_point
 from .blocking import ImpurePool
 from .effects import BLOCKING, Effect, Effects
 from .errors import FlowCancelled, FlowFailed, error_json
+from .ingress import Ingress, IngressServer, split_addr
 from .isolate import RELOCK, START, Iso, check_args, check_name, describe, flow_of, frames_of
 from .shared import RETRY, SharedObjects
 from .stall import StallWatch, slow_step
@@ -71,6 +72,7 @@ class Engine(Effects):
                  commit_batch: int = 1000, budget: int = 200_000, impure_threads: int | None = None,
                  lease_seconds: float = 30.0, time_scale: float = 1.0,
                  max_snapshot_bytes: int = MAX_SNAPSHOT_BYTES, slow_step_seconds: float = 0.5,
+                 listen_addr: str | None = None, ingress: Ingress | None = None,
                  vm: Any = None, serial: Any = None):
         if workers < 1:
             raise ValueError(f"workers must be at least 1, not {workers}")
@@ -80,6 +82,13 @@ class Engine(Effects):
             raise ValueError(f"max_snapshot_bytes must be positive, not {max_snapshot_bytes}")
         if not slow_step_seconds > 0:
             raise ValueError(f"slow_step_seconds must be positive, not {slow_step_seconds}")
+        if listen_addr is not None:
+            split_addr(listen_addr)
+        if ingress is not None and not isinstance(ingress, Ingress):
+            raise TypeError(f"ingress must be a deepslate.Ingress, not {type(ingress).__name__}")
+        self.listen_addr = listen_addr      # the HTTP ingress listens here (None: no ingress)
+        self.ingress_settings = ingress or Ingress()
+        self.ingress: IngressServer | None = None
         self.store = store
         self.flows: dict[str, Any] = {}
         for f in flows:
@@ -113,6 +122,12 @@ class Engine(Effects):
         self._frozen: asyncio.TimerHandle | None = None
         self._stepping: tuple[Iso, float] | None = None      # the step on the loop now, for the stall watch
         self._watch: StallWatch | None = None
+        # http_listen: who listens on (root, method, route), and the messages taken by steps not
+        # yet durable, which no other listener of the tree may take meanwhile
+        self._listeners: dict[tuple[int, str, str], dict[int, Iso]] = {}
+        self._listening: dict[int, set[tuple[int, str, str]]] = {}     # isolate id -> keys it is listed under
+        self._takes: dict[tuple[int, str, str], dict[int, int]] = {}
+        self._take_key: dict[int, tuple[int, str, str]] = {}
 
     # -- start and stop --------------------------------------------------------
 
@@ -166,7 +181,14 @@ class Engine(Effects):
             if iso.active:
                 iso.relock = [lid for lid in iso.relock if lid not in iso.held and lid in self.shared.locks]
                 self._relock(iso)
+        if self.listen_addr is not None:
+            self.ingress = await IngressServer(self, self.listen_addr, self.ingress_settings).start()
         return self
+
+    @property
+    def ingress_url(self) -> str | None:
+        """``http://host:port`` the ingress listens on (the bound port when given port 0)."""
+        return self.ingress.url if self.ingress is not None else None
 
     def _thaw(self) -> None:
         if self._frozen is not None:
@@ -234,6 +256,8 @@ class Engine(Effects):
         if not self.started:
             return
         self.started = False
+        if self.ingress is not None:
+            await self.ingress.close()
         self._thaw()
         self._cancel_work()
         self.writer.close()
@@ -508,40 +532,123 @@ class Engine(Effects):
                    log_seq=iso.log_seq, ops=ops, waiting_on="lock_acquire (retry)")
         self._submit(iso, c, lambda: self._relock(iso))
 
-    async def send(self, name: str, method: str, route: str, body: bytes) -> int:
-        """Commit an inbound message for ``name``'s ``http_listen(method, route)`` and wake it.
+    async def send(self, name: str, method: str, route: str, body: bytes, *, key: str | None = None) -> int:
+        """Commit an inbound message for ``name``'s tree's ``http_listen(method, route)`` and wake
+        the listener (what the HTTP ingress does for a request).
 
-        Messages wait in the inbox until the flow listens there, and are delivered once each,
-        in arrival order per (isolate, method, route). Returns the message id."""
+        Messages wait in the inbox until a flow of the tree listens there, and are delivered once
+        each, in arrival order per (tree, method, route); a repeated ``key`` lands once. Returns
+        the message id."""
         self._check()
         if not isinstance(body, bytes):
             raise TypeError(f"message body must be bytes, not {type(body).__name__}")
+        try:
+            put = await self.put_message(name, method.upper(), route, body, None, key)
+        except LookupError as e:
+            if isinstance(e, KeyError):
+                raise
+            raise ValueError(str(e)) from None
+        return put.mid
+
+    async def put_message(self, name: str, method: str, route: str, body: bytes, headers: str | None,
+                          key: str | None) -> InboxPut:
+        """File a message through the group-commit writer; once durable, wake the tree's listener.
+        Raises KeyError (no such isolate), LookupError (its tree has ended) or RuntimeError (the
+        engine stopped)."""
         iso = self.by_name.get(name)
-        if iso is None:
+        if iso is not None and iso.active:
+            iid, root = iso.id, iso.root_id
+        else:
             row = await self._db(self.store.get_isolate, name)
             if row is None:
                 raise KeyError(f"no isolate named {name!r}")
-            if row.status in TERMINAL:
-                raise ValueError(f"isolate {name!r} has finished ({row.status}); it listens no more")
-            iid = row.id
-        else:
-            iid = iso.id
-        mid = await self._db(self.store.inbox_put, iid, method.upper(), route, body)
+            iid, root = row.id, row.root_id if row.root_id is not None else row.id
+        if self.failure is not None or not self.started:
+            raise RuntimeError("the engine is not running")
+        put = InboxPut(iid, method, route, body, headers, key)
+        try:
+            await asyncio.shield(self.writer.submit_wait(Commit(iid, "", None, 0, ops=[put], row=False)))
+        except CommitRejected as e:
+            raise RuntimeError(f"the store refused the message: {e}") from None
+        except Exception as e:
+            self._halt(e)
+            raise RuntimeError(f"the engine stopped after a store failure: {e}") from None
+        if put.gone:
+            raise LookupError(f"isolate {name!r} has finished, and nothing in its tree listens any more")
         fault_point("after_inbox_insert_before_202")
-        self.deliver(name)
-        return mid
+        if not put.duplicate:
+            self._wake_listeners((root, method, route))
+        return put
 
-    def deliver(self, name: str) -> None:
-        """A message for ``name`` was committed to the inbox: look again if it listens."""
-        iso = self.by_name.get(name)
-        if iso is None or not iso.active:
+    # -- http_listen: listeners and takes -----------------------------------------------
+
+    async def _inbox_next(self, iso: Iso, method: str, route: str) -> tuple[int, bytes] | None:
+        """The next message for ``iso``'s http_listen(method, route): the oldest of its tree's
+        inbox that no other listener's step in flight has taken. ``iso`` is registered as a
+        listener of that key first, so a message committed during the look wakes it again."""
+        key = (iso.root_id, method, route)
+        self._listeners.setdefault(key, {})[iso.id] = iso
+        self._listening.setdefault(iso.id, set()).add(key)
+        while True:
+            takes = self._takes.get(key)
+            skip: tuple[int, ...] = ()
+            if takes:
+                for mid, holder in list(takes.items()):
+                    h = self.by_id.get(holder)
+                    if h is None or not h.active:        # its step will never land
+                        self._untake(mid)
+                # its own too: a take of this isolate's is released before it listens again, so
+                # one still held means a second look of the same listen is on the way
+                skip = tuple(takes)
+            msg: tuple[int, bytes] | None = await self._db(self.store.inbox_peek, iso.root_id, method, route, skip)
+            if msg is None:
+                return None
+            if msg[0] in self._take_key:
+                continue                # taken by another look while this one was on the way
+            self._takes.setdefault(key, {})[msg[0]] = iso.id
+            self._take_key[msg[0]] = key
+            listening = self._listeners.get(key)
+            if listening is not None:
+                listening.pop(iso.id, None)
+            return msg
+
+    def _untake(self, mid: int) -> tuple[int, str, str] | None:
+        key = self._take_key.pop(mid, None)
+        if key is not None:
+            takes = self._takes.get(key)
+            if takes is not None:
+                takes.pop(mid, None)
+                if not takes:
+                    del self._takes[key]
+        return key
+
+    def _wake_listeners(self, key: tuple[int, str, str]) -> None:
+        """A message for ``key`` was committed (or given back): each isolate of the tree
+        listening there looks again; the first to take it gets it."""
+        listening = self._listeners.get(key)
+        if not listening:
             return
-        if iso.listen == "peeking":
-            iso.listen = "again"            # the peek in flight may have missed it
-        elif iso.listen == "waiting":
-            pending = iso.vm.pending()
-            if pending is not None:
-                self._perform_safely(iso, pending[0], pending[1])
+        for iid, iso in list(listening.items()):
+            if not iso.active or iso.listen is None:
+                del listening[iid]           # ended, or took a message and went on
+            elif iso.listen == "peeking":
+                iso.listen = "again"         # the look in flight may have missed it
+            elif iso.listen == "waiting":
+                pending = iso.vm.pending()
+                if pending is not None and pending[0].kind == "http_listen" \
+                        and (str(pending[1][0]).upper(), str(pending[1][1])) == key[1:]:
+                    iso.listen = "peeking"       # so the next message before its look starts does not start another
+                    self._perform_safely(iso, pending[0], pending[1])
+        if not listening:
+            del self._listeners[key]
+
+    def _unlisten(self, iso: Iso) -> None:
+        for key in self._listening.pop(iso.id, ()):
+            listening = self._listeners.get(key)
+            if listening is not None:
+                listening.pop(iso.id, None)
+                if not listening:
+                    del self._listeners[key]
 
     def shared_view(self) -> tuple[dict[int, list[int]], dict[int, int | None], dict[int, int]]:
         """Queues, locks and wait groups as memory holds them (see SharedObjects.view)."""
@@ -700,6 +807,8 @@ class Engine(Effects):
                 child = self.by_id.get(op.row.id)
                 if child is not None and child.active:
                     self.ready.put_nowait((child, START, []))
+            elif type(op) is InboxTake:
+                self._untake(op.mid)
 
     def _unpublish(self, iso: Iso, ops: list[Op]) -> None:
         if not ops:
@@ -712,6 +821,10 @@ class Engine(Effects):
                 if child is not None:
                     child.active = False
                     self.by_name.pop(child.name, None)
+            elif type(op) is InboxTake:
+                key = self._untake(op.mid)     # not taken after all: another listener may have it
+                if key is not None:
+                    self._wake_listeners(key)
 
     def _rejected(self, iso: Iso, c: Commit, exc: CommitRejected) -> None:
         """The store refused one commit's values: that isolate alone fails, keeping its last
@@ -780,6 +893,7 @@ class Engine(Effects):
             iso.task = None
         carried, iso.carry = iso.carry, []
         self._unpublish(iso, carried)
+        self._unlisten(iso)
 
     def _perform_safely(self, iso: Iso, spec: Any, args: Any) -> None:
         try:

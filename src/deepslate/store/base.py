@@ -133,11 +133,29 @@ class InboxTake(NamedTuple):
     mid: int
 
 
+@dataclass
+class InboxPut:
+    """An inbound message for isolate ``isolate_id``, filed under its tree. The store fills in
+    the outcome: ``mid`` (the message's id, or the first one's for a repeated ``key``),
+    ``duplicate`` (``key`` was seen before in this tree: nothing was added) and ``gone`` (the
+    isolate has finished: nothing was added)."""
+    isolate_id: int
+    method: str
+    route: str
+    body: bytes
+    headers: str | None = None        # JSON object of the request headers the flow may need
+    key: str | None = None            # a delivery id: a repeat within the tree lands once
+    mid: int = 0
+    duplicate: bool = False
+    gone: bool = False
+
+
 # What one step changes besides its own row (``Commit.ops``), applied in order. When a commit
 # ends the last live isolate of a tree (all done, cancelled, or failed with nothing to retry),
 # the store deletes that tree's queues, locks and wait groups in the same transaction and sets
 # ``Commit.collected`` to the root, so the engine forgets them too.
-Op = QueueNew | QueuePut | QueueTake | LockNew | LockSet | WgNew | WgAdd | IsolateNew | ProgramPut | InboxTake
+Op = (QueueNew | QueuePut | QueueTake | LockNew | LockSet | WgNew | WgAdd | IsolateNew | ProgramPut | InboxTake
+      | InboxPut)
 
 
 @dataclass
@@ -155,6 +173,7 @@ class Commit:
     log_seq: int = 0                  # log_seq after these lines
     ops: list[Op] = field(default_factory=list)
     create: IsolateRow | None = None  # insert this row instead of updating (spawn)
+    row: bool = True                  # False: only the ops (an inbound message), no isolate row
     keep_snapshot: bool = False       # leave the stored snapshot as it is (a failure that keeps
                                       # the last good one for retry); ``snapshot`` is then ignored
     collected: int | None = None      # set by the store: the root whose tree's objects it deleted
@@ -229,11 +248,16 @@ class Store(abc.ABC):
         concurrent callers exactly one gets True."""
 
     @abc.abstractmethod
-    def inbox_put(self, isolate_id: int, method: str, route: str, body: bytes) -> int:
-        """Commit an inbound message (http_listen); returns its id."""
+    def inbox_put(self, isolate_id: int, method: str, route: str, body: bytes, *, headers: str | None = None,
+                  key: str | None = None) -> InboxPut:
+        """Commit one inbound message on its own transaction (the engine batches them through
+        ``commit_batch`` instead); returns the ``InboxPut`` with its outcome filled in."""
 
     @abc.abstractmethod
-    def inbox_peek(self, isolate_id: int, method: str, route: str) -> tuple[int, bytes] | None: ...
+    def inbox_peek(self, root_id: int, method: str, route: str,
+                   skip: tuple[int, ...] = ()) -> tuple[int, bytes] | None:
+        """The oldest message of the tree rooted at ``root_id`` for (method, route), leaving
+        out the ids in ``skip`` (taken by a step not yet durable)."""
 
     @abc.abstractmethod
     def storage_bytes(self, isolate_id: int) -> int:
