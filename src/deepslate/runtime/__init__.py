@@ -2,5 +2,7 @@
 from .doors import Platform, new_sqlite, spawn_workers
 from .engine import Engine
 from .errors import FlowCancelled, FlowFailed, idempotency_key
+from .httpclient import HttpPolicy
 
-__all__ = ["Engine", "FlowCancelled", "FlowFailed", "Platform", "idempotency_key", "new_sqlite", "spawn_workers"]
+__all__ = ["Engine", "FlowCancelled", "FlowFailed", "HttpPolicy", "Platform", "idempotency_key", "new_sqlite",
+           "spawn_workers"]
