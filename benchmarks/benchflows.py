@@ -1,7 +1,7 @@
 """Flows the runtime benchmarks run."""
 import time
 
-from deepslate import flow, impure, sleep
+from deepslate import DSError, flow, http_request, impure, sleep
 
 STAMPS: list[float] = []
 
@@ -54,3 +54,13 @@ async def park(n: int) -> int:
         i = i + 1
     sleep(3600.0)
     return i
+
+
+@flow
+async def requests(url: str, n: int) -> int:
+    ok: int = 0
+    for i in range(n):
+        r: bytes | DSError = http_request("GET", url, {}, b"")
+        if isinstance(r, bytes):
+            ok = ok + 1
+    return ok

@@ -10,14 +10,15 @@ from ._snapshot import SnapshotError
 from ._values import DSError
 from .compiler import CompileError, Flow, dis, flow, impure, pure
 from . import webhooks
-from .runtime import Engine, FlowCancelled, FlowFailed, Ingress, idempotency_key, new_sqlite, spawn_workers
+from .runtime import Engine, FlowCancelled, FlowFailed, HttpPolicy, Ingress, idempotency_key, new_sqlite, \
+    spawn_workers
 
 __all__ = [
     # the flow language
     "flow", "pure", "impure", "sleep", "http_listen", "http_request", "json_marshal",
     "json_unmarshal", "now", "random", "uuid4", "DSError", "dpslio", "Flow",
     # running flows
-    "new_sqlite", "spawn_workers", "Engine", "idempotency_key", "Ingress", "webhooks",
+    "new_sqlite", "spawn_workers", "Engine", "idempotency_key", "Ingress", "webhooks", "HttpPolicy",
     # errors and tools
     "CompileError", "FlowFailed", "FlowCancelled", "SnapshotError", "dis",
 ]

@@ -24,6 +24,7 @@ cdef enum:
     T_REF = 0x10          # memo index of a value written before
     T_FLOAT32 = 0x11      # binary32 bits of a float exact in binary32
     T_NANREF = 0x12       # number of a NaN float written before; also opens the F links
+    T_CODEDERROR = 0x13   # DSError with a code other than 0: message, kind, code svarint
     T_SMALLINT = 0x80     # 0x80 + n for the ints 0 <= n < 128
 
     SMALL_BUF = 256       # inline first chunk of a writer: small states never touch the heap

@@ -41,6 +41,7 @@ by ``n`` bytes of UTF-8::
     0x11 FLOAT32    byte[4], IEEE 754 binary32 bits, for a float that survives the round trip
                     through binary32 bit for bit (1.0, 0.5, -0.0, inf, the usual NaN)
     0x12 NANREF     nan:uvarint, the number of a NaN float read before (see NaN identity)
+    0x13 CODEDERROR message:str kind:str code:svarint              DSError whose code is not 0
     0x80 SMALLINT   tags 0x80..0xFF are the ints 0..127 (tag - 0x80)
 
 The frames of a snapshot are the VM's state tuple (see ``_vm.pyi``),
@@ -69,6 +70,10 @@ index, register, number); the links are there only when one is. A NaN held
 in one place needs neither, so states without shared NaNs are written as
 before these two were added, and a reader that predates them refuses only
 a state that has them, as malformed.
+
+DSError codes: a DSError whose ``code`` is 0 is written ``ERROR`` as before codes
+existed, so those bytes did not change; only one with a code takes ``CODEDERROR``,
+which an older reader refuses as an unknown tag.
 
 Dataclasses are named by ref ("module:qualname") inside the blob, so the
 bytes stay readable without the program: ``class`` 0 defines the next class
@@ -139,7 +144,7 @@ TAGS = {
     "FLOAT": T_FLOAT, "STR": T_STR, "BYTES": T_BYTES, "LIST": T_LIST, "DICT": T_DICT,
     "TUPLE": T_TUPLE, "ERROR": T_ERROR, "QUEUE": T_QUEUE, "LOCK": T_LOCK,
     "WAITGROUP": T_WAITGROUP, "DATACLASS": T_DATACLASS, "REF": T_REF, "FLOAT32": T_FLOAT32,
-    "NANREF": T_NANREF, "SMALLINT": T_SMALLINT,
+    "NANREF": T_NANREF, "CODEDERROR": T_CODEDERROR, "SMALLINT": T_SMALLINT,
 }
 
 cdef int C_MAX_NESTING = MAX_NESTING
@@ -537,9 +542,16 @@ cdef class _Writer:
             self.depth -= 1
             return 0
         if t is _DSError:
-            self.u8(T_ERROR)
+            code = v.code
+            if type(code) is not int:
+                raise TypeError(f"a DSError code is an int, not {type(code).__name__}")
+            x = PyLong_AsLongLongAndOverflow(code, &overflow)
+            if overflow:
+                raise ValueError(f"DSError code {code} does not fit in 64 bits")
+            self.u8(T_CODEDERROR if x != 0 else T_ERROR)
             self.string(v.message)
-            return self.string(v.kind)
+            self.string(v.kind)
+            return self.svarint(x) if x != 0 else 0
         if t is _Queue:
             return self.handle(T_QUEUE, v)
         if t is _Lock:
@@ -998,12 +1010,13 @@ cdef class _Reader:
             n = self.length(1)
             p = self.take(n)
             return int.from_bytes(PyBytes_FromStringAndSize(<const char*>p, n), "little", signed=True)
-        if tag == T_ERROR:
+        if tag == T_ERROR or tag == T_CODEDERROR:
             message = self.string()
             kind = self.string()
+            code = PyLong_FromLongLong(self.svarint()) if tag == T_CODEDERROR else 0
             if self.plain:
-                return {"error": message, "kind": kind}
-            return _DSError(message, kind)
+                return {"error": message, "kind": kind, "code": code} if code else {"error": message, "kind": kind}
+            return _DSError(message, kind, code)
         if tag == T_QUEUE:
             return self.handle(_Queue, "queue")
         if tag == T_LOCK:
@@ -1244,7 +1257,7 @@ def inspect_snapshot(data) -> dict:
 
     Values: tuples as lists, non-str dict keys as str(), bytes as text with
     backslash escapes, NaN and the infinities as "nan"/"inf"/"-inf", DSError
-    as {"error", "kind"}, handles as {"queue"|"lock"|"waitgroup": id},
+    as {"error", "kind"} (and "code" when it is not 0), handles as {"queue"|"lock"|"waitgroup": id},
     dataclasses as {"__dataclass__": ref, field: value...}. A value met again
     is shown again in full until 100 000 repeated nodes in all, then as
     {"__ref__": n} (n counts memoized values in order); a cycle always is."""

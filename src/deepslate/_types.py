@@ -272,6 +272,8 @@ def to_jsonable(v: Any) -> Any:
     if type(v) is dict:
         return {str(k) if not isinstance(k, str) else k: to_jsonable(x) for k, x in v.items()}
     if type(v) is DSError:
+        if v.code:
+            return {"error": v.message, "kind": v.kind, "code": v.code}
         return {"error": v.message, "kind": v.kind}
     if isinstance(v, (Queue, Lock, WaitGroup)):
         return {type(v).__name__.lower(): v.id}

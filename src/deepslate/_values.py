@@ -16,24 +16,32 @@ T = TypeVar("T")
 
 
 class DSError:
-    """An error value: ``DSError("card declined")`` or ``DSError(msg, kind="timeout")``."""
-    __slots__ = ("message", "kind")
+    """An error value: ``DSError("card declined")`` or ``DSError(msg, kind="timeout")``.
+
+    ``code`` is a number the error carries, 0 when it has none: the HTTP status of an
+    ``http_request`` that got a non-2xx answer."""
+    __slots__ = ("message", "kind", "code")
     __match_args__ = ("message",)
 
-    def __init__(self, message: str = "", kind: str = "error") -> None:
+    def __init__(self, message: str = "", kind: str = "error", code: int = 0) -> None:
+        if isinstance(code, bool) or not isinstance(code, int):
+            raise TypeError(f"DSError code must be an int, not {type(code).__name__}")
         self.message = str(message)
         self.kind = str(kind)
+        self.code = int(code)
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is DSError and other.message == self.message and other.kind == self.kind
+        return (type(other) is DSError and other.message == self.message and other.kind == self.kind
+                and other.code == self.code)
 
     def __hash__(self) -> int:
-        return hash((self.message, self.kind))
+        return hash((self.message, self.kind, self.code))
 
     def __repr__(self) -> str:
-        if self.kind == "error":
+        code = f", code={self.code}" if self.code else ""
+        if self.kind == "error" and not code:
             return f"DSError({self.message!r})"
-        return f"DSError({self.message!r}, kind={self.kind!r})"
+        return f"DSError({self.message!r}, kind={self.kind!r}{code})"
 
     def __str__(self) -> str:
         return self.message

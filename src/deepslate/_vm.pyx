@@ -857,9 +857,9 @@ cdef object _copy_other(_Copy* st, object v):
         st.depth -= 1
         return tuple(items)
     if t is _DSError:
-        if type(v.message) is not str or type(v.kind) is not str:
-            raise _Unholdable("a DSError whose message or kind is not a str")
-        return _DSError(v.message, v.kind)
+        if type(v.message) is not str or type(v.kind) is not str or type(v.code) is not int:
+            raise _Unholdable("a DSError whose message or kind is not a str, or whose code is not an int")
+        return _DSError(v.message, v.kind, v.code)
     if t is _Queue or t is _Lock or t is _WaitGroup:
         ident = v.id
         if type(ident) is not int:

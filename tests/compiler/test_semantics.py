@@ -11,6 +11,7 @@ import re
 
 import pytest
 
+from deepslate import DSError
 from test_differential import run_cpython, run_deepslate
 
 HEAD = "from deepslate import flow, pure, json_marshal, json_unmarshal, DSError\n\n\n"
@@ -237,3 +238,17 @@ def test_json_refuses_what_json_does_not_allow(data, ret, message):
 def test_in_finds_numbers_by_equality_across_bool_int_and_float(expr, arg):
     agree("bool", f"ys: list[float] = [1.0, 2.5]\nbs: list[bool] = [False]\nreturn {expr}", "x: int | bool",
           {"x": arg})
+
+
+# -- a DSError's code is an int (0 unless the error carries one) -------------------------
+
+
+@pytest.mark.parametrize("err", [DSError("x"), DSError("HTTP 404", "http", 404), DSError("y", code=-2**70)])
+def test_an_error_code_reads_as_an_int(err):
+    out = agree("int", "c: int = e.code\nif e.code == 404 and e.kind == 'http':\n    return c * 2\nreturn c + 1",
+                "e: DSError", {"e": err})
+    assert out[:2] == ("value", ("int", err.code * 2 if err.code == 404 else err.code + 1))
+
+
+def test_an_error_code_is_not_a_str():
+    refused("str", 'e: DSError = DSError("x")\nreturn e.code', "expected str, got int")

@@ -12,7 +12,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import httpflows as hf  # noqa: E402
+import listenflows as hf  # noqa: E402
 from deepslate import Ingress, new_sqlite, spawn_workers  # noqa: E402
 
 ISOLATES = int(os.environ.get("DEEPSLATE_INGRESS_ISOLATES", "100"))

@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 from yarl import URL
 
-import httpflows as hf
+import listenflows as hf
 from deepslate import Engine, Ingress, new_sqlite, spawn_workers
 from deepslate.runtime import ListenError
 from deepslate.store import SQLiteStore

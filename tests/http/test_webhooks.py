@@ -8,7 +8,7 @@ import time
 import pytest
 from yarl import URL
 
-import httpflows as hf
+import listenflows as hf
 from deepslate import webhooks
 from deepslate.webhooks import Bearer, GitHub, StandardWebhooks, Stripe, Unverified
 

@@ -198,6 +198,8 @@ class GrammarReader:
             return tuple(self.value() for _ in range(self.uvarint()))
         if tag == 0x0B:
             return DSError(self.str(), self.str())
+        if tag == 0x13:
+            return DSError(self.str(), self.str(), self.svarint())
         if tag in (0x0C, 0x0D, 0x0E):
             return {0x0C: Queue, 0x0D: Lock, 0x0E: WaitGroup}[tag](self.svarint())
         if tag == 0x0F:

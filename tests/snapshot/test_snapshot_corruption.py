@@ -183,7 +183,9 @@ def test_checksum_mismatch_message():
 
 
 @pytest.mark.parametrize("O, message", [
-    (b"\x13", "unknown value tag 0x13"),
+    (b"\x14", "unknown value tag 0x14"),
+    (b"\x13\x00\x00", "truncated"),                             # a coded DSError without its code
+    (b"\x13\x00\x00" + b"\xff" * 10 + b"\x02", "varint overflows 64 bits"),
     (b"\x12\x00", "back-reference to NaN 0, only 0 seen"),
     (b"\x08\x02\x11\x00\x00\xc0\x7f\x12\x01", "back-reference to NaN 1, only 1 seen"),
     (b"\x7f", "unknown value tag 0x7f"),

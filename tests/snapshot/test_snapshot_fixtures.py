@@ -117,3 +117,19 @@ def test_v1_value_blob_still_decodes():
 
 def test_the_readme_counter_is_small():
     assert len((DIR / "readme_counter.snap").read_bytes()) <= 64
+
+
+def http_errors_value():
+    return [DSError("HTTP 503: busy", "http", 503), DSError("card declined", "payment"), DSError("z", code=-7)]
+
+
+def test_v1_value_blob_with_dserror_codes():
+    # DSError codes came within format 1: code 0 keeps the ERROR bytes (shop.snap above), a code
+    # takes the CODEDERROR tag; this file pins those bytes
+    path = DIR / "http_errors.value"
+    if WRITE:
+        path.write_bytes(encode_value(http_errors_value()))
+    data = path.read_bytes()
+    got = decode_value(data)
+    assert got == http_errors_value() and [e.code for e in got] == [503, 0, -7]
+    assert encode_value(got) == data

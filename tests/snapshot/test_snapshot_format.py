@@ -8,6 +8,8 @@ import struct
 import zlib
 from dataclasses import dataclass
 
+from deepslate._values import DSError
+
 import pytest
 
 from deepslate import _snapshot
@@ -112,6 +114,29 @@ def test_values_in_hand_written_bytes():
     assert encode_value(math.inf) == blob(b"\x11" + struct.pack("<f", math.inf))
     assert encode_value((b"\x00", True, False, None)) == blob(b"\x0a\x04\x07\x01\x00\x02\x01\x00")
     assert encode_value({"é": 1}) == blob(b"\x09\x01\x06\x02\xc3\xa9\x81")
+
+
+def test_dserror_codes_in_hand_written_bytes():
+    def blob(body: bytes) -> bytes:
+        head = b"DSVL\x01" + uvarint(len(body)) + body
+        return head + struct.pack("<I", zlib.crc32(head))
+
+    # code 0 keeps the ERROR bytes written before codes existed; a code takes CODEDERROR
+    assert encode_value(DSError("no", "k")) == blob(b"\x0b\x02no\x01k")
+    assert encode_value(DSError("no", "k", 0)) == blob(b"\x0b\x02no\x01k")
+    assert encode_value(DSError("no", "http", 503)) == blob(b"\x13\x02no\x04http" + uvarint(503 * 2))
+    assert encode_value(DSError("", "", -1)) == blob(b"\x13\x00\x00\x01")
+    assert decode_value(blob(b"\x13\x02no\x04http" + uvarint(503 * 2))) == DSError("no", "http", 503)
+    assert decode_value(blob(b"\x0b\x02no\x01k")).code == 0
+
+
+def test_a_dserror_code_the_codec_cannot_hold_is_refused_by_name():
+    with pytest.raises(ValueError, match="DSError code 18446744073709551616 does not fit in 64 bits"):
+        encode_value(DSError("big", code=2**64))
+    e = DSError("odd")
+    e.code = "404"
+    with pytest.raises(TypeError, match="a DSError code is an int, not str"):
+        encode_value(e)
 
 
 def test_shared_nans_in_hand_written_bytes():

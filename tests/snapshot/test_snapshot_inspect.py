@@ -35,7 +35,7 @@ def test_values_become_plain_json_data():
     lines = [1, 2]
     O = [Order(7, lines), lines, DSError("no stock", "stock"), Queue(1), Lock(2), WaitGroup(3),
          (1, "t"), {1: "one", (2, 3): "pair", None: "none", "s": b"\xffraw"},
-         math.nan, math.inf, -math.inf, -0.0, 2**100]
+         math.nan, math.inf, -math.inf, -0.0, 2**100, DSError("HTTP 404", "http", 404)]
     got = inspect_snapshot(encode_snapshot(H, ([(0, 0, O, [], [])], False, 0)))
     out = got["frames"][0]["O"]
     assert out[0] == {"__dataclass__": f"{__name__}:Order", "id": 7, "lines": [1, 2]}
@@ -47,6 +47,7 @@ def test_values_become_plain_json_data():
     assert out[8:11] == ["nan", "inf", "-inf"]
     assert math.copysign(1, out[11]) == -1
     assert out[12] == 2**100
+    assert out[13] == {"error": "HTTP 404", "kind": "http", "code": 404}
     json.dumps(got, allow_nan=False)          # nothing JSON cannot carry
 
 

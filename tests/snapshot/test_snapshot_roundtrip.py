@@ -62,6 +62,8 @@ SCALARS = [
     "", "a", "héllo wörld", "日本語", "emoji 😀 and 𝔘𝔫𝔦𝔠𝔬𝔡𝔢", "nul\x00inside", "x" * 1000,
     b"", b"\x00\xff", bytes(range(256)) * 5,
     DSError("card declined"), DSError("slow", kind="timeout"), DSError("ünï", kind=""),
+    DSError("HTTP 503: busy", kind="http", code=503), DSError("x", code=-1), DSError("", code=2**63 - 1),
+    DSError("y", code=-2**63),
     Queue(0), Queue(2**63 - 1), Lock(-5), WaitGroup(-2**63), Queue(12345678901),
 ]
 
@@ -304,6 +306,7 @@ scalars = st.one_of(
     st.none(), st.booleans(), st.integers(), st.integers(min_value=-2**200, max_value=2**200),
     st.floats(allow_nan=True, allow_infinity=True), st.text(), st.binary(),
     st.builds(DSError, st.text(max_size=10), st.text(max_size=5)),
+    st.builds(DSError, st.text(max_size=10), st.text(max_size=5), st.integers(-2**63, 2**63 - 1)),
     st.builds(Queue, st.integers(-2**63, 2**63 - 1)), st.builds(Lock, st.integers(0, 10**6)),
     st.builds(WaitGroup, st.integers(0, 10**6)),
     st.builds(Point, st.integers(), st.integers()),

@@ -550,6 +550,7 @@ _SCALARS = st.one_of(
     st.none(), st.booleans(), st.integers(), st.integers(min_value=2**63), st.floats(allow_nan=True),
     st.text(max_size=5), st.binary(max_size=5),
     st.builds(DSError, st.text(max_size=3), st.sampled_from(["error", "timeout"])),
+    st.builds(DSError, st.text(max_size=3), st.sampled_from(["http", "timeout"]), st.integers(-2**63, 2**63 - 1)),
     st.builds(Queue, st.integers(0, 99)), st.builds(Lock, st.integers(0, 99)),
     st.builds(WaitGroup, st.integers(0, 99)),
 )

@@ -24,6 +24,9 @@ DURABLE_PARAMS = {
     "http_request": [("method", STR), ("url", STR), ("headers", DictT(STR, STR)), ("body", BYTES)],
 }
 DRAWN = {"now": FLOAT, "random": FLOAT, "uuid4": STR}     # values drawn in the flow, kept by its snapshot
+# http_request's per-call options: the fields of deepslate.HttpPolicy, keyword only
+HTTP_OPTIONS = {"retries": INT, "backoff": FLOAT, "max_backoff": FLOAT, "connect_timeout": FLOAT,
+                "read_timeout": FLOAT, "timeout": FLOAT, "max_response_bytes": INT}
 
 
 class CallCompiler:
@@ -264,12 +267,40 @@ class CallCompiler:
             self.set_pos(node)
             return self.result(DRAWN[name], dst, lambda r_: self.emit(Op.CALL, r_, self.const(target), 0))
         params = DURABLE_PARAMS[name]
-        args = self.bind(node, params, name)
+        extra: tuple = ()
+        if name == "http_request":
+            node, params, args, extra = self.http_options(node, params)
+        else:
+            args = self.bind(node, params, name)
         base = self.arg_block(args, params, name)
-        spec = EffectSpec(name, len(args))
+        spec = EffectSpec(name, len(args), extra)
         rt = NONE if name == "sleep" else union(BYTES, ERROR)
         self.set_pos(node)
         return self.result(rt, dst, lambda r: self.emit(Op.EFFECT, r, self.const(spec), base))
+
+    def http_options(self, node: ast.Call, params: list[tuple[str, Type]]) -> tuple:
+        """http_request's arguments, then its options as further arguments named in the spec's
+        extra (a call without options compiles as it did before there were any)."""
+        from ..runtime.httpclient import HttpPolicy  # noqa: PLC0415 - the runtime imports the compiler
+        names = {p for p, _ in params}
+        opts = []
+        for k in node.keywords:
+            if k.arg in HTTP_OPTIONS:
+                opts.append(k)
+            elif k.arg not in names:
+                self.fail(k, f"http_request has no parameter or option named {k.arg} "
+                             f"(options: {', '.join(sorted(HTTP_OPTIONS))})")
+        plain = ast.copy_location(ast.Call(node.func, node.args, [k for k in node.keywords if k not in opts]), node)
+        args = self.bind(plain, params, "http_request")
+        for k in opts:
+            value = _literal_number(k.value)
+            if value is not None and (HTTP_OPTIONS[k.arg] == FLOAT or type(value) is int):
+                try:
+                    HttpPolicy().override(**{k.arg: value})
+                except (TypeError, ValueError) as e:
+                    self.fail(k.value, str(e))
+        params = params + [(k.arg, HTTP_OPTIONS[k.arg]) for k in opts]
+        return node, params, args + [k.value for k in opts], tuple(k.arg for k in opts)
 
     def call_dpslio(self, node: ast.Call, what: tuple, want, dst) -> Val:
         name, elem = what
@@ -504,3 +535,12 @@ class CallCompiler:
             self.fail(tnode, f"isinstance takes a class, e.g. isinstance(x, list), not {want}")
         # bool is a kind of int
         return [m for m in members(t) if m == want or (want == INT and m == BOOL)]
+
+
+def _literal_number(node: ast.expr) -> int | float | None:
+    """The value of a number literal (``5``, ``-1``, ``2.5``), else None."""
+    neg = isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub)
+    inner = node.operand if neg else node  # type: ignore[attr-defined]
+    if isinstance(inner, ast.Constant) and type(inner.value) in (int, float):
+        return -inner.value if neg else inner.value
+    return None

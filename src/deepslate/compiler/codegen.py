@@ -1434,6 +1434,8 @@ class FunctionCompiler(CallCompiler):
         self.set_pos(node)
         if isinstance(v.t, ErrorT) and node.attr in ("message", "kind"):
             ft: Type = STR
+        elif isinstance(v.t, ErrorT) and node.attr == "code":
+            ft = INT
         elif isinstance(v.t, DataclassT):
             ft = self.field_type(v.t, node.attr, node)
         else:

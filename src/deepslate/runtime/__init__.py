@@ -2,7 +2,8 @@
 from .doors import Platform, new_sqlite, spawn_workers
 from .engine import Engine
 from .errors import FlowCancelled, FlowFailed, idempotency_key
+from .httpclient import HttpPolicy
 from .ingress import Ingress, ListenError
 
-__all__ = ["Engine", "FlowCancelled", "FlowFailed", "Ingress", "ListenError", "Platform", "idempotency_key",
-           "new_sqlite", "spawn_workers"]
+__all__ = ["Engine", "FlowCancelled", "FlowFailed", "HttpPolicy", "Ingress", "ListenError", "Platform",
+           "idempotency_key", "new_sqlite", "spawn_workers"]

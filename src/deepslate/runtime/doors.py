@@ -22,6 +22,7 @@ from ..store.base import Store
 from ..store.sqlite import SQLiteStore
 from .engine import Engine
 from .ingress import Ingress, split_addr
+from .httpclient import HttpPolicy
 
 log = logging.getLogger("deepslate.runtime")
 
@@ -34,13 +35,17 @@ class Platform:
     """An opened store plus the node's settings; what ``spawn_workers`` runs on."""
 
     def __init__(self, store: Store, listen_addr: str, *, node_id: str = "local", commit_batch: int = 1000,
-                 lease_seconds: float = 30.0, ingress: Ingress | None = None):
+                 lease_seconds: float = 30.0, ingress: Ingress | None = None,
+                 http_policy: HttpPolicy | None = None):
+        if http_policy is not None and not isinstance(http_policy, HttpPolicy):
+            raise TypeError(f"http_policy must be a deepslate.HttpPolicy, not {type(http_policy).__name__}")
         self.store = store
         self.listen_addr = listen_addr      # the HTTP ingress's address; port 0: any free port
         self.ingress = ingress
         self.node_id = node_id
         self.commit_batch = commit_batch
         self.lease_seconds = lease_seconds
+        self.http_policy = http_policy          # None: HttpPolicy()'s defaults
         self.engine: Engine | None = None
         self.runner: "EngineThread | None" = None
         self.stopped = False        # set by the doors' stop(): the store is (being) closed
@@ -69,7 +74,7 @@ def _check_timeout(timeout: Any) -> float | None:
 
 def new_sqlite(path: str, listen_addr: str = "127.0.0.1:8765", *, commit_batch: int = 1000,
                synchronous: str = "FULL", log_keep: int = 200, max_page_count: int | None = None,
-               ingress: Ingress | None = None) -> tuple[Platform, None]:
+               ingress: Ingress | None = None, http_policy: HttpPolicy | None = None) -> tuple[Platform, None]:
     """Open (or create) the SQLite store at ``path``.
 
     ``spawn_workers`` serves the HTTP ingress on ``listen_addr`` (``host:0`` picks a free port:
@@ -77,14 +82,17 @@ def new_sqlite(path: str, listen_addr: str = "127.0.0.1:8765", *, commit_batch: 
 
     Raises ``deepslate.store.StoreError`` naming the file when it cannot be used: a missing
     directory, a file that is not a deepslate database, a read-only file. The second element
-    is always None; it keeps the README's ``platform, _ = ...`` shape."""
+    is always None; it keeps the README's ``platform, _ = ...`` shape. ``http_policy`` sets
+    how the flows' ``http_request`` calls time out and retry (``deepslate.HttpPolicy``)."""
     _check_addr(listen_addr)
     if ingress is not None and not isinstance(ingress, Ingress):
         raise TypeError(f"ingress must be a deepslate.Ingress, not {type(ingress).__name__}")
     if commit_batch < 1:
         raise ValueError(f"commit_batch must be at least 1, not {commit_batch}")
+    if http_policy is not None and not isinstance(http_policy, HttpPolicy):
+        raise TypeError(f"http_policy must be a deepslate.HttpPolicy, not {type(http_policy).__name__}")
     store = SQLiteStore(path, synchronous=synchronous, log_keep=log_keep, max_page_count=max_page_count)
-    return Platform(store, listen_addr, commit_batch=commit_batch, ingress=ingress), None
+    return Platform(store, listen_addr, commit_batch=commit_batch, ingress=ingress, http_policy=http_policy), None
 
 
 class EngineThread:
@@ -319,7 +327,7 @@ def spawn_workers(n: int, platform: Platform, flows: Iterable[Any]) -> tuple[
                            f"with new_sqlite({platform.store.path!r}) and pass that platform to spawn_workers")
     engine = Engine(platform.store, list(flows), n, node_id=platform.node_id,
                     commit_batch=platform.commit_batch, lease_seconds=platform.lease_seconds,
-                    listen_addr=platform.listen_addr, ingress=platform.ingress)
+                    listen_addr=platform.listen_addr, ingress=platform.ingress, http_policy=platform.http_policy)
     runner = EngineThread(engine)
     platform.engine, platform.runner = engine, runner
 

@@ -260,22 +260,25 @@ class Effects:
             return
 
     def _http_request(self: "Engine", iso: Iso, spec: Any, args: tuple[Any, ...]) -> None:
-        iso.task = self._effect_task(self._request(iso, *args))
-
-    async def _request(self: "Engine", iso: Iso, method: str, url: str, headers: dict[str, str], body: bytes) -> None:
-        import aiohttp
-        hdrs = dict(headers or {})
-        hdrs.setdefault("Idempotency-Key", self._idempotency_key(iso))
-        value: Any
+        # the flow's per-call options follow the four arguments; spec.extra names them
         try:
-            async with aiohttp.ClientSession() as s:
-                async with s.request(method, url, headers=hdrs, data=body) as r:
-                    data = await r.read()
-                    value = data if r.status < 400 else DSError(f"HTTP {r.status}: {data[:200]!r}", kind="http")
-        except asyncio.CancelledError:
-            raise
+            policy = self.http_policy.override(**dict(zip(spec.extra, args[4:])))
+        except (TypeError, ValueError) as e:
+            self._fail(iso, str(e), frames_of(iso), kind="fault", exc_type=type(e).__name__)
+            return
+        iso.task = self._effect_task(self._request(iso, policy, *args[:4]))
+
+    async def _request(self: "Engine", iso: Iso, policy: Any, method: str, url: str, headers: dict[str, str],
+                       body: bytes) -> None:
+        if not self.started or self.failure is not None:
+            return      # performed while the engine stops: the next start performs it again
+        try:
+            value = await self.http.fetch(method, url, headers, body, policy, self._idempotency_key(iso))
         except Exception as e:
-            value = DSError(f"{type(e).__name__}: {e}", kind="http")
+            iso.task = None
+            if self.started and self.failure is None:
+                self._internal_error(iso, e, " in http_request")
+            return
         iso.task = None
         if iso.active:
             self.ready.put_nowait((iso, value, []))

@@ -39,6 +39,7 @@ from .blocking import ImpurePool
 from .effects import BLOCKING, Effect, Effects
 from .errors import FlowCancelled, FlowFailed, error_json
 from .ingress import Ingress, IngressServer, split_addr
+from .httpclient import HttpClient, HttpPolicy
 from .isolate import RELOCK, START, Iso, check_args, check_name, describe, flow_of, frames_of
 from .shared import RETRY, SharedObjects
 from .stall import StallWatch, slow_step
@@ -73,7 +74,7 @@ class Engine(Effects):
                  lease_seconds: float = 30.0, time_scale: float = 1.0,
                  max_snapshot_bytes: int = MAX_SNAPSHOT_BYTES, slow_step_seconds: float = 0.5,
                  listen_addr: str | None = None, ingress: Ingress | None = None,
-                 vm: Any = None, serial: Any = None):
+                 http_policy: HttpPolicy | None = None, vm: Any = None, serial: Any = None):
         if workers < 1:
             raise ValueError(f"workers must be at least 1, not {workers}")
         if not time_scale > 0:
@@ -89,6 +90,8 @@ class Engine(Effects):
         self.listen_addr = listen_addr      # the HTTP ingress listens here (None: no ingress)
         self.ingress_settings = ingress or Ingress()
         self.ingress: IngressServer | None = None
+        if http_policy is not None and not isinstance(http_policy, HttpPolicy):
+            raise TypeError(f"http_policy must be a deepslate.HttpPolicy, not {type(http_policy).__name__}")
         self.store = store
         self.flows: dict[str, Any] = {}
         for f in flows:
@@ -104,6 +107,8 @@ class Engine(Effects):
         self.time_scale = time_scale       # sleeps last seconds * time_scale (tests, demos)
         self.max_snapshot_bytes = max_snapshot_bytes
         self.slow_step_seconds = slow_step_seconds
+        self.http_policy = http_policy or HttpPolicy()
+        self.http = HttpClient()            # its session lives from start to stop (or a halt)
         # one thread to begin with: quick calls run fastest without a fight for the GIL (10 000
         # file appends took 0.34-0.48 s on four threads, 0.13-0.15 s on one); calls that block
         # make the pool grow
@@ -161,6 +166,7 @@ class Engine(Effects):
             self._tasks.append(self.loop.create_task(self._worker(), name=f"deepslate-worker-{i}"))
         self._tasks.append(self.loop.create_task(self._heartbeat(), name="deepslate-heartbeat"))
         self._watch = StallWatch(self, threading.get_ident())
+        self.http.open()
         self.started = True
         loaded = []
         for row in rows:
@@ -262,6 +268,7 @@ class Engine(Effects):
         self._cancel_work()
         self.writer.close()
         await asyncio.gather(*self._tasks, *self._effect_tasks, return_exceptions=True)
+        await asyncio.gather(self.http.close(), return_exceptions=True)
         for iso in self.by_id.values():
             for f in iso.waiters:
                 if not f.done():
@@ -298,6 +305,7 @@ class Engine(Effects):
             t.cancel()
         for t in list(self._effect_tasks):
             t.cancel()
+        self.http.close()           # no connection stays open behind a halted engine
         self.impure_pool.close()
         if self._watch is not None:
             self._watch.close()

@@ -68,3 +68,22 @@ async def relay() -> str:
     if resp == b"accepted":
         return "order " + str(order.id) + ": accepted"
     return "order " + str(order.id) + ": refused"
+
+
+# run: patient(tries=2)
+# effect: http_request -> DSError("HTTP 503 Service Unavailable", "http", 503)
+# expect: 'gave up after 3 tries: http 503'
+# trace: http_request
+# run: patient(tries=0)
+# effect: http_request -> b'ok'
+# expect: 'ok'
+@flow
+async def patient(tries: int) -> str:
+    wait: float = 0.5 * (tries + 1)
+    r: bytes | DSError = http_request("GET", "http://127.0.0.1:9/slow", {}, b"", timeout=wait, retries=tries,
+                                      backoff=1, max_response_bytes=1024)
+    if isinstance(r, DSError):
+        return "gave up after " + str(tries + 1) + " tries: " + r.kind + " " + str(r.code)
+    if r == b"ok":
+        return "ok"
+    return "other"

@@ -123,6 +123,55 @@ from deepslate import flow, http_request
 async def request_body_str():
     http_request("GET", "http://x", {}, "body")  ### "argument body of http_request: expected bytes, got str" at "\"body\""
 # ---
+from deepslate import flow, http_request
+
+
+@flow
+async def request_unknown_option():
+    http_request("GET", "http://x", {}, b"", retry=2)  ### "http_request has no parameter or option named retry \(options: backoff, connect_timeout, max_backoff, max_response_bytes, read_timeout, retries, timeout\)" at "retry=2"
+# ---
+from deepslate import flow, http_request
+
+
+@flow
+async def request_option_type():
+    http_request("GET", "http://x", {}, b"", timeout="5")  ### "argument timeout of http_request: expected float, got str" at "\"5\""
+# ---
+from deepslate import flow, http_request
+
+
+@flow
+async def request_retries_float():
+    http_request("GET", "http://x", {}, b"", retries=2.5)  ### "argument retries of http_request: expected int, got float" at "2.5"
+# ---
+from deepslate import flow, http_request
+
+
+@flow
+async def request_negative_retries():
+    http_request("GET", "http://x", {}, b"", retries=-1)  ### "http_request option retries must be at least 0, not -1" at "-1"
+# ---
+from deepslate import flow, http_request
+
+
+@flow
+async def request_zero_timeout():
+    http_request("GET", "http://x", {}, b"", timeout=0)  ### "http_request option timeout must be a finite number of seconds, positive, not 0" at "0"
+# ---
+from deepslate import flow, http_request
+
+
+@flow
+async def request_option_positional():
+    http_request("GET", "http://x", {}, b"", 5.0)  ### "http_request takes 4 arguments but 5 were given" at "5.0"
+# ---
+from deepslate import flow, http_request
+
+
+@flow
+async def request_missing_body_with_options():
+    http_request("GET", "http://x", {}, timeout=1.0)  ### "http_request is missing argument body" at "http_request("
+# ---
 from deepslate import flow, dpslio
 
 

@@ -119,6 +119,20 @@ from deepslate import flow, DSError
 async def union_attr(r: str | DSError) -> str:
     return r.message  ### "str \| DSError has no attribute message; narrow it with isinstance first" at "r.message"
 # ---
+from deepslate import flow, DSError
+
+
+@flow
+async def union_code(r: bytes | DSError) -> int:
+    return r.code  ### "bytes \| DSError has no attribute code; narrow it with isinstance first" at "r.code"
+# ---
+from deepslate import flow, DSError
+
+
+@flow
+async def error_status(e: DSError) -> int:
+    return e.status  ### "DSError has no attribute status" at "e.status"
+# ---
 from dataclasses import dataclass
 
 from deepslate import flow
