@@ -303,10 +303,10 @@ async def interp(env: Env, me: str, ops: list[int], subs: list[list[int]]) -> li
                     acc = mix(acc, DSERR)
                 else:
                     acc = mix(acc, h)
-            case 13:    # SPAWN
+            case 13:    # SPAWN: detached, as its parent may return first; the root waits on env.done
                 env.done.add(1)
                 nkids = nkids + 1
-                dpslio.create_task(kid(env, me + "/" + str(nkids), subs[arg], subs))
+                dpslio.create_task(kid(env, me + "/" + str(nkids), subs[arg], subs), detach=True)
             case 14:    # POISON
                 note(env.run, me, "poison", arg)
                 p: int = poison(arg)
