@@ -153,6 +153,7 @@ class Effects:
         child.detached = len(spec.extra) > 1 and bool(spec.extra[1])
         self.by_name[name] = child
         self.by_id[cid] = child
+        self.kids.setdefault(iso.id, set()).add(child)
         row = IsolateRow(cid, name, flow, program.hash, parent_id=iso.id, root_id=iso.root_id, snapshot=snap,
                          detached=child.detached)
         # the child starts once the parent's commit, which creates its row, is durable (_publish)

@@ -102,6 +102,7 @@ class Engine(Effects):
         self.db = ThreadPoolExecutor(1, thread_name_prefix="deepslate-db")
         self.by_name: dict[str, Iso] = {}
         self.by_id: dict[int, Iso] = {}
+        self.kids: dict[int, set[Iso]] = {}        # parent id -> its children in memory, until they finish
         self.programs: dict[bytes, Any] = {}
         self.stored_programs: set[bytes] = set()
         self.shared = SharedObjects(self.vm.decode_value)
@@ -157,6 +158,7 @@ class Engine(Effects):
             if holder is not None:
                 holder.held.add(lid)
         # children whose parent ended for good but whose own end did not land before a crash
+        failed_orphans = False
         for row in await self._db(self.store.orphans):
             orphan = self.by_id.get(row.id)
             if orphan is not None and orphan.active:
@@ -166,7 +168,9 @@ class Engine(Effects):
                 for v in victims:
                     self._end(v, "cancelled")
             elif row.status == "failed":
-                self._effect_task(self._cancel_failed(row))
+                failed_orphans = True
+        if failed_orphans:
+            self._effect_task(self._end_failed_children(None))
         if len(loaded) >= BURST and gc.get_freeze_count() == 0:
             # Resuming many isolates at once: full collections would walk every loaded VM again
             # and again (measured: 0.3-0.7 s of a 10 000-timer restart). Leave what exists now out
@@ -205,6 +209,8 @@ class Engine(Effects):
         iso.status, iso.steps, iso.children, iso.log_seq = row.status, row.steps, row.children, row.log_seq
         iso.wake_at = row.wake_at
         iso.detached = row.detached
+        if row.parent_id is not None:
+            self.kids.setdefault(row.parent_id, set()).add(iso)
         if row.status != "failed":
             iso.relock = held_in(row.error) if row.error else []     # a retry that had locks to take back
         self.by_name[iso.name] = iso
@@ -398,9 +404,9 @@ class Engine(Effects):
         return row.status if row else None
 
     async def cancel(self, name: str) -> bool:
-        """Cancel an unfinished isolate and its unfinished descendants, or a failed one that
-        kept its snapshot for retry (its tree's objects are then collected). False if it had
-        already ended otherwise."""
+        """Cancel an unfinished isolate and its unfinished attached descendants (not a detached
+        child, nor anything below one), or a failed one that kept its snapshot for retry (its
+        attached children go with it). False if it had already ended otherwise."""
         self._check()
         iso = self.by_name.get(name)
         if iso is None or not iso.active:
@@ -430,13 +436,11 @@ class Engine(Effects):
 
     def _descendants_in_memory(self, iso: Iso) -> list[Iso]:
         """The active isolates below ``iso`` that end with it: not below a detached child."""
-        below: dict[int | None, list[Iso]] = {}
-        for other in self.by_id.values():
-            if other.root_id == iso.root_id and other is not iso and not other.detached:
-                below.setdefault(other.parent_id, []).append(other)
         found, todo = [], [iso.id]
         while todo:
-            for child in below.get(todo.pop(), ()):
+            for child in self.kids.get(todo.pop(), ()):
+                if child.detached:
+                    continue
                 todo.append(child.id)
                 if child.active:
                     found.append(child)
@@ -737,6 +741,7 @@ class Engine(Effects):
                 if child is not None:
                     child.active = False
                     self.by_name.pop(child.name, None)
+                    self._forget_kid(child)
 
     def _rejected(self, iso: Iso, c: Commit, exc: CommitRejected) -> None:
         """The store refused one commit's values: that isolate alone fails, keeping its last
@@ -778,6 +783,7 @@ class Engine(Effects):
                 f.set_result(None)
         iso.waiters.clear()
         iso.vm = None
+        self._forget_kid(iso)
         if self.by_name.get(iso.name) is iso:
             del self.by_name[iso.name]
         if self.by_id.get(iso.id) is iso:
@@ -798,12 +804,26 @@ class Engine(Effects):
             self._deactivate(v)
         for v in victims:
             self._end(v, "cancelled")
-        self._effect_task(self._end_failed_children(parent.id))
+        if self.started and self.failure is None:
+            self._effect_task(self._end_failed_children(parent.id))
 
-    async def _end_failed_children(self, parent_id: int) -> None:
-        for row in await self._db(self.store.orphans, parent_id):
-            if row.status == "failed":
-                await self._cancel_failed(row)
+    async def _end_failed_children(self, parent_id: int | None) -> None:
+        """Cancel the failed (kept for retry) attached children of ``parent_id`` (of every
+        ended parent when None). A store fault here stops the engine, as anywhere."""
+        try:
+            for row in await self._db(self.store.orphans, parent_id):
+                if row.status == "failed":
+                    await self._cancel_failed(row)
+        except StoreError as e:
+            self._halt(e)
+
+    def _forget_kid(self, iso: Iso) -> None:
+        if iso.parent_id is not None:
+            siblings = self.kids.get(iso.parent_id)
+            if siblings is not None:
+                siblings.discard(iso)
+                if not siblings:
+                    del self.kids[iso.parent_id]
 
     def _fail(self, iso: Iso, message: str, frames: Any = None, kind: str = "fault",
               keep_snapshot: bool = False, exc_type: str = "") -> None:
