@@ -118,8 +118,9 @@ def sleep(seconds: float) -> None:
     raise _outside("sleep")
 
 
-def http_listen(method: str, route: str) -> bytes | DSError:
-    """Inside a flow: wait for an HTTP request on ``route``; its body."""
+def http_listen(method: str, route: str, timeout: float | None = None) -> bytes | DSError:
+    """Inside a flow: wait for an HTTP request on ``route``; its body, or a DSError of kind
+    "timeout" when ``timeout`` seconds pass first."""
     raise _outside("http_listen")
 
 

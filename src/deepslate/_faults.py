@@ -30,6 +30,9 @@ The points:
   committed, its sender not yet acknowledged.
 - ``after_claim_before_heartbeat`` (Engine.start): the store claimed this
   node's isolates and loaded them; none runs yet.
+- ``parent_ended_before_children`` (Engine._finish): an isolate that created
+  children has ended for good and its end is durable; its attached children
+  are not cancelled yet.
 """
 from __future__ import annotations
 
@@ -39,7 +42,7 @@ import sqlite3
 from typing import Any
 
 POINTS = ("before_commit", "after_commit_before_resume", "mid_group_commit", "after_inbox_insert_before_202",
-          "after_claim_before_heartbeat")
+          "after_claim_before_heartbeat", "parent_ended_before_children")
 ACTIONS = ("exit", "dberror")
 EXIT_CODE = 137          # what a shell reports for a SIGKILLed process
 

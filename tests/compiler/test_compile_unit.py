@@ -195,6 +195,43 @@ async def handle() -> int | DSError:
     assert str(test.type) == "bytes" and test.check(b"x") and not test.check(DSError("e"))
 
 
+def test_select_cases_listen_timeout_and_detach_are_in_the_effect_descriptors() -> None:
+    m = compile_module(HEAD + """
+@flow
+async def child(q: dpslio.Queue[int]):
+    await q.put(1)
+
+@flow
+async def f(route: str, secs: float) -> str:
+    q: dpslio.Queue[int] = dpslio.Queue[int]()
+    dpslio.create_task(child(q), detach=True)
+    dpslio.create_task(child(q), detach=False)
+    r: bytes | DSError = http_listen("POST", route, timeout=secs * 2)
+    out: str = ""
+    match dpslio.select:
+        case _ if body := await http_listen("PUT", route):
+            out = str(body)
+        case _ if await sleep(secs):
+            out = "timeout"
+        case _ if v := q.get():
+            out = str(v)
+    return out
+""")
+    p = m.f.program
+    specs = [k for k in p.codes[p.entry].consts if isinstance(k, EffectSpec)]
+    tasks = [k for k in specs if k.kind == "create_task"]
+    assert [k.extra for k in tasks] == [(p.code_index("child"), True), (p.code_index("child"),)]
+    listen = next(k for k in specs if k.kind == "http_listen")
+    assert listen.nargs == 3
+    select = next(k for k in specs if k.kind == "select")
+    assert (select.nargs, select.extra) == (4, ("listen", "sleep", "queue"))
+    # and they survive the program's serialization
+    again = program_from_bytes(program_to_bytes(p))
+    specs2 = [k for k in again.codes[again.entry].consts if isinstance(k, EffectSpec)]
+    assert [(k.kind, k.nargs, k.extra) for k in specs2] == [(k.kind, k.nargs, k.extra) for k in specs]
+    assert "create_task/1 child detach" in dis(p)
+
+
 def test_effects_and_calls_carry_their_descriptors() -> None:
     m = compile_module(HEAD + """
 @impure(retries=3, backoff=0.25, timeout=5.0)

@@ -131,7 +131,8 @@ async def child(path: str, who: str) -> None:
 @flow
 async def tasks(path: str, who: str, n: int) -> int:
     for i in range(n):
-        dpslio.create_task(child(path, who + ".t" + str(i)))
+        # detached: each child runs to its end after its parent has returned
+        dpslio.create_task(child(path, who + ".t" + str(i)), detach=True)
     return n
 
 

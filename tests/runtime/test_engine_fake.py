@@ -255,7 +255,7 @@ async def test_lock_contention(tmp_path, start):
         ("ret", "i"),
     ])
     main = Code("main", (), [("eff", "lk", "new_lock", [], ())]
-                + [("eff", None, "create_task", ["lk", K(i)], (1,)) for i in range(5)] + [("ret", K(0))])
+                + [("eff", None, "create_task", ["lk", K(i)], (1, True)) for i in range(5)] + [("ret", K(0))])
     eng = await start(tmp_path / "s.db", [Flow(Program([main, child]))])
     await eng.spawn("m", "main", {})
     await eng.wait("m", timeout=5)
@@ -402,8 +402,8 @@ async def test_lock_of_an_isolate_that_cannot_be_loaded_is_released(tmp_path, st
                                              ("eff", None, "lock_acquire", ["lk"], ()),
                                              ("eff", None, "lock_release", ["lk"], ()), ("ret", K(2))])
     main = Code("main", (), [("eff", "lk", "new_lock", [], ()),
-                             ("eff", None, "create_task", ["lk"], (1,)),
-                             ("eff", None, "create_task", ["lk"], (2,)), ("ret", K(0))])
+                             ("eff", None, "create_task", ["lk"], (1, True)),
+                             ("eff", None, "create_task", ["lk"], (2, True)), ("ret", K(0))])
     flows = [Flow(Program([main, holder, waiter]))]
     eng = await start(tmp_path / "s.db", flows)
     await eng.spawn("m", "main", {})
@@ -444,11 +444,13 @@ async def test_impure_timeout_counts_as_a_failed_attempt(tmp_path, start):
 
 
 def handoff(second_getter=True):
-    """main: q; a getter child m/1 waits on it; after a while main puts 42 (and starts m/2)."""
+    """main: q; a getter child m/1 waits on it; after a while main puts 42 (and starts m/2).
+    The getters are detached: main returns before they get."""
     getter = Code("getter", (("q", QT),), [("eff", "v", "queue_get", ["q"], ()), ("ret", "v")])
-    main = Code("main", (), [("eff", "q", "new_queue", [K(0)], ("int",)), ("eff", None, "create_task", ["q"], (1,)),
+    main = Code("main", (), [("eff", "q", "new_queue", [K(0)], ("int",)),
+                             ("eff", None, "create_task", ["q"], (1, True)),
                              ("eff", None, "sleep", [K(0.3)], ()), ("eff", None, "queue_put", ["q", K(42)], ())]
-                + [("eff", None, "create_task", ["q"], (1,))] * second_getter + [("ret", K(0))])
+                + [("eff", None, "create_task", ["q"], (1, True))] * second_getter + [("ret", K(0))])
     return Program([main, getter])
 
 
@@ -498,11 +500,11 @@ def tree_rows(eng):
 
 
 async def test_a_trees_objects_live_until_its_last_isolate_ends(tmp_path, start):
-    # main makes one of each, leaves an item in the queue and a child that still sleeps
+    # main makes one of each, leaves an item in the queue and a detached child that still sleeps
     child = Code("child", (("q", QT),), [("eff", None, "sleep", [K(60.0)], ()), ("ret", K(1))])
     main = Code("main", (), [("eff", "q", "new_queue", [], ()), ("eff", None, "new_lock", [], ()),
                              ("eff", None, "new_waitgroup", [], ()), ("eff", None, "queue_put", ["q", K(5)], ()),
-                             ("eff", None, "create_task", ["q"], (1,)), ("ret", K(0))])
+                             ("eff", None, "create_task", ["q"], (1, True)), ("ret", K(0))])
     other = Code("other", (), [("eff", None, "new_lock", [], ()), ("eff", None, "sleep", [K(60.0)], ()),
                                ("ret", K(0))])
     flows = [Flow(Program([main, child])), Flow(Program([other]))]
@@ -548,8 +550,10 @@ async def test_a_failed_isolate_that_can_be_retried_keeps_its_trees_objects(tmp_
 async def test_cancel_takes_the_unfinished_descendants_with_it(tmp_path, start):
     from deepslate.runtime import FlowCancelled
     nap = Code("nap", (), [("eff", None, "sleep", [K(60.0)], ()), ("ret", K(3))])
-    # mid starts a grandchild and returns at once: the grandchild's parent has finished
-    mid = Code("mid", (), [("eff", None, "create_task", [], (0,)), ("ret", K(2))])
+    # mid starts two grandchildren and returns at once: the attached one ends with it, the
+    # detached one outlives it, and the cancel of the tree too
+    mid = Code("mid", (), [("eff", None, "create_task", [], (0,)), ("eff", None, "create_task", [], (0, True)),
+                           ("ret", K(2))])
     deep = Code("deep", (), [("eff", None, "create_task", [], (0,)), ("eff", None, "sleep", [K(60.0)], ()),
                              ("ret", K(4))])
     main = Code("main", (), [("eff", None, "create_task", [], (1,)), ("eff", None, "create_task", [], (2,)),
@@ -558,14 +562,17 @@ async def test_cancel_takes_the_unfinished_descendants_with_it(tmp_path, start):
     eng = await start(tmp_path / "s.db", flows)
     await eng.spawn("m", "main", {})
     await eng.spawn("bystander", "nap", {})
-    await until(lambda: all(stored_status(eng, n) == "sleeping" for n in ("m", "m/1/1", "m/2", "m/2/1")))
+    await until(lambda: all(stored_status(eng, n) == "sleeping" for n in ("m", "m/1/2", "m/2", "m/2/1")))
     assert stored_status(eng, "m/1") == "done"
+    with pytest.raises(FlowCancelled):
+        await eng.wait("m/1/1", timeout=5)
     assert await eng.cancel("m") is True
-    for n in ("m", "m/1/1", "m/2", "m/2/1"):
+    for n in ("m", "m/2", "m/2/1"):
         with pytest.raises(FlowCancelled):
             await eng.wait(n, timeout=5)
     assert await eng.wait("m/1", timeout=5) == 2
     assert stored_status(eng, "bystander") == "sleeping"
+    assert stored_status(eng, "m/1/2") == "sleeping"
     await eng.stop()
 
 
@@ -590,10 +597,10 @@ async def test_an_item_handed_to_a_getter_whose_step_hits_an_engine_bug_goes_to_
 
 
 async def test_a_descendant_that_ends_while_cancel_looks_keeps_its_result(tmp_path, start):
-    # m -> m/1 (returns at once) -> m/1/1 (returns 4 soon): cancel("m") must read m/1's row to
-    # see that m/1/1 is below m, and m/1/1 returns meanwhile: its "done" must stand
+    # m -> m/1 (returns at once) -> m/1/1 (detached, returns 4 soon): m/1/1 is not m's to
+    # cancel, and while cancel("m") reads rows m/1/1 returns: its "done" must stand
     deep = Code("deep", (), [("eff", None, "sleep", [K(0.3)], ()), ("ret", K(4))])
-    mid = Code("mid", (), [("eff", None, "create_task", [], (0,)), ("ret", K(2))])
+    mid = Code("mid", (), [("eff", None, "create_task", [], (0, True)), ("ret", K(2))])
     main = Code("main", (), [("eff", None, "create_task", [], (1,)), ("eff", None, "sleep", [K(60.0)], ()),
                              ("ret", K(1))])
     eng = await start(tmp_path / "s.db", [Flow(Program([deep, mid, main], entry=2))])

@@ -80,6 +80,7 @@ if not POISONS:
     PROFILE_WEIGHTS.pop("poison", None)
 
 TERMINAL = ("done", "failed", "cancelled")
+FATAL_POISONS = (1, 2, 4, 5)     # simflows.poison kinds that are faults in flow code: nothing to retry
 FLOWS = [sf.sim, sf.kid, sf.interp, sf.poison, sf.block]
 MAX_SNAPSHOT = 1_000_000
 STABLE = 0.3          # s without any change, nothing running or sleeping: quiescent
@@ -595,7 +596,8 @@ class Sim:
         """Never two holders of one lock, from the enter/exit log kept outside the store.
 
         An isolate that is cancelled, fails (a doomed MUST, a poison) or is told to stop releases
-        what it holds at that point. A retried one resumes inside its critical section: it must
+        what it holds at that point; a cancel stops its descendants too, and a poison that is a fault
+        in flow code stops them at some later moment (children end with their parent). A retried one resumes inside its critical section: it must
         take its lock back first (it logs no new enter), so when it leaves, nobody else may hold it."""
         holder: dict[tuple[str, int], str | None] = {}
         ended: set[str] = set()
@@ -604,6 +606,7 @@ class Sim:
         relock: dict[str, set[tuple[str, int]]] = {}
         seen: set[tuple[Any, ...]] = set()
         late_enters: list[tuple[str, int]] = []
+        fatal: set[str] = set()
 
         def release_all(top: str, tree: bool) -> None:
             for lid, h in holder.items():
@@ -629,7 +632,14 @@ class Sim:
                 ended.add(ev[1])
                 cancelled.add(ev[1])
                 release_all(ev[1], True)
-            elif kind in ("doom", "poison"):    # may fail this isolate alone
+            elif kind == "poison" and ev[2] in FATAL_POISONS:
+                # a fault in flow code: the isolate ends for good, and its descendants are
+                # cancelled once that end is durable, a moment this log does not see: from here
+                # on a lock one of them holds may be let go at any time
+                ended.add(ev[1])
+                release_all(ev[1], False)
+                fatal.add(ev[1])
+            elif kind in ("doom", "poison"):    # may fail this isolate alone (kept for a retry)
                 ended.add(ev[1])
                 release_all(ev[1], False)
             elif kind == "retry":
@@ -654,14 +664,15 @@ class Sim:
                 if kind == "exit" and (me, lk) in late_enters:
                     self.bad(f"lock exclusion: {self.describe(me)} left lock {lk} after it was stopped: "
                              "its flow ran on past its cancel")
+                below_fatal = any(under(me, f) and me != f for f in fatal)
                 if kind == "enter":
-                    if h is not None and h != me:
+                    if h is not None and h != me and not any(under(h, f) for f in fatal):
                         self.bad(f"lock exclusion: {self.describe(me)} entered lock {lk} of tree {lid[0]} "
                                  f"while {h} held it")
                     holder[lid] = me
                 elif h == me:
                     holder[lid] = None
-                elif stopped:
+                elif stopped or below_fatal:
                     pass                        # a late run from an isolate that was stopped
                 elif lid in relock.get(me, ()):
                     relock[me].discard(lid)

@@ -514,3 +514,35 @@ def test_a_tree_whose_parent_and_child_end_in_one_batch_is_collected_once(store)
     ends = [Commit(1, "done", None, 2, result=b"r"), Commit(2, "done", None, 1, result=b"r")]
     store.commit_batch(NODE, epoch, ends)
     assert sorted(e.collected or 0 for e in ends) == [0, 1] and store.load_shared().locks == {}
+
+
+def test_orphans_are_the_attached_children_that_may_still_run_of_parents_ended_for_good(store):
+    epoch = store.claim(NODE)
+    parents = {1: "done", 2: "cancelled", 3: "failed-for-good", 4: "failed-kept", 5: "running"}
+    store.commit_batch(NODE, epoch, [spawn_commit(i, f"p{i}") for i in parents])
+    kids = []
+    for p in parents:
+        for k, (detached, status) in enumerate([(False, "running"), (True, "sleeping"), (False, "done"),
+                                                (False, "failed-kept")], 1):
+            kid = IsolateRow(id=10 * p + k, name=f"p{p}/{k}", flow="f", program_hash=b"h" * 32, parent_id=p,
+                             root_id=p, snapshot=b"c", detached=detached)
+            kids.append((kid, status))
+    store.commit_batch(NODE, epoch, [Commit(p, "running", b"p", 1, ops=[IsolateNew(k) for k, _ in kids
+                                                                         if k.parent_id == p], children=4)
+                                     for p in parents])
+
+    def end(i, status):
+        if status == "failed-kept":
+            return Commit(i, "failed", None, 2, error="{}", keep_snapshot=True)
+        if status == "failed-for-good":
+            return Commit(i, "failed", None, 2, error="{}")
+        if status in ("running", "sleeping"):
+            return Commit(i, status, b"s", 2)
+        return Commit(i, status, None, 2, result=b"r")
+    store.commit_batch(NODE, epoch, [end(k.id, st) for k, st in kids])
+    store.commit_batch(NODE, epoch, [end(p, st) for p, st in parents.items() if st != "running"])
+    assert store.get_isolate("p1/2").detached is True and store.get_isolate("p1/1").detached is False
+    # running and failed-kept attached children of done, cancelled and failed-for-good parents
+    assert [r.name for r in store.orphans()] == ["p1/1", "p1/4", "p2/1", "p2/4", "p3/1", "p3/4"]
+    assert [r.name for r in store.orphans(2)] == ["p2/1", "p2/4"]
+    assert store.orphans(4) == [] and store.orphans(5) == []

@@ -27,6 +27,8 @@ DRAWN = {"now": FLOAT, "random": FLOAT, "uuid4": STR}     # values drawn in the 
 # http_request's per-call options: the fields of deepslate.HttpPolicy, keyword only
 HTTP_OPTIONS = {"retries": INT, "backoff": FLOAT, "max_backoff": FLOAT, "connect_timeout": FLOAT,
                 "read_timeout": FLOAT, "timeout": FLOAT, "max_response_bytes": INT}
+# http_listen's optional keyword: the EFFECT then has a third argument, the seconds to wait
+LISTEN_TIMEOUT = [("timeout", FLOAT)]
 
 
 class CallCompiler:
@@ -271,6 +273,12 @@ class CallCompiler:
         if name == "http_request":
             node, params, args, extra = self.http_options(node, params)
         else:
+            if name == "http_listen":
+                if len(node.args) > 2:
+                    self.fail(node.args[2], "http_listen takes its timeout as a keyword: "
+                                            "http_listen(method, route, timeout=seconds)")
+                if any(k.arg == "timeout" for k in node.keywords):
+                    params = params + LISTEN_TIMEOUT
             args = self.bind(node, params, name)
         base = self.arg_block(args, params, name)
         spec = EffectSpec(name, len(args), extra)
@@ -306,8 +314,15 @@ class CallCompiler:
         name, elem = what
         self.set_pos(node)
         if name == "create_task":
-            if len(node.args) != 1 or node.keywords or not isinstance(node.args[0], ast.Call):
+            if len(node.args) != 1 or not isinstance(node.args[0], ast.Call):
                 self.fail(node, "dpslio.create_task takes one flow call, e.g. dpslio.create_task(child(1))")
+            detach = False
+            for k in node.keywords:
+                if k.arg != "detach":
+                    self.fail(k, f"dpslio.create_task has no parameter named {k.arg}; its only keyword is detach")
+                if not (isinstance(k.value, ast.Constant) and type(k.value.value) is bool):
+                    self.fail(k.value, "detach of dpslio.create_task must be True or False, written out")
+                detach = k.value.value
             call = node.args[0]
             try:
                 kind, sig = self.callee(call.func)
@@ -318,7 +333,8 @@ class CallCompiler:
                 self.fail(call.func, f"dpslio.create_task starts flows; {ast.unparse(call.func)} is not a flow")
             args = self.bind(call, sig.params, sig.name)
             base = self.arg_block(args, sig.params, sig.name)
-            spec = EffectSpec("create_task", len(args), (self.flow_ref(sig),))
+            # a detached child outlives its parent; extra stays one long otherwise, as before
+            spec = EffectSpec("create_task", len(args), (self.flow_ref(sig), True) if detach else (self.flow_ref(sig),))
             self.set_pos(node)
             return self.result(NONE, dst, lambda r: self.emit(Op.EFFECT, r, self.const(spec), base))
         if name == "Queue":

@@ -32,7 +32,7 @@ from .._program import CallTarget, Code, EffectSpec, LocalVar, TypeTest
 from .._types import (BOOL, BYTES, ERROR, FLOAT, INT, NONE, STR, DataclassT, DictT, ErrorT,
                       HandleT, ListT, Type, UnionT, union)
 from . import env as envmod
-from .calls import CallCompiler
+from .calls import DURABLE_PARAMS, CallCompiler
 from .env import FlowRef, ModuleEnv, TypeErr
 from .errors import CompileError, Source
 from .ir import (ARITH, CBASE, COMPARE, INT32, MOVES, OPSYM, UNSUPPORTED_EXPR, UNSUPPORTED_STMT, Label,
@@ -932,35 +932,83 @@ class FunctionCompiler(CallCompiler):
         self.emit(Op.LOADK, r, self.const(value))
         return r
 
+    SELECT_FORMS = ("each case of match dpslio.select must be `case _ if v := await q.get():`, "
+                    "`case _ if body := await http_listen(method, route):` or `case _ if await sleep(seconds):`")
+
+    def select_case(self, case: ast.match_case) -> tuple[str, ast.Call, ast.NamedExpr | None]:
+        """One case of a select: its kind (queue, listen, sleep), its call and its walrus."""
+        g = case.guard
+        if not (isinstance(case.pattern, ast.MatchAs) and case.pattern.pattern is None
+                and case.pattern.name is None and g is not None):
+            self.fail(case.pattern if g is None else g, self.SELECT_FORMS)
+        walrus = g if isinstance(g, ast.NamedExpr) else None
+        call = walrus.value if walrus is not None else g
+        if isinstance(call, ast.Await):
+            call = call.value
+        if not isinstance(call, ast.Call):
+            self.fail(g, self.SELECT_FORMS)
+        kind = None
+        if isinstance(call.func, (ast.Name, ast.Attribute)):
+            try:
+                kind = self.callee(call.func)
+            except _Abort:
+                self.errors.pop()
+        if kind == ("durable", "sleep"):
+            if walrus is not None:
+                self.fail(walrus.target, "the sleep case of select binds no variable: "
+                                         "write `case _ if await sleep(seconds):`")
+            return "sleep", call, None
+        if kind == ("durable", "http_listen"):
+            if walrus is None:
+                self.fail(g, "a select case on http_listen binds the request body: "
+                             "`case _ if body := await http_listen(method, route):`")
+            for k in call.keywords:
+                if k.arg == "timeout":
+                    self.fail(k, "http_listen in select takes no timeout; add a case `case _ if await sleep(seconds):`")
+            return "listen", call, walrus
+        if not (isinstance(call.func, ast.Attribute) and call.func.attr == "get"
+                and not call.args and not call.keywords):
+            self.fail(g, self.SELECT_FORMS)
+        if walrus is None:
+            self.fail(g, "a select case on a queue binds the item: `case _ if v := await q.get():`")
+        return "queue", call, walrus
+
     def select(self, node: ast.Match) -> None:
         saved = self.push()
-        queues: list[ast.expr] = []
-        walrus: list[ast.NamedExpr] = []
-        for case in node.cases:
-            g = case.guard
-            ok = isinstance(case.pattern, ast.MatchAs) and case.pattern.pattern is None \
-                and case.pattern.name is None and isinstance(g, ast.NamedExpr)
-            call = g.value.value if ok and isinstance(g.value, ast.Await) else (g.value if ok else None)
-            if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
-                    and call.func.attr == "get" and not call.args and not call.keywords):
-                self.fail(case.pattern if g is None else g,
-                          "each case of match dpslio.select must read `case _ if v := await q.get():`")
-            queues.append(call.func.value)
-            walrus.append(g)
-        if not queues:
+        cases = [self.select_case(case) for case in node.cases]
+        if not cases:
             self.fail(node, "match dpslio.select needs at least one case")
-        base = self.alloc("O", len(queues))
-        elems = []
-        for i, q in enumerate(queues):
-            qv = self.ex(q, dst=("O", base + i, False))
-            if not (isinstance(qv.t, HandleT) and qv.t.kind == "Queue"):
-                self.fail(q, f"select reads queues; {ast.unparse(q)} is {qv.t}")
-            if qv.r != base + i:
-                self.emit(Op.MOVE, base + i, qv.r)
-            elems.append(qv.t.elem)
+        sleeps = [call for kind, call, _ in cases if kind == "sleep"]
+        if len(sleeps) > 1:
+            self.fail(sleeps[1], f"match dpslio.select takes one timeout case; the first is at line {self.src.position(sleeps[0])[0]}")
+        width = {"queue": 1, "listen": 2, "sleep": 1}
+        nargs = sum(width[kind] for kind, _, _ in cases)
+        base = self.alloc("O", nargs)
+        elems: list[Type | None] = []
+        at = base
+        for kind, call, _ in cases:
+            if kind == "queue":
+                q = call.func.value  # type: ignore[attr-defined]
+                qv = self.ex(q, dst=("O", at, False))
+                if not (isinstance(qv.t, HandleT) and qv.t.kind == "Queue"):
+                    self.fail(q, f"select reads queues; {ast.unparse(q)} is {qv.t}")
+                if qv.r != at:
+                    self.emit(Op.MOVE, at, qv.r)
+                elems.append(qv.t.elem)
+            else:
+                fname = "http_listen" if kind == "listen" else "sleep"
+                params = DURABLE_PARAMS[fname]
+                args = self.bind(call, params, fname)
+                for i, (a, (pname, pt)) in enumerate(zip(args, params)):
+                    self.boxed(a, pt, f"argument {pname} of {fname}", at + i)
+                elems.append(BYTES if kind == "listen" else None)
+            at += width[kind]
         self.set_pos(node.subject)
         res = self.alloc("O")
-        self.emit(Op.EFFECT, res, self.const(EffectSpec("select", len(queues))), base)
+        # extra names each case's kind; () when every case is a queue (the original form)
+        kinds = tuple(kind for kind, _, _ in cases)
+        extra = () if all(k == "queue" for k in kinds) else kinds
+        self.emit(Op.EFFECT, res, self.const(EffectSpec("select", nargs, extra)), base)
         self.free_temps()
         res_h = self.declare_hidden("O")
         self.emit(Op.MOVE, res_h, res)
@@ -972,27 +1020,28 @@ class FunctionCompiler(CallCompiler):
         entry = self.state
         out: State | None = None
         l_end = Label()
-        for j, (case, g, elem) in enumerate(zip(node.cases, walrus, elems)):
+        for j, (case, (kind, call, g), elem) in enumerate(zip(node.cases, cases, elems)):
             l_next = Label()
             self.state = entry.copy() if entry else None
-            self.set_pos(g)
-            if j < len(queues) - 1:
+            self.set_pos(case.guard)
+            if j < len(cases) - 1:
                 c = self.alloc("I")
                 self.emit(Op.IEQ, c, idx, self.creg("I", j))
                 self.emit(Op.JUMPIFNOT, c, l_next)
                 self.free_temps()
             cs = self.push()
-            if not isinstance(g.target, ast.Name):
-                self.fail(g.target, "the select variable must be a name")
-            var = self.declare(g.target, g.target.id, elem)
-            if var.f == "O":
-                self.emit(Op.INDEXI, var.r, res_h, self.creg("I", 1))
-            else:
-                t = self.alloc("O")
-                self.emit(Op.INDEXI, t, res_h, self.creg("I", 1))
-                self.emit(Op.UNBOXI if var.f == "I" else Op.UNBOXF, var.r, t)
-            var.start = self.pc
-            self.mark_assigned(var, None)
+            if g is not None:
+                if not isinstance(g.target, ast.Name):
+                    self.fail(g.target, "the select variable must be a name")
+                var = self.declare(g.target, g.target.id, elem)
+                if var.f == "O":
+                    self.emit(Op.INDEXI, var.r, res_h, self.creg("I", 1))
+                else:
+                    t = self.alloc("O")
+                    self.emit(Op.INDEXI, t, res_h, self.creg("I", 1))
+                    self.emit(Op.UNBOXI if var.f == "I" else Op.UNBOXF, var.r, t)
+                var.start = self.pc
+                self.mark_assigned(var, None)
             for stmt in case.body:
                 self.stmt(stmt)
             self.pop(cs)

@@ -33,7 +33,7 @@ def _const_repr(k: Any, program: Program | None) -> str:
     if isinstance(k, EffectSpec):
         extra = ""
         if k.kind == "create_task" and k.extra:
-            extra = " " + _flow_name(k.extra[0], program)
+            extra = " " + _flow_name(k.extra[0], program) + (" detach" if k.extra[1:] == (True,) else "")
         elif k.kind == "impure":
             extra = f" {k.extra[0]}"
         elif k.extra:

@@ -204,7 +204,7 @@ def _relocate(code: Code, index: dict[str, int]) -> Code:
         if isinstance(k, FlowRef):
             k = index[k.ref]
         elif isinstance(k, EffectSpec) and k.kind == "create_task" and isinstance(k.extra[0], FlowRef):
-            k = EffectSpec("create_task", k.nargs, (index[k.extra[0].ref],))
+            k = EffectSpec("create_task", k.nargs, (index[k.extra[0].ref], *k.extra[1:]))
         consts.append(k)
     return dataclasses.replace(code, consts=tuple(consts))
 

@@ -109,8 +109,6 @@ class Effects:
     def _queue_get(self: "Engine", iso: Iso, spec: Any, args: tuple[Any, ...]) -> None:
         self._go(iso, self.shared.get(iso, [args[0].id], single=True))
 
-    def _select(self: "Engine", iso: Iso, spec: Any, args: tuple[Any, ...]) -> None:
-        self._go(iso, self.shared.get(iso, [h.id for h in args], single=False))
 
     def _lock_acquire(self: "Engine", iso: Iso, spec: Any, args: tuple[Any, ...]) -> None:
         self._go(iso, self.shared.acquire(iso, args[0].id))
@@ -152,9 +150,12 @@ class Effects:
         name = f"{iso.name}/{iso.children}"
         flow = program.codes[code_index].name
         child = Iso(cid, name, flow, program, child_vm, parent_id=iso.id, root_id=iso.root_id)
+        child.detached = len(spec.extra) > 1 and bool(spec.extra[1])
         self.by_name[name] = child
         self.by_id[cid] = child
-        row = IsolateRow(cid, name, flow, program.hash, parent_id=iso.id, root_id=iso.root_id, snapshot=snap)
+        self.kids.setdefault(iso.id, set()).add(child)
+        row = IsolateRow(cid, name, flow, program.hash, parent_id=iso.id, root_id=iso.root_id, snapshot=snap,
+                         detached=child.detached)
         # the child starts once the parent's commit, which creates its row, is durable (_publish)
         self._advance(iso, None, [IsolateNew(row)])
 
@@ -233,30 +234,110 @@ class Effects:
         self._fail(iso, f"{type(value).__name__}: {value} (raised by @impure {ref}{tries})", frames_of(iso),
                    kind="impure", keep_snapshot=True, exc_type=type(value).__name__)
 
-    # -- inbox (the HTTP ingress that fills it is a later piece) ------------------------------
+    # -- waits that end one of several ways: http_listen (with a deadline) and select --------
+    #
+    # A Wait is decided once: the first of a queue hand-off (shared.py sets ``won`` as it hands
+    # the item over), a message found in the inbox and the deadline takes it, and the others
+    # back off. Nothing is consumed until then: getters are registrations, a peek only reads.
+    # Everything here runs on the loop thread, so checking and setting ``won`` is one step.
 
     def _http_listen(self: "Engine", iso: Iso, spec: Any, args: tuple[Any, ...]) -> None:
-        self._effect_task(self._listen(iso, str(args[0]), str(args[1])))
+        timeout = (0, float(args[2])) if len(args) > 2 else None
+        self._wait_on(iso, Wait([(0, str(args[0]).upper(), str(args[1]))], timeout, False), [], [])
 
-    async def _listen(self: "Engine", iso: Iso, method: str, route: str) -> None:
-        method = method.upper()
+    def _select(self: "Engine", iso: Iso, spec: Any, args: tuple[Any, ...]) -> None:
+        queues, routes, timeout = select_cases(spec, args)
+        self._wait_on(iso, Wait(routes, timeout, True), [q for _, q in queues], [i for i, _ in queues])
+
+    def _wait_on(self: "Engine", iso: Iso, w: "Wait", qids: list[int], cases: list[int]) -> None:
+        old = iso.wait
+        if old is not None:
+            # performed again while it waits (a message was delivered): look at the inbox again
+            if not old.won[0] and old.routes:
+                self._look(iso, old)
+            return
+        iso.wait = w
+        if qids:
+            go = self.shared.get(iso, qids, single=False, cases=cases, served=w.won)
+            if go is not None:
+                self._drop_wait(iso)
+                self._advance(iso, go.value, go.ops)
+                return
+            w.qids = qids
+        iso.status = "waiting"
+        if w.timeout is not None:
+            delay = (iso.wake_at or 0.0) - time.time()
+            if delay > 0:
+                iso.handle = self.loop.call_later(delay, self._deadline, iso, w)
+            else:
+                w.due = True
+        if w.routes:
+            self._look(iso, w)      # a message already there wins over a deadline already past
+        elif w.due:
+            self._win(iso, w, w.expired(), [])
+
+    def _deadline(self: "Engine", iso: Iso, w: "Wait") -> None:
+        iso.handle = None
+        if not iso.active or iso.wait is not w or w.won[0]:
+            return
+        w.due = True
+        if iso.listen in ("peeking", "again"):
+            return                  # the peek in flight decides: a message it finds still wins
+        self._win(iso, w, w.expired(), [])
+
+    def _win(self: "Engine", iso: Iso, w: "Wait", value: Any, ops: list[Any]) -> None:
+        w.won[0] = True
+        self._drop_wait(iso)
+        self.ready.put_nowait((iso, value, ops))
+
+    def _drop_wait(self: "Engine", iso: Iso) -> None:
+        """The wait is over (won, or the isolate ended): withdraw what is left of it."""
+        w, iso.wait = iso.wait, None
+        iso.listen = None
+        if w is None:
+            return
+        w.won[0] = True
+        if w.routes:
+            self._unlisten(iso)
+        if w.qids:
+            self.shared.withdraw(iso, w.qids)
+        if iso.handle is not None:
+            iso.handle.cancel()
+            iso.handle = None
+
+    def _look(self: "Engine", iso: Iso, w: "Wait") -> None:
+        if iso.listen in ("peeking", "again"):
+            iso.listen = "again"    # the peek in flight may have missed it
+            return
+        iso.listen = "peeking"
+        self._effect_task(self._peek(iso, w))
+
+    async def _peek(self: "Engine", iso: Iso, w: "Wait") -> None:
         while True:
             iso.listen = "peeking"
-            msg = await self._inbox_next(iso, method, route)
-            if not iso.active:
+            found = None
+            for case, method, route in w.routes:
+                msg = await self._inbox_next(iso, method, route)
+                if msg is not None:
+                    found = (case, msg)
+                    break
+                if not iso.active or iso.wait is not w or w.won[0]:
+                    return
+            if not iso.active or iso.wait is not w or w.won[0]:
+                if found is not None:       # another case won meanwhile: the message stays for others
+                    key = self._untake(found[1][0])
+                    if key is not None:
+                        self._wake_listeners(key)
                 return
-            if msg is not None:
-                iso.listen = None
-                mid, body = msg
-                try:
-                    self._advance(iso, body, [InboxTake(mid)])
-                except Exception as e:
-                    self._internal_error(iso, e, " in http_listen")
+            if found is not None:
+                case, (mid, body) = found
+                self._win(iso, w, [case, body] if w.select else body, [InboxTake(mid)])
                 return
             if iso.listen == "again":
                 continue
             iso.listen = "waiting"
-            iso.status = "waiting"
+            if w.due:
+                self._win(iso, w, w.expired(), [])
             return
 
     def _http_request(self: "Engine", iso: Iso, spec: Any, args: tuple[Any, ...]) -> None:
@@ -289,6 +370,60 @@ class Effects:
         self._effect_tasks.add(t)
         t.add_done_callback(self._effect_tasks.discard)
         return t
+
+
+class Wait:
+    """A pending http_listen or select."""
+    __slots__ = ("routes", "timeout", "select", "won", "due", "qids")
+
+    def __init__(self, routes: list[tuple[int, str, str]], timeout: tuple[int, float] | None, select: bool):
+        self.routes = routes        # [(case, METHOD, route)]
+        self.timeout = timeout      # (case, seconds) or None; the deadline itself is iso.wake_at
+        self.select = select        # results are [case, value]
+        self.won: list[bool] = [False]   # shared with its queue getter registrations
+        self.due = False            # the deadline has passed; the timeout wins unless a message is found
+        self.qids: list[int] = []   # queues it is registered on
+
+    def expired(self) -> Any:
+        assert self.timeout is not None
+        case, seconds = self.timeout
+        if self.select:
+            return [case, None]
+        _, method, route = self.routes[0]
+        return DSError(f"http_listen {method} {route}: no request within {seconds:g} s", kind="timeout")
+
+
+def select_cases(spec: Any, args: tuple[Any, ...]) -> tuple[list[tuple[int, int]], list[tuple[int, str, str]],
+                                                            tuple[int, float] | None]:
+    """A select's cases from its arguments: [(case, queue id)], [(case, METHOD, route)] and
+    (case, seconds) of its timeout. ``extra`` names the kind of each case; () means all queues."""
+    if not spec.extra:
+        return [(i, h.id) for i, h in enumerate(args)], [], None
+    queues, routes, timeout, at = [], [], None, 0
+    for case, kind in enumerate(spec.extra):
+        if kind == "queue":
+            queues.append((case, args[at].id))
+            at += 1
+        elif kind == "listen":
+            routes.append((case, str(args[at]).upper(), str(args[at + 1])))
+            at += 2
+        elif kind == "sleep":
+            timeout = (case, float(args[at]))
+            at += 1
+        else:
+            raise ValueError(f"select case of unknown kind {kind!r}")
+    return queues, routes, timeout
+
+
+def deadline(spec: Any, args: tuple[Any, ...]) -> float | None:
+    """Seconds until a blocking effect gives up waiting (http_listen's timeout, a select's
+    sleep case), or None when it waits for ever."""
+    if spec.kind == Effect.HTTP_LISTEN:
+        return float(args[2]) if len(args) > 2 else None
+    if spec.kind == Effect.SELECT and spec.extra:
+        t = select_cases(spec, args)[2]
+        return t[1] if t is not None else None
+    return None
 
 
 def _timeout(spec: Any) -> float | None:

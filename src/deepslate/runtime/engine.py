@@ -36,7 +36,7 @@ from ..store.base import TERMINAL, Commit, CommitRejected, InboxPut, InboxTake, 
     Op, ProgramPut, Store, StoreError
 from .._faults import fault_point
 from .blocking import ImpurePool
-from .effects import BLOCKING, Effect, Effects
+from .effects import BLOCKING, Effect, Effects, deadline
 from .errors import FlowCancelled, FlowFailed, error_json
 from .ingress import Ingress, IngressServer, split_addr
 from .httpclient import HttpClient, HttpPolicy
@@ -116,6 +116,7 @@ class Engine(Effects):
         self.db = ThreadPoolExecutor(1, thread_name_prefix="deepslate-db")
         self.by_name: dict[str, Iso] = {}
         self.by_id: dict[int, Iso] = {}
+        self.kids: dict[int, set[Iso]] = {}        # parent id -> its children in memory, until they finish
         self.programs: dict[bytes, Any] = {}
         self.stored_programs: set[bytes] = set()
         self.shared = SharedObjects(self.vm.decode_value)
@@ -177,6 +178,20 @@ class Engine(Effects):
             holder = self.by_id.get(lk.holder) if lk.holder is not None else None
             if holder is not None:
                 holder.held.add(lid)
+        # children whose parent ended for good but whose own end did not land before a crash
+        failed_orphans = False
+        for row in await self._db(self.store.orphans):
+            orphan = self.by_id.get(row.id)
+            if orphan is not None and orphan.active:
+                victims = [orphan, *self._descendants_in_memory(orphan)]
+                for v in victims:
+                    self._deactivate(v)
+                for v in victims:
+                    self._end(v, "cancelled")
+            elif row.status == "failed":
+                failed_orphans = True
+        if failed_orphans:
+            self._effect_task(self._end_failed_children(None))
         if len(loaded) >= BURST and gc.get_freeze_count() == 0:
             # Resuming many isolates at once: full collections would walk every loaded VM again
             # and again (measured: 0.3-0.7 s of a 10 000-timer restart). Leave what exists now out
@@ -221,6 +236,9 @@ class Engine(Effects):
         iso = Iso(row.id, row.name, row.flow, program, vm, row.parent_id, row.root_id)
         iso.status, iso.steps, iso.children, iso.log_seq = row.status, row.steps, row.children, row.log_seq
         iso.wake_at = row.wake_at
+        iso.detached = row.detached
+        if row.parent_id is not None:
+            self.kids.setdefault(row.parent_id, set()).add(iso)
         if row.status != "failed":
             iso.relock = held_in(row.error) if row.error else []     # a retry that had locks to take back
         self.by_name[iso.name] = iso
@@ -418,39 +436,43 @@ class Engine(Effects):
         return row.status if row else None
 
     async def cancel(self, name: str) -> bool:
-        """Cancel an unfinished isolate and its unfinished descendants, or a failed one that
-        kept its snapshot for retry (its tree's objects are then collected). False if it had
-        already ended otherwise."""
+        """Cancel an unfinished isolate and its unfinished attached descendants (not a detached
+        child, nor anything below one), or a failed one that kept its snapshot for retry (its
+        attached children go with it). False if it had already ended otherwise."""
         self._check()
         iso = self.by_name.get(name)
         if iso is None or not iso.active:
             row = await self._db(self.store.get_isolate, name)
             if row is None:
                 raise KeyError(f"no isolate named {name!r}")
-            if row.status != "failed" or row.snapshot is None or name in self.by_name:
-                return False
-            if not await self._db(self.store.adopt_failed, self.node_id, self.epoch, row.id, "cancelled"):
-                return False
-            gone = Iso(row.id, row.name, row.flow, None, None, row.parent_id, row.root_id)
-            gone.steps, gone.children, gone.log_seq = row.steps, row.children, row.log_seq
-            await asyncio.shield(self._end(gone, "cancelled", error=row.error))
-            return True
-        # It stops now, with every descendant whose line of parents is in memory (no await
-        # before: none of them takes another step once cancel has begun). Shielded: a caller
-        # that gives up waiting must not leave the tree half cancelled.
+            return await self._cancel_failed(row)
+        # It stops now, with every attached descendant whose line of parents is in memory (no
+        # await before: none of them takes another step once cancel has begun). Shielded: a
+        # caller that gives up waiting must not leave the tree half cancelled.
         stopping = [iso, *self._descendants_in_memory(iso)]
         for victim in stopping:
             self._deactivate(victim)
         return await asyncio.shield(self._cancel_tree(iso, stopping))
 
+    async def _cancel_failed(self, row: IsolateRow) -> bool:
+        """Cancel a failed isolate that kept its snapshot for retry (its attached children go
+        with it, once its end is durable: _finish)."""
+        if row.status != "failed" or row.snapshot is None or row.name in self.by_name:
+            return False
+        if not await self._db(self.store.adopt_failed, self.node_id, self.epoch, row.id, "cancelled"):
+            return False
+        gone = Iso(row.id, row.name, row.flow, None, None, row.parent_id, row.root_id)
+        gone.steps, gone.children, gone.log_seq = row.steps, row.children, row.log_seq
+        await asyncio.shield(self._end(gone, "cancelled", error=row.error))
+        return True
+
     def _descendants_in_memory(self, iso: Iso) -> list[Iso]:
-        below: dict[int | None, list[Iso]] = {}
-        for other in self.by_id.values():
-            if other.root_id == iso.root_id and other is not iso:
-                below.setdefault(other.parent_id, []).append(other)
+        """The active isolates below ``iso`` that end with it: not below a detached child."""
         found, todo = [], [iso.id]
         while todo:
-            for child in below.get(todo.pop(), ()):
+            for child in self.kids.get(todo.pop(), ()):
+                if child.detached:
+                    continue
                 todo.append(child.id)
                 if child.active:
                     found.append(child)
@@ -472,22 +494,24 @@ class Engine(Effects):
         return True
 
     async def _descendants(self, iso: Iso) -> list[Iso]:
-        """The still active isolates below ``iso`` in its create_task tree."""
+        """The still active isolates below ``iso`` in its create_task tree that end with it
+        (no detached child on the way up)."""
         parents: dict[int, int | None] = {}
 
         async def parent_of(i: int) -> int | None:
+            """The parent that ``i`` ends with (None: it is detached, or the root)."""
             if i not in parents:
                 known = self.by_id.get(i)
                 if known is not None:
-                    parents[i] = known.parent_id
+                    parents[i] = None if known.detached else known.parent_id
                 else:       # a finished isolate between two running ones
                     row = await self._db(self.store.get_isolate_by_id, i)
-                    parents[i] = row.parent_id if row is not None else None
+                    parents[i] = row.parent_id if row is not None and not row.detached else None
             return parents[i]
 
         found: list[Iso] = []
         for other in list(self.by_id.values()):
-            if other is iso or not other.active or other.root_id != iso.root_id:
+            if other is iso or not other.active or other.root_id != iso.root_id or other.detached:
                 continue
             up = other.parent_id
             while up is not None and up != iso.id:
@@ -637,16 +661,11 @@ class Engine(Effects):
         if not listening:
             return
         for iid, iso in list(listening.items()):
-            if not iso.active or iso.listen is None:
-                del listening[iid]           # ended, or took a message and went on
-            elif iso.listen == "peeking":
-                iso.listen = "again"         # the look in flight may have missed it
-            elif iso.listen == "waiting":
-                pending = iso.vm.pending()
-                if pending is not None and pending[0].kind == "http_listen" \
-                        and (str(pending[1][0]).upper(), str(pending[1][1])) == key[1:]:
-                    iso.listen = "peeking"       # so the next message before its look starts does not start another
-                    self._perform_safely(iso, pending[0], pending[1])
+            w = iso.wait
+            if not iso.active or w is None or w.won[0]:
+                del listening[iid]           # ended, or its wait is over
+            elif any((m, r) == key[1:] for _, m, r in w.routes):
+                self._look(iso, w)           # a look in flight is told to look again
         if not listening:
             del self._listeners[key]
 
@@ -696,6 +715,8 @@ class Engine(Effects):
     def _advance(self, iso: Iso, value: Any, ops: list[Op]) -> None:
         """Resume with ``value``, run to the next durable point and submit that step."""
         vm = iso.vm
+        if iso.wait is not None:
+            self._drop_wait(iso)        # a queue hand-off won its select: withdraw the rest
         if value is not START:
             vm.resume(value)
         iso.status = "running"
@@ -753,7 +774,10 @@ class Engine(Effects):
             status = "sleeping"
         elif kind in BLOCKING:
             status = "waiting"
-            waiting_on = describe(kind, args)
+            waiting_on = describe(kind, args, spec.extra)
+            seconds = deadline(spec, args)
+            if seconds is not None:     # stored with the step, so the deadline outlives a restart
+                wake_at = time.time() + max(0.0, seconds) * self.time_scale
         iso.wake_at = wake_at
         iso.status = status
         c = Commit(iso.id, status, snap, iso.steps, wake_at=wake_at, waiting_on=waiting_on,
@@ -829,6 +853,7 @@ class Engine(Effects):
                 if child is not None:
                     child.active = False
                     self.by_name.pop(child.name, None)
+                    self._forget_kid(child)
             elif type(op) is InboxTake:
                 key = self._untake(op.mid)     # not taken after all: another listener may have it
                 if key is not None:
@@ -874,12 +899,47 @@ class Engine(Effects):
                 f.set_result(None)
         iso.waiters.clear()
         iso.vm = None
+        self._forget_kid(iso)
         if self.by_name.get(iso.name) is iso:
             del self.by_name[iso.name]
         if self.by_id.get(iso.id) is iso:
             del self.by_id[iso.id]
         if c.collected is not None:     # the store deleted the tree's objects with this commit
             self.shared.collect(c.collected)
+        if iso.children and not c.keep_snapshot:
+            fault_point("parent_ended_before_children")
+            self._end_children(iso)
+
+    def _end_children(self, parent: Iso) -> None:
+        """``parent`` has ended for good: its attached children, and theirs, are cancelled.
+        (A failure kept for retry leaves them running; cancelling it later ends them here.)
+        Those running here stop now; failed ones that kept a snapshot are looked up in the
+        store. After a crash before their commits, ``_start`` finds them again."""
+        victims = [c for c in self._descendants_in_memory(parent) if c.active]
+        for v in victims:
+            self._deactivate(v)
+        for v in victims:
+            self._end(v, "cancelled")
+        if self.started and self.failure is None:
+            self._effect_task(self._end_failed_children(parent.id))
+
+    async def _end_failed_children(self, parent_id: int | None) -> None:
+        """Cancel the failed (kept for retry) attached children of ``parent_id`` (of every
+        ended parent when None). A store fault here stops the engine, as anywhere."""
+        try:
+            for row in await self._db(self.store.orphans, parent_id):
+                if row.status == "failed":
+                    await self._cancel_failed(row)
+        except StoreError as e:
+            self._halt(e)
+
+    def _forget_kid(self, iso: Iso) -> None:
+        if iso.parent_id is not None:
+            siblings = self.kids.get(iso.parent_id)
+            if siblings is not None:
+                siblings.discard(iso)
+                if not siblings:
+                    del self.kids[iso.parent_id]
 
     def _fail(self, iso: Iso, message: str, frames: Any = None, kind: str = "fault",
               keep_snapshot: bool = False, exc_type: str = "") -> None:
@@ -901,6 +961,8 @@ class Engine(Effects):
             iso.task = None
         carried, iso.carry = iso.carry, []
         self._unpublish(iso, carried)
+        if iso.wait is not None:
+            self._drop_wait(iso)
         self._unlisten(iso)
 
     def _perform_safely(self, iso: Iso, spec: Any, args: Any) -> None:

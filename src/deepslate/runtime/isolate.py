@@ -14,7 +14,7 @@ class Iso:
     """An isolate in memory."""
     __slots__ = ("id", "name", "flow", "program", "vm", "status", "steps", "children", "log_seq",
                  "parent_id", "root_id", "waiters", "wake_at", "handle", "task", "active", "held",
-                 "listen", "created", "carry", "yields", "relock")
+                 "listen", "created", "carry", "yields", "relock", "detached", "wait")
 
     def __init__(self, id: int, name: str, flow: str, program: Any, vm: Any, parent_id: int | None = None,
                  root_id: int | None = None):
@@ -40,6 +40,8 @@ class Iso:
         self.carry: list[Op] = []              # ops of a step preempted before its durable point
         self.yields = 0                        # preemptions since the last durable point
         self.relock: list[int] = []            # a retry's locks still to take back before it resumes
+        self.detached = False                  # a create_task child that outlives its parent
+        self.wait: Any = None                  # the pending http_listen or select (effects.Wait)
 
     def __repr__(self) -> str:
         return f"<isolate {self.name!r} #{self.id} {self.status}>"
@@ -97,10 +99,22 @@ def check_args(flow: str, params: Any, args: Any) -> tuple[Any, ...]:
     return tuple(out)
 
 
-def describe(kind: str, args: tuple[Any, ...]) -> str:
+def describe(kind: str, args: tuple[Any, ...], extra: tuple[Any, ...] = ()) -> str:
     """What an isolate waits on, for its row and the inspector."""
+    if kind == "select" and extra:
+        parts, at = [], 0
+        for case in extra:
+            if case == "listen":
+                parts.append(f"http_listen {args[at]} {args[at + 1]}")
+                at += 2
+            else:
+                parts.append(repr(args[at]) if case == "queue" else f"timeout {float(args[at]):g} s")
+                at += 1
+        return "select " + ", ".join(parts)
     if kind in ("queue_get", "select"):
         return f"{kind} " + ", ".join(repr(a) for a in args)
+    if kind == "http_listen" and len(args) > 2:
+        return f"http_listen {args[0]} {args[1]} (timeout {float(args[2]):g} s)"
     if kind in ("lock_acquire", "wg_wait", "queue_put"):     # not a put's value: it may be large
         return f"{kind} {args[0]!r}"
     if kind == "http_listen":

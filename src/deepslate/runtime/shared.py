@@ -167,20 +167,34 @@ class SharedObjects:
         q.putting += 1
         return Go(None, [QueuePut(qid, self.new_id("seq"), data)])
 
-    def get(self, iso: Iso, qids: list[int], single: bool) -> Go | None:
+    def get(self, iso: Iso, qids: list[int], single: bool, cases: list[int] | None = None,
+            served: list[bool] | None = None) -> Go | None:
         """``queue_get`` (single) or ``select``: take the first item of the first queue that has
-        one, or wait on all of them."""
+        one, or wait on all of them. A select's value is ``[case, item]``, ``case`` from
+        ``cases`` (default: the queue's position). ``served`` is the select's one-shot flag: the
+        first hand-off sets it, and whoever else would end the wait (a message, a deadline)
+        checks it, so exactly one case wins."""
         qs = [self._queue(qid) for qid in qids]
+        if served is None:
+            served = [False]
         for i, q in enumerate(qs):
             if q.items:
                 seq, data = q.items.pop(0)
                 self.handed[q.id, seq] = data
                 value = self.decode(data, iso.program)
-                return Go(value if single else [i, value], [QueueTake(q.id, seq)])
-        served = [False]
+                served[0] = True
+                return Go(value if single else [cases[i] if cases else i, value], [QueueTake(q.id, seq)])
         for i, q in enumerate(qs):
-            q.getters.append((iso, -1 if single else i, served))
+            q.getters.append((iso, -1 if single else cases[i] if cases else i, served))
         return None
+
+    def withdraw(self, iso: Iso, qids: list[int]) -> None:
+        """Take back ``iso``'s getter registrations: another case of its select won. An item
+        already handed to it stays handed (it won, or its step is undone by ``rollback``)."""
+        for qid in set(qids):
+            q = self.queues.get(qid)
+            if q is not None and q.getters:
+                q.getters = collections.deque(e for e in q.getters if e[0] is not iso)
 
     def _serve(self, q: _Queue, wakes: list[Wake]) -> None:
         while q.items and q.getters:

@@ -80,6 +80,7 @@ class IsolateRow:
     epoch: int = 0
     created_at: float = 0.0
     updated_at: float = 0.0
+    detached: bool = False            # a create_task child that outlives its parent (else cancelled with it)
 
 
 class QueueNew(NamedTuple):
@@ -235,6 +236,12 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def read_log(self, isolate_id: int, limit: int = 100) -> list[str]: ...
+
+    @abc.abstractmethod
+    def orphans(self, parent_id: int | None = None) -> list[IsolateRow]:
+        """Attached children that may still run (running, sleeping, waiting, or failed keeping
+        their snapshot) whose parent has ended for good (done, cancelled, or failed with nothing
+        to retry): of ``parent_id``, or of any parent when None. They are to be cancelled."""
 
     @abc.abstractmethod
     def mark_failed(self, node_id: str, epoch: int, isolate_id: int, error: str) -> None:

@@ -29,7 +29,7 @@ from .base import (TERMINAL, Commit, CommitRejected, InboxPut, InboxTake, Isolat
 APPLICATION_ID = 0x64736C74          # "dslt" in the SQLite header: marks a deepslate file
 
 _COLS = ("id name flow program_hash parent_id root_id status snapshot wake_at waiting_on result error steps "
-         "children log_seq owner epoch created_at updated_at").split()
+         "children log_seq owner epoch created_at updated_at detached").split()
 _SELECT = "SELECT " + ", ".join(_COLS) + " FROM isolates"
 # does the tree rooted at ?1 hold an isolate that may still run? Two seeks on (root_id, status),
 # so a wide tree's finished rows are not walked at each of their ends
@@ -87,7 +87,9 @@ def _locked(fn: F) -> F:
 
 
 def _row(r: tuple[Any, ...]) -> IsolateRow:
-    return IsolateRow(**dict(zip(_COLS, r)))
+    row = IsolateRow(**dict(zip(_COLS, r)))
+    row.detached = bool(row.detached)
+    return row
 
 
 def translate(e: sqlite3.Error, path: str, doing: str) -> StoreError | CommitRejected:
@@ -430,7 +432,7 @@ class SQLiteStore(Store):
 
     def _insert(self, r: IsolateRow, node_id: str, epoch: int, now: float) -> None:
         row = {c: getattr(r, c) for c in _COLS}
-        row.update(owner=node_id, epoch=epoch, created_at=now, updated_at=now)
+        row.update(owner=node_id, epoch=epoch, created_at=now, updated_at=now, detached=int(bool(r.detached)))
         if row["root_id"] is None:
             row["root_id"] = r.id
         self.db.execute(_INSERT, tuple(row[c] for c in _COLS))
@@ -465,6 +467,18 @@ class SQLiteStore(Store):
                 self._inbox_put(op, now)
             case _:
                 raise CommitRejected(f"unknown store operation {op!r}")
+
+    @_locked
+    def orphans(self, parent_id: int | None = None) -> list[IsolateRow]:
+        cols = ", ".join(f"c.{c}" for c in _COLS)
+        sql = (f"SELECT {cols} FROM isolates AS c JOIN isolates AS p ON p.id = c.parent_id "
+               "WHERE c.detached = 0 AND (c.status IN ('running', 'sleeping', 'waiting') OR "
+               "(c.status = 'failed' AND c.snapshot IS NOT NULL)) AND (p.status IN ('done', 'cancelled') OR "
+               "(p.status = 'failed' AND p.snapshot IS NULL))")
+        if parent_id is None:
+            return [_row(r) for r in self._all(sql + " ORDER BY c.id", (), "find orphaned children")]
+        return [_row(r) for r in self._all(sql + " AND c.parent_id = ? ORDER BY c.id", (parent_id,),
+                                           "find orphaned children")]
 
     @_locked
     def mark_failed(self, node_id: str, epoch: int, isolate_id: int, error: str) -> None:

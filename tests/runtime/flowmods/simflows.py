@@ -203,8 +203,10 @@ async def sim(run: str, me: str, ops: list[int], kids: list[list[int]], subs: li
     env: Env = Env(run, q, qa, qb, qc, res, mu1, mu2, pw, done)
     n: int = results_expected(kids)
     done.add(len(kids))
+    top: dpslio.WaitGroup = dpslio.WaitGroup()        # counted down by the children, not waited on
+    top.add(len(kids))
     for i, kp in enumerate(kids):
-        dpslio.create_task(kid(env, me + "/" + str(i + 1), kp, subs))
+        dpslio.create_task(kid(env, me + "/" + str(i + 1), kp, subs, top))
     mine: list[int] = interp(env, me, ops, subs)
     await done.wait()
     total: int = mine[0]
@@ -222,10 +224,11 @@ async def sim(run: str, me: str, ops: list[int], kids: list[list[int]], subs: li
 
 
 @flow
-async def kid(env: Env, me: str, ops: list[int], subs: list[list[int]]) -> int:
+async def kid(env: Env, me: str, ops: list[int], subs: list[list[int]], up: dpslio.WaitGroup) -> int:
     r: list[int] = interp(env, me, ops, subs)
     await env.res.put(r)
     await env.done.done()
+    await up.done()
     return r[0]
 
 
@@ -234,6 +237,7 @@ async def interp(env: Env, me: str, ops: list[int], subs: list[list[int]]) -> li
     acc: int = 1
     out: list[int] = [0]
     nkids: int = 0
+    mine: dpslio.WaitGroup = dpslio.WaitGroup()
     i: int = 0
     while i < len(ops):
         op: int = ops[i]
@@ -303,10 +307,11 @@ async def interp(env: Env, me: str, ops: list[int], subs: list[list[int]]) -> li
                     acc = mix(acc, DSERR)
                 else:
                     acc = mix(acc, h)
-            case 13:    # SPAWN
+            case 13:    # SPAWN: a child this flow waits for before it returns (else it is cancelled)
                 env.done.add(1)
+                mine.add(1)
                 nkids = nkids + 1
-                dpslio.create_task(kid(env, me + "/" + str(nkids), subs[arg], subs))
+                dpslio.create_task(kid(env, me + "/" + str(nkids), subs[arg], subs, mine))
             case 14:    # POISON
                 note(env.run, me, "poison", arg)
                 p: int = poison(arg)
@@ -317,6 +322,7 @@ async def interp(env: Env, me: str, ops: list[int], subs: list[list[int]]) -> li
                 b: int = block(arg)
                 acc = mix(acc, b)
         acc = mix(acc, op)
+    await mine.wait()
     out[0] = acc
     return out
 

@@ -1,5 +1,6 @@
 # create_task: children and grandchildren run concurrently and report back through queues;
-# a child gets copies of list arguments, so the parent's list is unchanged.
+# a child gets copies of list arguments, so the parent's list is unchanged. A branch returns
+# at once; its leaves are detached, so they outlive it (attached ones would be cancelled).
 # cpython: no (child isolates need a driver)
 from deepslate import dpslio, flow, pure, sleep
 
@@ -18,8 +19,8 @@ async def leaf(out: dpslio.Queue[str], name: str, xs: list[int]) -> None:
 
 @flow
 async def branch(out: dpslio.Queue[str], name: str) -> None:
-    dpslio.create_task(leaf(out, name + ".a", [1]))
-    dpslio.create_task(leaf(out, name + ".b", [1, 2]))
+    dpslio.create_task(leaf(out, name + ".a", [1]), detach=True)
+    dpslio.create_task(leaf(out, name + ".b", [1, 2]), detach=True)
     await out.put(name)
 
 

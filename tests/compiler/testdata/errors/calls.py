@@ -374,3 +374,42 @@ from deepslate import flow, json_unmarshal, dpslio, DSError
 async def queue_from_json(b: bytes) -> int:
     q: dpslio.Queue[int] | DSError = json_unmarshal[dpslio.Queue[int]](b)  ### "json_unmarshal cannot make a dpslio.Queue\[int\]" at "json_unmarshal"
     return 0
+# ---
+from deepslate import flow, dpslio
+
+
+@flow
+async def kid(n: int) -> None:
+    pass
+
+
+@flow
+async def create_detach_not_literal(d: bool):
+    dpslio.create_task(kid(1), detach=d)  ### "detach of dpslio.create_task must be True or False, written out" at "d)"
+# ---
+from deepslate import flow, dpslio
+
+
+@flow
+async def kid(n: int) -> None:
+    pass
+
+
+@flow
+async def create_unknown_keyword():
+    dpslio.create_task(kid(1), daemon=True)  ### "dpslio.create_task has no parameter named daemon; its only keyword is detach" at "daemon"
+# ---
+from deepslate import flow, http_listen, DSError
+
+
+@flow
+async def listen_timeout_positional() -> bytes:
+    r: bytes | DSError = http_listen("POST", "/x", 5.0)  ### "http_listen takes its timeout as a keyword" at "5.0"
+    return b""
+# ---
+from deepslate import flow, http_listen, DSError
+
+
+@flow
+async def listen_timeout_not_number() -> None:
+    r: bytes | DSError = http_listen("POST", "/x", timeout="soon")  ### "argument timeout of http_listen: expected float, got str" at "\"soon\""
