@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 
 import pytest
 
@@ -19,7 +20,8 @@ def run(args, cwd, **kw):
 
 
 def test_every_example_is_tested():
-    assert sorted(p.name for p in EXAMPLES.glob("*.py")) == ["bad_flow.py", "counter.py", "orders.py"]
+    assert sorted(p.name for p in EXAMPLES.glob("*.py")) == ["approval.py", "bad_flow.py", "counter.py", "orders.py",
+                                                             "payment_webhook.py"]
 
 
 def test_counter_resumes(tmp_path):
@@ -56,3 +58,77 @@ def test_bad_flow_is_rejected_by_check(tmp_path):
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 1
     assert "bad_flow.py:9:5: exceptions are not supported in flows" in out.stdout + out.stderr
+
+
+def started(args, cwd, pattern, env=None):
+    """A running example and the first match of ``pattern`` in what it printed."""
+    p = subprocess.Popen([sys.executable, *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    seen = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = p.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        m = re.search(pattern, line)
+        if m:
+            return p, m, seen
+    p.kill()
+    raise AssertionError(f"no {pattern!r} in {''.join(seen)!r}; stderr {p.communicate(timeout=10)[1]!r}")
+
+
+def finished(p, seen):
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 0, err
+    return "".join(seen) + out
+
+
+def post(url, body):
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return r.status
+
+
+APPROVE = r"curl -X POST (http://\S+)/approve"
+
+
+def test_approval_is_approved_by_a_post(tmp_path):
+    p, m, seen = started([str(EXAMPLES / "approval.py"), "--store", str(tmp_path / "a.db"), "--listen",
+                          "127.0.0.1:0", "--name", "expense-1"], tmp_path, APPROVE)
+    assert post(m[1] + "/approve", {"by": "ann", "note": "fine"}) == 202
+    out = finished(p, seen)
+    assert "result: expense-1: approved by ann" in out
+
+
+def test_approval_expires_at_its_deadline(tmp_path):
+    out = run([str(EXAMPLES / "approval.py"), "--store", str(tmp_path / "a.db"), "--listen", "127.0.0.1:0",
+               "--name", "expense-2", "--deadline", "0.3"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "result: expense-2: expired" in out.stdout
+
+
+def test_approval_waits_on_across_a_kill(tmp_path):
+    store = str(tmp_path / "a.db")
+    args = [str(EXAMPLES / "approval.py"), "--store", store, "--listen", "127.0.0.1:0", "--name", "expense-3"]
+    p, m, seen = started(args, tmp_path, APPROVE)
+    p.send_signal(signal.SIGKILL)
+    p.communicate(timeout=30)
+    p, m, seen = started(args, tmp_path, APPROVE)
+    assert any("expense-3: still pending" in line for line in seen)
+    assert post(m[1] + "/reject", {"by": "bob", "note": "no"}) == 202
+    assert "result: expense-3: rejected by bob" in finished(p, seen)
+
+
+@pytest.mark.parametrize("outcome, result, refunds", [
+    ("succeeded", r"result: order-1: paid \(ch_\w+\)", 0),
+    ("failed", r"result: order-1: refunded \(charge\.failed\)", 1),
+    ("silent", r"result: order-1: refunded \(no confirmation within 1\.0 s\)", 1),
+])
+def test_payment_webhook(tmp_path, outcome, result, refunds):
+    out = run([str(EXAMPLES / "payment_webhook.py"), "--store", str(tmp_path / "p.db"), "--listen", "127.0.0.1:0",
+               "--order", "order-1", "--deadline", "1.0", "--outcome", outcome], tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert re.search(result, out.stdout), out.stdout
+    assert f"provider: 1 charge(s), {refunds} refund(s)" in out.stdout
