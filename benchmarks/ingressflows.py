@@ -3,12 +3,23 @@ import time
 
 from deepslate import DSError, flow, http_listen, impure
 
-RESUMED: dict[bytes, float] = {}
+# body -> (the sender's loop, the future it awaits): told the moment the flow goes on
+WAITING: dict[bytes, tuple] = {}
+
+
+# body -> when the flow went on with it, for messages posted from another process
+STAMPS: dict[bytes, float] = {}
 
 
 @impure
 async def resumed(body: bytes) -> int:
-    RESUMED[body] = time.perf_counter()
+    t = time.perf_counter()
+    waiting = WAITING.pop(body, None)
+    if waiting is None:
+        STAMPS[body] = t
+    else:
+        loop, fut = waiting
+        loop.call_soon_threadsafe(fut.set_result, t)
     return 0
 
 

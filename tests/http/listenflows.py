@@ -84,3 +84,20 @@ async def collector(n: int) -> list[bytes]:
         if isinstance(data, bytes):
             got.append(data)
     return got
+
+
+@flow
+async def pay_or_give_up(out: dpslio.Queue[bytes], seconds: float) -> None:
+    match dpslio.select:
+        case _ if paid := await http_listen("POST", "/pay"):
+            await out.put(paid)
+        case _ if await sleep(seconds):
+            await out.put(b"gave up")
+
+
+@flow
+async def checkout(seconds: float) -> bytes:
+    out: dpslio.Queue[bytes] = dpslio.Queue[bytes]()
+    dpslio.create_task(pay_or_give_up(out, seconds))
+    got: bytes = await out.get()
+    return got

@@ -326,3 +326,24 @@ def test_bad_listen_addr_and_ingress_are_refused(tmp_path):
             Engine(store, [hf.listener], ingress=5)
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("name", ["co", "co%2F1"])
+async def test_a_child_selecting_on_a_route_is_reached_through_either_name(serve, client, name):
+    s = await serve([hf.checkout])
+    await s.engine.spawn("co", "checkout", {"seconds": 30.0})
+    while await s.engine.status("co/1") != "waiting":
+        await asyncio.sleep(0.01)
+    assert (await post(client, at(s, f"/{name}/pay"), b"paid 42"))[0] == 202
+    assert await s.engine.wait("co", timeout=10) == b"paid 42"
+    assert await s.engine.status("co/1") == "done"
+    assert s.rows() == 0
+
+
+async def test_a_post_after_the_select_timed_out_is_refused_once_the_tree_has_ended(serve, client):
+    s = await serve([hf.checkout])
+    await s.engine.spawn("co", "checkout", {"seconds": 0.05})
+    assert await s.engine.wait("co", timeout=10) == b"gave up"
+    status, out = await post(client, at(s, "/co/pay"), b"too late")
+    assert status == 410 and "finished" in out["error"]
+    assert s.rows() == 0

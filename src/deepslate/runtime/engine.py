@@ -609,7 +609,7 @@ class Engine(Effects):
             raise LookupError(f"isolate {name!r} has finished, and nothing in its tree listens any more")
         fault_point("after_inbox_insert_before_202")
         if not put.duplicate:
-            self._wake_listeners((root, method, route))
+            self._offer((root, method, route), put.mid, body)
         return put
 
     # -- http_listen: listeners and takes -----------------------------------------------
@@ -653,6 +653,26 @@ class Engine(Effects):
                 if not takes:
                     del self._takes[key]
         return key
+
+    def _offer(self, key: tuple[int, str, str], mid: int, body: bytes) -> None:
+        """Message ``mid`` for ``key`` was just committed. A listener of the tree with no look in
+        flight has looked since every older message was committed, and found none free: it gets
+        this one at once, without another read of the inbox. Otherwise the listeners look."""
+        listening = self._listeners.get(key)
+        if listening and mid not in self._take_key:
+            for iid, iso in list(listening.items()):
+                w = iso.wait
+                if not iso.active or w is None or w.won[0] or iso.listen != "waiting":
+                    continue
+                case = next((c for c, m, r in w.routes if (m, r) == key[1:]), None)
+                if case is None:
+                    continue
+                self._takes.setdefault(key, {})[mid] = iso.id
+                self._take_key[mid] = key
+                del listening[iid]
+                self._win(iso, w, [case, body] if w.select else body, [InboxTake(mid)])
+                return
+        self._wake_listeners(key)
 
     def _wake_listeners(self, key: tuple[int, str, str]) -> None:
         """A message for ``key`` was committed (or given back): each isolate of the tree
