@@ -307,6 +307,8 @@ async def test_engine_without_listen_addr_serves_nothing(tmp_path):
     ({"dedupe_header": ""}, ValueError, "dedupe_header must be a header name"),
     ({"body_timeout": 0}, ValueError, "body_timeout must be a positive number"),
     ({"body_timeout": float("inf")}, ValueError, "body_timeout"),
+    ({"dedupe_seconds": -1}, ValueError, "dedupe_seconds must be a positive number"),
+    ({"dedupe_seconds": "7d"}, ValueError, "dedupe_seconds"),
 ])
 def test_bad_ingress_settings_are_clear_errors(kw, err, match):
     with pytest.raises(err, match=match):

@@ -1,5 +1,6 @@
 """Signed requests and delivery ids: every expected signature is computed here with hmac and
 hashlib, apart from the verifiers, plus the schemes' published example vectors."""
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -232,3 +233,18 @@ async def test_a_dedupe_header_without_signatures_and_its_collection(serve, clie
     # the tree ended: its seen delivery ids are deleted with it, and a repeat now finds it gone
     assert s.rows("inbox_seen") == 0
     assert (await send(client, s, "/l/numbers", b"once", {"Idempotency-Key": "k1"}))[0] == 410
+
+
+async def test_delivery_ids_are_let_go_after_dedupe_seconds(serve, client):
+    # a tree that listens for ever must not keep every delivery id it was ever sent
+    s = await serve([hf.listener], dedupe_header="Idempotency-Key", dedupe_seconds=0.2)
+    await s.engine.spawn("l", "listener", {"n": 3})
+    assert (await send(client, s, "/l/numbers", b"a", {"Idempotency-Key": "k1"}))[0] == 202
+    assert (await send(client, s, "/l/numbers", b"a", {"Idempotency-Key": "k1"}))[0] == 202     # a repeat
+    assert s.rows("inbox_seen") == 1
+    await asyncio.sleep(0.3)
+    # past the window: k1 is forgotten when the next id is filed, and a late repeat lands again
+    assert (await send(client, s, "/l/numbers", b"b", {"Idempotency-Key": "k2"}))[0] == 202
+    assert s.rows("inbox_seen") == 1
+    assert (await send(client, s, "/l/numbers", b"a", {"Idempotency-Key": "k1"}))[0] == 202
+    assert await s.engine.wait("l", timeout=10) == [b"a", b"b", b"a"]

@@ -597,7 +597,7 @@ class Engine(Effects):
             iid, root = row.id, row.root_id if row.root_id is not None else row.id
         if self.failure is not None or not self.started:
             raise RuntimeError("the engine is not running")
-        put = InboxPut(iid, method, route, body, headers, key)
+        put = InboxPut(iid, method, route, body, headers, key, self.ingress_settings.dedupe_seconds)
         try:
             await asyncio.shield(self.writer.submit_wait(Commit(iid, "", None, 0, ops=[put], row=False)))
         except CommitRejected as e:

@@ -50,13 +50,16 @@ class Ingress:
     keyed ``"POST /orders"`` (one method) or ``"/orders"`` (any method); ``None`` there means no
     check for that route. ``dedupe_header``: the request header holding a delivery id (a
     repeat of one delivery lands once); by default the verifier's own id header
-    (``webhook-id``, ``X-GitHub-Delivery``), if it has one. ``body_timeout``: seconds a body
-    may take to arrive."""
+    (``webhook-id``, ``X-GitHub-Delivery``), if it has one. ``dedupe_seconds``: how long a
+    delivery id is remembered (7 days; a repeat later than that lands again, so a tree that
+    listens for ever does not keep every id). ``body_timeout``: seconds a body may take to
+    arrive."""
     max_body: int = 1 << 20
     verify: Verifier | None = None
     routes: Mapping[str, Verifier | None] = field(default_factory=dict)
     dedupe_header: str | None = None
     body_timeout: float = 30.0
+    dedupe_seconds: float = 7 * 86400.0
 
     def __post_init__(self) -> None:
         if isinstance(self.max_body, bool) or not isinstance(self.max_body, int) or self.max_body < 1:
@@ -77,6 +80,9 @@ class Ingress:
         if isinstance(self.body_timeout, bool) or not isinstance(self.body_timeout, (int, float)) \
                 or not self.body_timeout > 0 or math.isinf(self.body_timeout):
             raise ValueError(f"Ingress body_timeout must be a positive number of seconds, not {self.body_timeout!r}")
+        if isinstance(self.dedupe_seconds, bool) or not isinstance(self.dedupe_seconds, (int, float)) \
+                or not self.dedupe_seconds > 0 or math.isinf(self.dedupe_seconds):
+            raise ValueError(f"Ingress dedupe_seconds must be a positive number of seconds, not {self.dedupe_seconds!r}")
 
     def verifier_for(self, method: str, route: str) -> Verifier | None:
         for key in (f"{method} {route}", route):

@@ -146,6 +146,7 @@ class InboxPut:
     body: bytes
     headers: str | None = None        # JSON object of the request headers the flow may need
     key: str | None = None            # a delivery id: a repeat within the tree lands once
+    keep_seen: float = 7 * 86400.0    # for this many seconds (older ids are let go)
     mid: int = 0
     duplicate: bool = False
     gone: bool = False

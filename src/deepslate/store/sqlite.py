@@ -569,6 +569,7 @@ class SQLiteStore(Store):
             raise CommitRejected(f"inbox: no isolate with id {put.isolate_id}")
         root = r[0]
         if put.key is not None:
+            db.execute("DELETE FROM inbox_seen WHERE created_at < ?", (now - put.keep_seen,))
             seen = db.execute("SELECT inbox_id FROM inbox_seen WHERE root_id = ? AND key = ?", (root, put.key)).fetchone()
             if seen is not None:
                 put.mid, put.duplicate = int(seen[0]), True

@@ -15,5 +15,8 @@ CREATE TABLE inbox_seen (
     created_at REAL NOT NULL,
     PRIMARY KEY (root_id, key)
 ) WITHOUT ROWID;
+-- ids older than the ingress's dedupe_seconds are let go, so a tree that listens for ever
+-- does not keep every delivery id it was sent
+CREATE INDEX inbox_seen_age ON inbox_seen (created_at);
 -- 1: a create_task child that outlives its parent; 0 (the default): cancelled when it ends
 ALTER TABLE isolates ADD COLUMN detached INTEGER NOT NULL DEFAULT 0;
