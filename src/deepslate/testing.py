@@ -88,9 +88,6 @@ class HttpCall:
     body: bytes
 
 
-Answer = "bytes | tuple[int, bytes]"
-
-
 class HttpStub:
     """Answers the ``http_request`` calls whose method and URL match: a glob (``fnmatch``:
     ``https://pay.example/charges/*``) or a compiled regex (full match). ``calls`` records
@@ -157,9 +154,6 @@ class _StubbedHttp(HttpClient):
     def open(self) -> None:
         if self.network:
             super().open()
-
-    def close(self) -> "asyncio.Future[None]":
-        return super().close()
 
     def _check_open(self) -> None:
         pass            # a stubbed call needs no session; _attempt checks before going out
