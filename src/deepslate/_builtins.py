@@ -15,6 +15,7 @@ import json
 import operator
 import random as _random
 import re
+import threading
 import time
 import uuid
 from typing import Any
@@ -96,6 +97,19 @@ def dict_values(d: dict) -> list:
     return list(d.values())
 
 
+class _FlowClock(threading.local):
+    """The clock a flow's ``now()`` reads on this thread: real time unless an engine on a
+    virtual clock set its own around the run of a flow (runtime/clock.py)."""
+    now = staticmethod(time.time)
+
+
+flow_clock = _FlowClock()
+
+
+def b_now() -> float:
+    return flow_clock.now()
+
+
 BUILTINS: dict[str, Any] = {
     # the types themselves: a C call is the cheapest conversion the VM can make
     "str": str, "int": int, "float": float, "abs": abs, "min": min, "max": max,
@@ -103,7 +117,7 @@ BUILTINS: dict[str, Any] = {
     "json_unmarshal": json_unmarshal_value, "DSError": b_dserror,
     # drawn inline: a value is kept by the snapshot of the next durable point, and nothing
     # outside the isolate sees it before then, so a re-run that draws another is unobservable
-    "now": time.time, "random": _random.random, "uuid4": lambda: str(uuid.uuid4()),
+    "now": b_now, "random": _random.random, "uuid4": lambda: str(uuid.uuid4()),
     "iadd": operator.iadd, "imul": operator.imul, "list_pop": list_pop, "dict_get": dict_get, "dict_keys": dict_keys, "dict_values": dict_values,
 }
 

@@ -16,7 +16,6 @@ import enum
 import functools
 import inspect
 import logging
-import time
 from typing import TYPE_CHECKING, Any
 
 from .._values import DSError, Lock, Queue, WaitGroup
@@ -89,12 +88,12 @@ class Effects:
     # -- timers --------------------------------------------------------------------
 
     def _sleep(self: "Engine", iso: Iso, spec: Any, args: tuple[Any, ...]) -> None:
-        delay = (iso.wake_at or 0.0) - time.time()
+        delay = (iso.wake_at or 0.0) - self._now()
         iso.status = "sleeping"
         if delay <= 0:
             self.ready.put_nowait((iso, None, []))
         else:
-            iso.handle = self.loop.call_later(delay, self._wake_timer, iso)
+            iso.handle = self._timer(delay, self._wake_timer, iso)
 
     def _wake_timer(self: "Engine", iso: Iso) -> None:
         iso.handle = None
@@ -169,7 +168,7 @@ class Effects:
         iso.handle = None
         if not iso.active:
             return
-        fn = spec.fn
+        fn = spec.fn if self.impure_fn is None else self.impure_fn(spec)
         if any(type(a) not in _IMMUTABLE for a in args):
             args = tuple(self._copy(list(args), iso.program))    # the function gets its own values
         ctx = contextvars.copy_context()
@@ -178,7 +177,15 @@ class Effects:
         if _is_async(fn):
             iso.task = self._effect_task(self._impure_async(tag, ctx.run(_call_coro, fn, args)), ctx)
         else:
+            self.in_flight.n += 1
             self.impure_pool.submit(ctx, fn, args, tag, _timeout(spec))
+
+    def _impure_delivered(self: "Engine", tag: tuple[Iso, Any, tuple[Any, ...], int], out: Outcome) -> None:
+        """A blocking call's outcome, from the pool."""
+        try:
+            self._impure_ended(tag, out)
+        finally:
+            self.in_flight.done()
 
     async def _impure_async(self: "Engine", tag: tuple[Iso, Any, tuple[Any, ...], int], awaitable: Any) -> None:
         """Await an async @impure call (or an awaitable a plain one returned) in this task, so
@@ -225,7 +232,7 @@ class Effects:
         retries = int(spec.extra[1] or 0) if len(spec.extra) > 1 else 0
         if attempt < retries:
             backoff = float(spec.extra[2] or 0.0) if len(spec.extra) > 2 else 0.0
-            iso.handle = self.loop.call_later(backoff * (2 ** attempt), self._impure, iso, spec, args, attempt + 1)
+            iso.handle = self._timer(backoff * (2 ** attempt), self._impure, iso, spec, args, attempt + 1)
             return
         if len(spec.extra) > 4 and spec.extra[4]:       # declared -> T | DSError
             self.ready.put_nowait((iso, DSError(str(value) or type(value).__name__), []))
@@ -266,9 +273,9 @@ class Effects:
             w.qids = qids
         iso.status = "waiting"
         if w.timeout is not None:
-            delay = (iso.wake_at or 0.0) - time.time()
+            delay = (iso.wake_at or 0.0) - self._now()
             if delay > 0:
-                iso.handle = self.loop.call_later(delay, self._deadline, iso, w)
+                iso.handle = self._timer(delay, self._deadline, iso, w)
             else:
                 w.due = True
         if w.routes:

@@ -34,8 +34,10 @@ from typing import Any, Callable, Iterable
 
 from ..store.base import TERMINAL, Commit, CommitRejected, InboxPut, InboxTake, IsolateNew, IsolateRow, LeaseLost, \
     Op, ProgramPut, Store, StoreError
+from .._builtins import flow_clock
 from .._faults import fault_point
 from .blocking import ImpurePool
+from .clock import REAL, Clock
 from .effects import BLOCKING, Effect, Effects, deadline
 from .errors import FlowCancelled, FlowFailed, error_json
 from .ingress import Ingress, IngressServer, split_addr
@@ -74,7 +76,8 @@ class Engine(Effects):
                  lease_seconds: float = 30.0, time_scale: float = 1.0,
                  max_snapshot_bytes: int = MAX_SNAPSHOT_BYTES, slow_step_seconds: float = 0.5,
                  listen_addr: str | None = None, ingress: Ingress | None = None,
-                 http_policy: HttpPolicy | None = None, vm: Any = None, serial: Any = None):
+                 http_policy: HttpPolicy | None = None, clock: Clock | None = None, vm: Any = None,
+                 serial: Any = None):
         if workers < 1:
             raise ValueError(f"workers must be at least 1, not {workers}")
         if not time_scale > 0:
@@ -92,6 +95,13 @@ class Engine(Effects):
         self.ingress: IngressServer | None = None
         if http_policy is not None and not isinstance(http_policy, HttpPolicy):
             raise TypeError(f"http_policy must be a deepslate.HttpPolicy, not {type(http_policy).__name__}")
+        if clock is not None and not isinstance(clock, Clock):
+            raise TypeError(f"clock must be a deepslate Clock, not {type(clock).__name__}")
+        self.clock = clock or REAL          # sleeps, deadlines, backoff and a flow's now() follow it
+        self._now = self.clock.now
+        self._virtual = self.clock.virtual
+        self.impure_fn: Callable[[Any], Any] | None = None   # the testing kit's: the function an @impure call runs
+        self.in_flight = InFlight()         # blocking @impure calls on the pool and store reads under way
         self.store = store
         self.flows: dict[str, Any] = {}
         for f in flows:
@@ -138,7 +148,11 @@ class Engine(Effects):
     # -- start and stop --------------------------------------------------------
 
     async def _db(self, fn: Any, *args: Any) -> Any:
-        return await self.loop.run_in_executor(self.db, fn, *args)
+        self.in_flight.n += 1
+        try:
+            return await self.loop.run_in_executor(self.db, fn, *args)
+        finally:
+            self.in_flight.done()
 
     async def start(self) -> "Engine":
         try:
@@ -154,10 +168,11 @@ class Engine(Effects):
     async def _start(self) -> "Engine":
         self.loop = asyncio.get_running_loop()
         self.ready: asyncio.Queue[tuple[Iso, Any, list[Op]]] = asyncio.Queue()
+        self._timer = self.clock.timers(self.loop)
         self.epoch = await self._db(self.store.claim, self.node_id)
         self.key_prefix = (await self._db(self.store.store_id))[:16]
         self.writer = GroupCommitWriter(self.store, self.node_id, self.epoch, self.db, self.commit_batch)
-        self.impure_pool = ImpurePool(self.loop, self._impure_ended, min_threads=self.impure_threads,
+        self.impure_pool = ImpurePool(self.loop, self._impure_delivered, min_threads=self.impure_threads,
                                        stall_seconds=IMPURE_STALL_SECONDS)
         self.shared.load(await self._db(self.store.load_shared))
         rows = await self._db(self.store.load_unfinished, self.node_id, self.epoch)
@@ -330,6 +345,28 @@ class Engine(Effects):
         for iso in self.by_id.values():
             if iso.handle is not None:
                 iso.handle.cancel()
+
+    def busy(self) -> "asyncio.Future[Any] | None":
+        """None when nothing is in hand: no isolate ready, no step, @impure call, http_request,
+        inbox look or commit in flight, no timer due (every unfinished isolate is blocked on a
+        timer, a message, another isolate, or nothing). Otherwise a future that ends once that
+        part is done; ask again then. Steps run to their durable point without awaiting, so
+        between two turns of the loop no step is half-way. The testing kit moves a virtual
+        clock only when this is None."""
+        if not self.ready.empty() or (self._virtual and self.clock.due()):     # type: ignore[attr-defined]
+            return self._next_turn()
+        if self._effect_tasks:
+            return asyncio.ensure_future(asyncio.wait(list(self._effect_tasks),
+                                                      return_when=asyncio.FIRST_COMPLETED))
+        drained = self.writer.drained()
+        if drained is not None:
+            return drained
+        return self.in_flight.quiet()
+
+    def _next_turn(self) -> "asyncio.Future[None]":
+        f = self.loop.create_future()
+        self.loop.call_soon(f.set_result, None)
+        return f
 
     def _check(self) -> None:
         if self.failure is not None:
@@ -743,7 +780,14 @@ class Engine(Effects):
         t0 = time.perf_counter()
         self._stepping = (iso, t0)
         try:
-            spec, args = vm.run(self.budget)
+            if self._virtual:
+                flow_clock.now = self._now
+                try:
+                    spec, args = vm.run(self.budget)
+                finally:
+                    del flow_clock.now
+            else:
+                spec, args = vm.run(self.budget)
         finally:
             self._stepping = None
         took = time.perf_counter() - t0
@@ -790,14 +834,14 @@ class Engine(Effects):
         waiting_on = kind
         status = "running"
         if kind == Effect.SLEEP:
-            wake_at = time.time() + max(0.0, float(args[0])) * self.time_scale
+            wake_at = self._now() + max(0.0, float(args[0])) * self.time_scale
             status = "sleeping"
         elif kind in BLOCKING:
             status = "waiting"
             waiting_on = describe(kind, args, spec.extra)
             seconds = deadline(spec, args)
             if seconds is not None:     # stored with the step, so the deadline outlives a restart
-                wake_at = time.time() + max(0.0, seconds) * self.time_scale
+                wake_at = self._now() + max(0.0, seconds) * self.time_scale
         iso.wake_at = wake_at
         iso.status = status
         c = Commit(iso.id, status, snap, iso.steps, wake_at=wake_at, waiting_on=waiting_on,
@@ -1003,6 +1047,29 @@ class Engine(Effects):
         """A copy through the value codec: what crosses an isolate's boundary is never shared."""
         return self.vm.decode_value(self.vm.encode_value(value), program)
 
+
+
+class InFlight:
+    """A count of calls under way off the loop, and a future for when none is."""
+    __slots__ = ("n", "_quiet")
+
+    def __init__(self) -> None:
+        self.n = 0
+        self._quiet: asyncio.Future[None] | None = None
+
+    def done(self) -> None:
+        self.n -= 1
+        if not self.n and self._quiet is not None:
+            if not self._quiet.done():
+                self._quiet.set_result(None)
+            self._quiet = None
+
+    def quiet(self) -> "asyncio.Future[None] | None":
+        if not self.n:
+            return None
+        if self._quiet is None:
+            self._quiet = asyncio.get_running_loop().create_future()
+        return self._quiet
 
 
 def held_in(error: str | None) -> list[int]:

@@ -19,7 +19,8 @@ def idempotency_key() -> str:
         return _KEY.get()
     except LookupError:
         raise RuntimeError("idempotency_key() is only available inside an @impure function "
-                           "called by a running flow") from None
+                           "called by a running flow; to call one directly in a test, do it inside "
+                           "`with deepslate.testing.idempotency_key_for(\"some-key\"):`") from None
 
 
 class FlowFailed(Exception):

@@ -175,8 +175,7 @@ class HttpClient:
     async def fetch(self, method: str, url: str, headers: dict[str, str], body: bytes, policy: HttpPolicy,
                     key: str) -> bytes | DSError:
         """The answer to one ``http_request``, after as many attempts as ``policy`` allows."""
-        if self.session is None or self.session.closed:
-            raise RuntimeError("the http client is closed (the engine stopped)")
+        self._check_open()
         hdrs = dict(headers)
         if not any(k.lower() == "idempotency-key" for k in hdrs):
             hdrs["Idempotency-Key"] = key
@@ -191,8 +190,16 @@ class HttpClient:
                         return DSError(f"{f.error.message} (after {attempt + 1} attempts)", f.error.kind,
                                        f.error.code)
                     return f.error
-                await asyncio.sleep(backoff_delay(policy, attempt, f.asked))
+                await self._pause(backoff_delay(policy, attempt, f.asked))
                 attempt += 1
+
+    def _check_open(self) -> None:
+        if self.session is None or self.session.closed:
+            raise RuntimeError("the http client is closed (the engine stopped)")
+
+    async def _pause(self, seconds: float) -> None:
+        """The wait between two attempts (the testing kit's stubs do not wait)."""
+        await asyncio.sleep(seconds)
 
     async def _attempt(self, method: str, url: str, headers: dict[str, str], body: bytes, policy: HttpPolicy,
                        what: str) -> bytes:

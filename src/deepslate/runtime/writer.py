@@ -44,6 +44,8 @@ class GroupCommitWriter:
         self._buf: list[tuple[Commit, Callback]] = []
         self._wake = asyncio.Event()
         self._closed = False
+        self._writing = False
+        self._drained: asyncio.Future[None] | None = None
         self.failure: BaseException | None = None
         self.batches = 0
         self.commits = 0
@@ -65,7 +67,33 @@ class GroupCommitWriter:
         self.submit(commit, done)
         return fut
 
+    def drained(self) -> "asyncio.Future[None] | None":
+        """None when nothing submitted is waiting or being written (every callback has run);
+        else a future that ends once that is so."""
+        if not self._buf and not self._writing:
+            return None
+        if self._drained is None:
+            self._drained = asyncio.get_running_loop().create_future()
+        return self._drained
+
+    def _settled(self) -> None:
+        if self._drained is not None and not self._buf:
+            self._drained.set_result(None)
+            self._drained = None
+
     async def run(self) -> None:
+        try:
+            await self._run()
+        finally:
+            self._writing = False
+            self._buf_done()
+
+    def _buf_done(self) -> None:
+        if self._drained is not None:
+            self._drained.set_result(None)
+            self._drained = None
+
+    async def _run(self) -> None:
         while True:
             if not self._buf:
                 if self._closed:
@@ -74,6 +102,7 @@ class GroupCommitWriter:
                 await self._wake.wait()
                 continue
             batch, self._buf = self._buf[:self.max_batch], self._buf[self.max_batch:]
+            self._writing = True
             try:
                 await self._write(batch)
             except BaseException as e:   # the store failed: nothing of this batch is durable
@@ -82,6 +111,9 @@ class GroupCommitWriter:
                 for _, cb in batch + rest:
                     _call(cb, e)
                 return
+            finally:
+                self._writing = False
+            self._settled()
 
     async def _write(self, batch: list[tuple[Commit, Callback]]) -> None:
         """Write ``batch``, splitting out commits whose values the store refuses; raises only
