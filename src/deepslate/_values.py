@@ -61,7 +61,7 @@ class _Handle:
         self.id = int(id)
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.id == self.id  # type: ignore[attr-defined]
+        return isinstance(other, _Handle) and type(other) is type(self) and other.id == self.id
 
     def __hash__(self) -> int:
         return hash((type(self).__name__, self.id))
