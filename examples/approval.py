@@ -50,7 +50,7 @@ def main() -> None:
     spawn, wait, cancel, stop = spawn_workers(2, platform, [approval])
     try:
         _, exists = spawn(a.name, "approval", {"what": a.name, "deadline": a.deadline})
-        url = f"{platform.engine.ingress_url}/{a.name}"
+        url = f"{platform.engine.ingress_url if platform.engine else ''}/{a.name}"
         print(f"{a.name}: {'still pending' if exists else 'pending'}; decide with", flush=True)
         print(f"  curl -X POST {url}/approve -d '{{\"by\": \"ann\", \"note\": \"ok\"}}'", flush=True)
         print(f"  curl -X POST {url}/reject -d '{{\"by\": \"bob\", \"note\": \"too much\"}}'", flush=True)

@@ -7,21 +7,24 @@ import argparse
 import time
 
 from deepslate import flow, new_sqlite, sleep, spawn_workers
+from deepslate.runtime.cli import frames_of
+from deepslate.runtime.doors import Platform
 
 
 @flow
-async def counter():
+async def counter() -> None:
     count: int = 0
     while True:
         sleep(1.0)
         count = count + 1
 
 
-def current_count(platform, name: str) -> int:
-    from deepslate.runtime.cli import frames_of
+def current_count(platform: Platform, name: str) -> int:
     row = platform.store.get_isolate(name)
+    if row is None:
+        return 0
     frames = frames_of(platform.store, row)
-    return frames[0]["locals"].get("count", 0) if frames else 0
+    return int(frames[0]["locals"].get("count", 0)) if frames else 0
 
 
 def main() -> None:

@@ -90,7 +90,7 @@ def sign(secret: str, msg_id: str, body: bytes) -> dict[str, str]:
 class StandInProvider:
     """A payment provider on 127.0.0.1 that charges, refunds, and calls back with a signed event."""
 
-    def __init__(self, outcome: str):
+    def __init__(self, outcome: str) -> None:
         self.outcome = outcome
         self.charges: dict[str, str] = {}       # Idempotency-Key -> charge id: one charge per key
         self.refunds: set[str] = set()
@@ -147,15 +147,16 @@ def main() -> None:
                     help="what the stand-in provider reports")
     a = ap.parse_args()
     stand_in = StandInProvider(a.outcome) if a.provider is None else None
-    provider = a.provider or stand_in.url
+    provider: str = a.provider if stand_in is None else stand_in.url
     ingress = Ingress(routes={"POST /webhook": webhooks.StandardWebhooks(SECRET)})
     platform, _ = new_sqlite(a.store, a.listen, ingress=ingress)
     spawn, wait, cancel, stop = spawn_workers(2, platform, [payment])
-    if stand_in is not None:
-        stand_in.ingress = platform.engine.ingress_url
+    if stand_in is not None and platform.engine is not None:
+        stand_in.ingress = platform.engine.ingress_url or ""
     try:
-        spawn(a.order, "payment", {"order": a.order, "cents": a.cents, "provider": provider, "deadline": a.deadline})
-        print("result:", wait(a.order), flush=True)
+        # the typed doors: the arguments and the result are checked against the flow's signature
+        payment.spawn(spawn, a.order, order=a.order, cents=a.cents, provider=provider, deadline=a.deadline)
+        print("result:", payment.wait(wait, a.order), flush=True)
         if stand_in is not None:
             print(f"provider: {len(stand_in.charges)} charge(s), {len(stand_in.refunds)} refund(s)", flush=True)
     finally:

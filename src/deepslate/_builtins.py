@@ -18,12 +18,15 @@ import re
 import threading
 import time
 import uuid
-from typing import Any
+from typing import Any, Callable, NoReturn, TypedDict, TypeVar, Unpack, overload
 
 import orjson
 
 from ._types import Type, from_json, to_jsonable
+from ._awaitable import AwaitableBytes, AwaitableError, AwaitableFloat, AwaitableStr, Durable
 from ._values import DSError
+
+T = TypeVar("T")
 
 
 def b_range(*args: int) -> list[int]:
@@ -81,19 +84,19 @@ def b_dserror(message: Any, kind: Any) -> DSError:
     return DSError(message, kind)
 
 
-def list_pop(xs: list, index: int) -> Any:
+def list_pop(xs: list[Any], index: int) -> Any:
     return xs.pop(index)
 
 
-def dict_get(d: dict, key: Any, default: Any) -> Any:
+def dict_get(d: dict[Any, Any], key: Any, default: Any) -> Any:
     return d.get(key, default)
 
 
-def dict_keys(d: dict) -> list:
+def dict_keys(d: dict[Any, Any]) -> list[Any]:
     return list(d)
 
 
-def dict_values(d: dict) -> list:
+def dict_values(d: dict[Any, Any]) -> list[Any]:
     return list(d.values())
 
 
@@ -127,23 +130,42 @@ def _outside(name: str) -> RuntimeError:
                         "start the flow with spawn")
 
 
-def sleep(seconds: float) -> None:
-    """Inside a flow: sleep durably (survives restarts)."""
+class HttpOptions(TypedDict, total=False):
+    """``http_request``'s per-call options: any field of ``deepslate.HttpPolicy``."""
+    retries: int
+    backoff: float
+    max_backoff: float
+    connect_timeout: float
+    read_timeout: float
+    timeout: float
+    max_response_bytes: int
+
+
+def sleep(seconds: float) -> Durable[object]:
+    """Inside a flow: sleep durably (survives restarts). Its value is None; a type checker
+    sees ``object`` so that ``case _ if await sleep(s):`` of a select type-checks."""
     raise _outside("sleep")
 
 
-def http_listen(method: str, route: str, timeout: float | None = None) -> bytes | DSError:
-    """Inside a flow: wait for an HTTP request on ``route``; its body, or a DSError of kind
-    "timeout" when ``timeout`` seconds pass first."""
+@overload
+def http_listen(method: str, route: str) -> AwaitableBytes: ...
+@overload
+def http_listen(method: str, route: str, *, timeout: float) -> AwaitableBytes | AwaitableError: ...
+
+
+def http_listen(method: str, route: str, *, timeout: float | None = None) -> AwaitableBytes | AwaitableError:
+    """Inside a flow: wait for an HTTP request on ``route`` and take its body; with ``timeout``,
+    a DSError of kind "timeout" when that many seconds pass first."""
     raise _outside("http_listen")
 
 
-def http_request(method: str, url: str, headers: dict[str, str], body: bytes) -> bytes | DSError:
-    """Inside a flow: a durable outbound HTTP call; the response body."""
+def http_request(method: str, url: str, headers: dict[str, str], body: bytes,
+                 **options: Unpack[HttpOptions]) -> AwaitableBytes | AwaitableError:
+    """Inside a flow: a durable outbound HTTP call; the body of a 2xx answer, else a DSError."""
     raise _outside("http_request")
 
 
-def json_marshal(value: Any) -> bytes | DSError:
+def json_marshal(value: object) -> AwaitableBytes | AwaitableError:
     """Inside a flow: encode ``value`` as JSON bytes."""
     raise _outside("json_marshal")
 
@@ -151,12 +173,17 @@ def json_marshal(value: Any) -> bytes | DSError:
 class _JsonUnmarshal:
     """``json_unmarshal[T](data)``: decode JSON bytes into a value of type T."""
 
-    def __getitem__(self, t: Any) -> Any:
+    @overload
+    def __getitem__(self, t: type[T]) -> Callable[[bytes], T | DSError]: ...
+    @overload
+    def __getitem__(self, t: object) -> Callable[[bytes], Any]: ...   # a union: typing cannot name it
+
+    def __getitem__(self, t: object) -> Callable[[bytes], Any]:
         def call(data: bytes) -> Any:
             raise _outside("json_unmarshal")
         return call
 
-    def __call__(self, data: bytes) -> Any:
+    def __call__(self, data: bytes) -> NoReturn:
         raise _outside("json_unmarshal")
 
     def __repr__(self) -> str:
@@ -166,21 +193,22 @@ class _JsonUnmarshal:
 json_unmarshal = _JsonUnmarshal()
 
 
-def now() -> float:
+def now() -> AwaitableFloat:
     """Inside a flow: the time (seconds since the epoch); a resumed flow sees the value it had."""
     raise _outside("now")
 
 
-def random() -> float:
+def random() -> AwaitableFloat:
     """Inside a flow: a random float in [0, 1); a resumed flow sees the value it had."""
     raise _outside("random")
 
 
-def uuid4() -> str:
+def uuid4() -> AwaitableStr:
     """Inside a flow: a random UUID as a str; a resumed flow sees the value it had."""
     raise _outside("uuid4")
 
+
 # name -> the object users import; the compiler recognises them by identity
-DURABLE = {"sleep": sleep, "http_listen": http_listen, "http_request": http_request,
+DURABLE: dict[str, object] = {"sleep": sleep, "http_listen": http_listen, "http_request": http_request,
            "json_marshal": json_marshal, "json_unmarshal": json_unmarshal, "now": now, "random": random,
            "uuid4": uuid4}

@@ -80,7 +80,7 @@ class DataclassT(Type):
     (dataclasses may refer to each other)."""
     ref: str                                    # "module:qualname"
     name: str
-    fields: list = None  # type: ignore[assignment]  # [(name, Type)], set by the compiler
+    fields: list[Any] = None  # type: ignore[assignment]  # [(name, Type)], set by the compiler
     cls: Any = None                             # the Python class, bound at link time
 
     def __eq__(self, other: object) -> bool:

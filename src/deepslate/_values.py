@@ -10,9 +10,16 @@ still names the same queue.
 """
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from ._awaitable import Durable
 
 T = TypeVar("T")
+
+
+def _outside(what: str) -> RuntimeError:
+    return RuntimeError(f"{what} is a flow operation and only works inside an @flow function")
 
 
 class DSError:
@@ -54,7 +61,7 @@ class _Handle:
         self.id = int(id)
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.id == self.id  # type: ignore[attr-defined]
+        return isinstance(other, _Handle) and type(other) is type(self) and other.id == self.id
 
     def __hash__(self) -> int:
         return hash((type(self).__name__, self.id))
@@ -67,15 +74,54 @@ class _Handle:
 
 
 class Queue(_Handle, Generic[T]):
-    """A durable FIFO channel between isolates: ``dpslio.Queue[int]()`` in a flow."""
+    """A durable FIFO channel between isolates: ``dpslio.Queue[int]()`` in a flow, or
+    ``dpslio.Queue[int](n)`` holding at most ``n`` items."""
     __slots__ = ()
+
+    if TYPE_CHECKING:
+        # what a flow writes; the engine makes the objects from their store id
+        def __init__(self, maxsize: int = 0) -> None: ...
+
+    def put(self, item: T) -> Durable[None]:
+        """``await q.put(v)``: add a copy of ``v``, waiting while the queue is full."""
+        raise _outside("Queue.put")
+
+    def get(self) -> Durable[T]:
+        """``await q.get()``: take the oldest item, waiting for one."""
+        raise _outside("Queue.get")
 
 
 class Lock(_Handle):
     """A durable mutex: ``dpslio.Lock()`` in a flow."""
     __slots__ = ()
 
+    if TYPE_CHECKING:
+        def __init__(self) -> None: ...
+
+    def acquire(self) -> Durable[None]:
+        """``await mu.acquire()``: wait until the lock is free and take it."""
+        raise _outside("Lock.acquire")
+
+    def release(self) -> Durable[None]:
+        """``await mu.release()``: free the lock."""
+        raise _outside("Lock.release")
+
 
 class WaitGroup(_Handle):
     """A durable wait group: ``dpslio.WaitGroup()`` in a flow."""
     __slots__ = ()
+
+    if TYPE_CHECKING:
+        def __init__(self) -> None: ...
+
+    def add(self, n: int) -> None:
+        """``wg.add(n)``: n more ``done`` calls to wait for."""
+        raise _outside("WaitGroup.add")
+
+    def done(self) -> Durable[None]:
+        """``await wg.done()``: one fewer to wait for."""
+        raise _outside("WaitGroup.done")
+
+    def wait(self) -> Durable[None]:
+        """``await wg.wait()``: wait until the count is zero."""
+        raise _outside("WaitGroup.wait")

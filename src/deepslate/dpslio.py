@@ -7,14 +7,12 @@ parameter annotations of flows (``ch: dpslio.Queue[int]``).
 """
 from __future__ import annotations
 
-from typing import Any
-
 from ._values import Lock, Queue, WaitGroup
 
 __all__ = ["Queue", "Lock", "WaitGroup", "create_task", "select"]
 
 
-def create_task(call: Any, detach: bool = False) -> None:
+def create_task(call: object, detach: bool = False) -> None:
     """Inside a flow: start ``call`` (a flow call) as a concurrent child isolate. It is
     cancelled when its parent ends, unless ``detach=True``."""
     raise RuntimeError("dpslio.create_task() only works inside an @flow function")

@@ -7,6 +7,7 @@ import importlib.util
 import os
 import sys
 import types
+from typing import Any
 
 from .dis import dis
 from .errors import CompileError
@@ -42,7 +43,7 @@ def load(target: str) -> types.ModuleType:
         raise
 
 
-def _flows(mod: types.ModuleType) -> list[Flow]:
+def _flows(mod: types.ModuleType) -> list[Flow[..., Any]]:
     out = [v for v in vars(mod).values() if isinstance(v, Flow) and v.__module__ == mod.__name__]
     return sorted(out, key=lambda f: f.fn.__code__.co_firstlineno)
 

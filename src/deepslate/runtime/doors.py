@@ -16,7 +16,7 @@ import logging
 import math
 import threading
 import time
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Coroutine, Iterable, TypeVar
 
 from ..store.base import Store
 from ..store.sqlite import SQLiteStore
@@ -25,6 +25,7 @@ from .ingress import Ingress, split_addr
 from .httpclient import HttpPolicy
 
 log = logging.getLogger("deepslate.runtime")
+T = TypeVar("T")
 
 SLICE = 0.25          # how often a waiting door looks whether the engine thread still runs
 WAIT_GRACE = 0.2      # wait(timeout=t) gives the engine t + this to answer before giving up itself
@@ -159,8 +160,8 @@ class EngineThread:
 
     # -- calls -------------------------------------------------------------------
 
-    def call(self, coro: Any, timeout: float | None = None, *, on_timeout: str | None = None,
-             cancel: bool = True) -> Any:
+    def call(self, coro: Coroutine[Any, Any, T], timeout: float | None = None, *, on_timeout: str | None = None,
+             cancel: bool = True) -> T:
         """Run ``coro`` on the engine loop and return its result.
 
         With a ``timeout`` the caller gets a ``TimeoutError`` once it passes, even when the loop

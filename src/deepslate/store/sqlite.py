@@ -258,7 +258,8 @@ class SQLiteStore(Store):
             self.db.execute(f"UPDATE isolates SET owner = ?, epoch = ? WHERE status NOT IN {TERMINAL}",
                             (node_id, epoch))
             return epoch
-        return self._write("claim", do)
+        epoch: int = self._write("claim", do)
+        return epoch
 
     @_locked
     def heartbeat(self, node_id: str, epoch: int, lease_seconds: float = 30.0) -> None:
@@ -297,7 +298,7 @@ class SQLiteStore(Store):
 
             def nxt(kind: str, sql: str) -> int:
                 # past every id ever used, also those deleted with their tree: an id is never reused
-                return max(int(db.execute(sql).fetchone()[0] or 0), freed.get(f"freed_{kind}", 0)) + 1
+                return max(int(db.execute(sql).fetchone()[0] or 0), int(freed.get(f"freed_{kind}", 0))) + 1
             next_ids = {"isolate": nxt("isolate", "SELECT max(id) FROM isolates"),
                         "queue": nxt("queue", "SELECT max(id) FROM queues"),
                         "lock": nxt("lock", "SELECT max(id) FROM locks"),
