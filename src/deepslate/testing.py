@@ -39,7 +39,7 @@ import shutil
 import sys
 import tempfile
 import threading
-from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, Iterator, Pattern
+from typing import Any, AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Iterator, Pattern, TypeVar, cast
 
 from ._values import DSError
 from .runtime.clock import VirtualClock
@@ -52,6 +52,7 @@ from .store.sqlite import SQLiteStore
 __all__ = ["Env", "AsyncEnv", "Stuck", "HttpStub", "HttpCall", "UnstubbedRequest", "IsolateInfo",
            "idempotency_key_for"]
 
+_T = TypeVar("_T")
 SETTLE_TIMEOUT = 30.0        # real seconds a kit call waits for the engine before it gives up
 
 
@@ -380,7 +381,7 @@ class AsyncEnv:
                         if eng.busy() is None:
                             return
                         continue
-                    waits: list[Awaitable[Any]] = [f] if until is None else [f, until]
+                    waits: list[asyncio.Future[Any]] = [f] if until is None else [f, until]
                     await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         except TimeoutError:
             raise TimeoutError(f"the engine did not settle within {timeout} s of real time (an @impure "
@@ -559,7 +560,7 @@ class AsyncEnv:
         if fake is not None:
             return fake
         live = _lookup(ref)
-        return live if live is not None and callable(live) else spec.fn
+        return cast(Callable[..., Any], live if live is not None and callable(live) else spec.fn)
 
 
 def _impure_ref(original: Any) -> str:
@@ -641,7 +642,7 @@ class Env:
         if not loop.is_running():
             loop.close()
 
-    def _call(self, coro: Any) -> Any:
+    def _call(self, coro: Coroutine[Any, Any, _T]) -> _T:
         if self._loop is None:
             coro.close()
             raise RuntimeError("the Env is not open: use it as `with Env(...) as env:`")
@@ -766,7 +767,7 @@ if pytest is not None:
                                "(pip install pytest-asyncio); use deepslate_env, or AsyncEnv directly")
     else:
         @pytest_asyncio.fixture
-        async def deepslate_async_env() -> AsyncIterator[Callable[..., Awaitable[AsyncEnv]]]:
+        async def deepslate_async_env() -> AsyncIterator[Callable[..., Awaitable[AsyncEnv]]]:  # type: ignore[misc]
             """A factory of open ``AsyncEnv``s on the test's loop
             (``env = await deepslate_async_env([flows...])``), each closed after the test."""
             made: list[AsyncEnv] = []

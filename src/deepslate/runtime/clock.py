@@ -71,7 +71,7 @@ class VirtualClock(Clock):
         self._seq = itertools.count()
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    def now(self) -> float:         # type: ignore[override]
+    def now(self) -> float:
         return self.t
 
     def timers(self, loop: asyncio.AbstractEventLoop) -> Callable[..., Any]:
