@@ -1,7 +1,7 @@
 """The durable runtime: Engine, scheduler, effect handlers, group commit, the README doors."""
 from .doors import Platform, new_sqlite, spawn_workers
 from .engine import Engine
-from .errors import FlowCancelled, FlowFailed, idempotency_key
+from .errors import FlowCancelled, FlowFailed, SpawnConflict, idempotency_key
 from .httpclient import HttpPolicy
 from .ingress import Ingress, ListenError
 

@@ -37,10 +37,10 @@ from ..store.base import TERMINAL, Commit, CommitRejected, InboxPut, InboxTake, 
 from .._faults import fault_point
 from .blocking import ImpurePool
 from .effects import BLOCKING, Effect, Effects, deadline
-from .errors import FlowCancelled, FlowFailed, error_json
+from .errors import FlowCancelled, FlowFailed, SpawnConflict, error_json
 from .ingress import Ingress, IngressServer, split_addr
 from .httpclient import HttpClient, HttpPolicy
-from .isolate import RELOCK, START, Iso, check_args, check_name, describe, flow_of, frames_of
+from .isolate import RELOCK, START, Iso, args_digest, check_args, check_name, describe, flow_of, frames_of
 from .shared import RETRY, SharedObjects
 from .stall import StallWatch, slow_step
 from .writer import GroupCommitWriter
@@ -237,6 +237,7 @@ class Engine(Effects):
         iso.status, iso.steps, iso.children, iso.log_seq = row.status, row.steps, row.children, row.log_seq
         iso.wake_at = row.wake_at
         iso.detached = row.detached
+        iso.args_hash = row.args_hash
         if row.parent_id is not None:
             self.kids.setdefault(row.parent_id, set()).add(iso)
         if row.status != "failed":
@@ -349,14 +350,18 @@ class Engine(Effects):
         check_name(name)
         program = fl.program
         values = check_args(fl.name, program.codes[program.entry].params, args)
+        digest = args_digest(values)
         iso = self.by_name.get(name)
         if iso is not None:
+            _same_spawn(name, iso.flow, iso.args_hash, fl.name, digest, args)
             return await self._spawned(iso)
         row = await self._db(self.store.get_isolate, name)
         if row is not None:
+            _same_spawn(name, row.flow, row.args_hash, fl.name, digest, args)
             return row.id, True
         iso = self.by_name.get(name)       # spawned by someone else meanwhile
         if iso is not None:
+            _same_spawn(name, iso.flow, iso.args_hash, fl.name, digest, args)
             return await self._spawned(iso)
         # the flow gets its own copies: a caller that reuses its list changes nothing of it
         vm = self.vm.VM(program, program.entry, tuple(self._copy(list(values), program)))
@@ -366,11 +371,12 @@ class Engine(Effects):
                              f"limit of {self.max_snapshot_bytes} (max_snapshot_bytes)")
         iid = self.shared.new_id("isolate")
         iso = Iso(iid, name, fl.name, program, vm)
+        iso.args_hash = digest
         self.programs.setdefault(program.hash, program)
         ops: list[Op] = []
         if program.hash not in self.stored_programs:
             ops.append(ProgramPut(program.hash, self.serial.program_to_bytes(program)))
-        row = IsolateRow(iid, name, fl.name, program.hash, root_id=iid, snapshot=snap)
+        row = IsolateRow(iid, name, fl.name, program.hash, root_id=iid, snapshot=snap, args_hash=digest)
         self.by_name[name] = iso
         self.by_id[iid] = iso
         created = iso.created = self.writer.submit_wait(Commit(iid, "running", snap, 0, ops=ops, create=row))
@@ -1003,6 +1009,17 @@ class Engine(Effects):
         """A copy through the value codec: what crosses an isolate's boundary is never shared."""
         return self.vm.decode_value(self.vm.encode_value(value), program)
 
+
+
+def _same_spawn(name: str, flow: str, stored: bytes | None, wanted_flow: str, digest: bytes,
+                args: dict[str, Any] | None) -> None:
+    """Raise SpawnConflict unless a spawn of ``wanted_flow`` with arguments ``digest`` is the one
+    that made the existing isolate. A row stored before arguments were recorded (schema version
+    5) has no digest: only its flow can be compared, and the same flow counts as the same spawn."""
+    if flow != wanted_flow:
+        raise SpawnConflict(name, flow, wanted_flow, args or {}, same_flow=False)
+    if stored is not None and stored != digest:
+        raise SpawnConflict(name, flow, wanted_flow, args or {}, same_flow=True)
 
 
 def held_in(error: str | None) -> list[int]:
