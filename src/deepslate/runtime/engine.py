@@ -435,11 +435,19 @@ class Engine(Effects):
         raise StoreError(f"isolate {row.name!r} is {row.status} but not running here")
 
     async def status(self, name: str) -> str | None:
+        self._check()
         iso = self.by_name.get(name)
         if iso is not None and iso.active:
             return iso.status
         row = await self._db(self.store.get_isolate, name)
         return row.status if row else None
+
+    async def list_isolates(self, status: str | None = None, flow: str | None = None, limit: int = 100,
+                            offset: int = 0) -> list[IsolateRow]:
+        """Isolates as committed, oldest first, filtered by status and flow name."""
+        self._check()
+        rows: list[IsolateRow] = await self._db(self.store.list_isolates, status, flow, None, limit, offset)
+        return rows
 
     async def cancel(self, name: str) -> bool:
         """Cancel an unfinished isolate and its unfinished attached descendants (not a detached
