@@ -37,10 +37,11 @@ from ..store.base import TERMINAL, Commit, CommitRejected, InboxPut, InboxTake, 
 from .._faults import fault_point
 from .blocking import ImpurePool
 from .effects import BLOCKING, Effect, Effects, deadline
-from .errors import FlowCancelled, FlowFailed, SpawnConflict, error_json
+from .errors import FlowCancelled, FlowFailed, error_json
 from .ingress import Ingress, IngressServer, split_addr
 from .httpclient import HttpClient, HttpPolicy
-from .isolate import RELOCK, START, Iso, args_digest, check_args, check_name, describe, flow_of, frames_of
+from .isolate import RELOCK, START, Iso, args_digest, check_args, check_name, describe, flow_of, frames_of, \
+    same_spawn
 from .shared import RETRY, SharedObjects
 from .stall import StallWatch, slow_step
 from .writer import GroupCommitWriter
@@ -353,15 +354,15 @@ class Engine(Effects):
         digest = args_digest(values)
         iso = self.by_name.get(name)
         if iso is not None:
-            _same_spawn(name, iso.flow, iso.args_hash, fl.name, digest, args)
+            same_spawn(name, iso.flow, iso.args_hash, fl.name, digest, args)
             return await self._spawned(iso)
         row = await self._db(self.store.get_isolate, name)
         if row is not None:
-            _same_spawn(name, row.flow, row.args_hash, fl.name, digest, args)
+            same_spawn(name, row.flow, row.args_hash, fl.name, digest, args)
             return row.id, True
         iso = self.by_name.get(name)       # spawned by someone else meanwhile
         if iso is not None:
-            _same_spawn(name, iso.flow, iso.args_hash, fl.name, digest, args)
+            same_spawn(name, iso.flow, iso.args_hash, fl.name, digest, args)
             return await self._spawned(iso)
         # the flow gets its own copies: a caller that reuses its list changes nothing of it
         vm = self.vm.VM(program, program.entry, tuple(self._copy(list(values), program)))
@@ -1017,17 +1018,6 @@ class Engine(Effects):
         """A copy through the value codec: what crosses an isolate's boundary is never shared."""
         return self.vm.decode_value(self.vm.encode_value(value), program)
 
-
-
-def _same_spawn(name: str, flow: str, stored: bytes | None, wanted_flow: str, digest: bytes,
-                args: dict[str, Any] | None) -> None:
-    """Raise SpawnConflict unless a spawn of ``wanted_flow`` with arguments ``digest`` is the one
-    that made the existing isolate. A row stored before arguments were recorded (schema version
-    5) has no digest: only its flow can be compared, and the same flow counts as the same spawn."""
-    if flow != wanted_flow:
-        raise SpawnConflict(name, flow, wanted_flow, args or {}, same_flow=False)
-    if stored is not None and stored != digest:
-        raise SpawnConflict(name, flow, wanted_flow, args or {}, same_flow=True)
 
 
 def held_in(error: str | None) -> list[int]:

@@ -9,6 +9,7 @@ from typing import Any
 
 from .._values import DSError
 from ..store.base import Op
+from .errors import SpawnConflict
 
 START = object()       # ready-queue value: run without resuming (a fresh, restored or preempted isolate)
 RELOCK = object()      # ready-queue value: a retried isolate got back a lock its snapshot holds
@@ -111,6 +112,17 @@ def args_digest(values: tuple[Any, ...]) -> bytes:
     h = hashlib.sha256()
     _feed(h, values)
     return h.digest()[:16]
+
+
+def same_spawn(name: str, flow: str, stored: bytes | None, wanted_flow: str, digest: bytes,
+                args: dict[str, Any] | None) -> None:
+    """Raise SpawnConflict unless a spawn of ``wanted_flow`` with arguments ``digest`` is the one
+    that made the existing isolate. A row stored before arguments were recorded (schema version
+    5) has no digest: only its flow can be compared, and the same flow counts as the same spawn."""
+    if flow != wanted_flow:
+        raise SpawnConflict(name, flow, wanted_flow, args or {}, same_flow=False)
+    if stored is not None and stored != digest:
+        raise SpawnConflict(name, flow, wanted_flow, args or {}, same_flow=True)
 
 
 def _feed(h: Any, v: Any) -> None:
