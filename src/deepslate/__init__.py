@@ -10,8 +10,8 @@ from ._snapshot import SnapshotError
 from ._values import DSError
 from .compiler import CompileError, Flow, dis, flow, impure, pure
 from . import webhooks
-from .runtime import Engine, FlowCancelled, FlowFailed, HttpPolicy, Ingress, idempotency_key, new_sqlite, \
-    spawn_workers
+from .runtime import Client, Engine, FlowCancelled, FlowFailed, HttpPolicy, Ingress, IsolateInfo, SpawnConflict, \
+    connect, idempotency_key, new_sqlite, spawn_workers
 
 __all__ = [
     # the flow language
@@ -19,6 +19,8 @@ __all__ = [
     "json_unmarshal", "now", "random", "uuid4", "DSError", "dpslio", "Flow",
     # running flows
     "new_sqlite", "spawn_workers", "Engine", "idempotency_key", "Ingress", "webhooks", "HttpPolicy",
+    # the asyncio API (the primary one for programs that run an event loop)
+    "connect", "Client", "IsolateInfo",
     # errors and tools
-    "CompileError", "FlowFailed", "FlowCancelled", "SnapshotError", "dis",
+    "CompileError", "FlowFailed", "FlowCancelled", "SpawnConflict", "SnapshotError", "dis",
 ]

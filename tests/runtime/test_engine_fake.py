@@ -9,7 +9,7 @@ import pytest
 
 from deepslate._types import INT, STR, HandleT
 from deepslate._values import DSError
-from deepslate.runtime import Engine, FlowFailed, idempotency_key
+from deepslate.runtime import Engine, FlowFailed, SpawnConflict, idempotency_key
 from deepslate.store import SQLiteStore
 from deepslate.store.base import QueueTake
 
@@ -77,7 +77,9 @@ def start(engines):
 async def test_spawn_wait_and_idempotent_spawn(tmp_path, start):
     eng = await start(tmp_path / "s.db", [Flow(loop_sleeps())])
     assert await eng.spawn("a", "sleeper", {"n": 5}) == (1, False)
-    assert await eng.spawn("a", "sleeper", {"n": 99}) == (1, True)
+    assert await eng.spawn("a", "sleeper", {"n": 5}) == (1, True)
+    with pytest.raises(SpawnConflict, match="'a' already exists with other arguments than sleeper\\(n=99\\)"):
+        await eng.spawn("a", "sleeper", {"n": 99})
     assert await eng.wait("a") == 5
     assert await eng.spawn("a", "sleeper", {"n": 5}) == (1, True)   # finished: still exists
     row = eng.store.get_isolate("a")

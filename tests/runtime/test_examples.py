@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -21,7 +22,8 @@ def run(args, cwd, **kw):
 
 
 def test_every_example_is_tested():
-    assert sorted(p.name for p in EXAMPLES.glob("*.py")) == ["approval.py", "bad_flow.py", "counter.py", "orders.py",
+    assert sorted(p.name for p in EXAMPLES.glob("*.py")) == ["aiohttp_app.py", "approval.py", "bad_flow.py",
+                                                             "counter.py", "fastapi_app.py", "orders.py",
                                                              "payment_webhook.py"]
 
 
@@ -125,3 +127,78 @@ def test_payment_webhook(tmp_path, outcome, result, refunds):
     assert out.returncode == 0, out.stderr
     assert re.search(result, out.stdout), out.stdout
     assert f"provider: 1 charge(s), {refunds} refund(s)" in out.stdout
+
+
+def _json(method, url, body=None, timeout=30):
+    data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+    headers = {} if body is None or isinstance(body, bytes) else {"Content-Type": "application/json"}
+    req = urllib.request.Request(url, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def _service(tmp_path, script, store="shop.db"):
+    return started([str(EXAMPLES / script), "--store", str(tmp_path / store), "--port", "0", "--ingress",
+                    "127.0.0.1:0"], tmp_path, r'\{"serving": "(http://[^"]+)"\}')
+
+
+def _shop_round(url, prefix, name="o-1"):
+    """The shop API of the web examples: create, conflict, confirm, wait, list."""
+    assert _json("GET", url + "/health")[0] == 200
+    assert _json("POST", f"{url}{prefix}/orders/{name}", {"customer": "ann", "cents": 1250})[0] == 201
+    assert _json("POST", f"{url}{prefix}/orders/{name}", {"customer": "ann", "cents": 1250})[1]["exists"] is True
+    code, body = _json("POST", f"{url}{prefix}/orders/{name}", {"customer": "bob", "cents": 1})
+    assert code == 409 and "already exists with other arguments" in (body.get("error") or body.get("detail"))
+    code, body = _json("GET", f"{url}{prefix}/orders/{name}?wait=0.2")
+    assert code == 202 and body["status"] in ("running", "waiting")
+    assert _json("POST", f"{url}/orders/{name}/confirm", b"by-phone")[0] == 202
+    code, body = _json("GET", f"{url}{prefix}/orders/{name}?wait=20")
+    assert code == 200 and body["result"].startswith("ann: confirmed by-phone (ch_ann_1250_"), body
+    assert _json("GET", f"{url}{prefix}/orders/nobody?wait=1")[0] == 404
+    assert _json("POST", f"{url}/orders/nobody/confirm", b"x")[0] == 404
+    assert _json("POST", f"{url}/orders/{name}/confirm", b"again")[0] == 410
+    code, listed = _json("GET", f"{url}{prefix}/orders?status=done")
+    assert code == 200 and name in [o["name"] for o in listed]
+    code, body = _json("GET", f"{url}{prefix}/orders?status=asleep")
+    assert code == 400 and "status must be one of" in (body.get("error") or body.get("detail"))
+
+
+def _stop(p, seen):
+    p.send_signal(signal.SIGTERM)
+    out = finished(p, seen)
+    assert "stopped" in out
+
+
+def test_aiohttp_app_serves_and_resumes_after_a_kill(tmp_path):
+    p, m, seen = _service(tmp_path, "aiohttp_app.py")
+    try:
+        _shop_round(m[1], "")
+        assert _json("POST", m[1] + "/orders/o-2", {"customer": "cy", "cents": 5})[0] == 201
+        deadline = time.monotonic() + 20
+        while _json("GET", m[1] + "/orders/o-2")[1].get("status") != "waiting" and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        p.send_signal(signal.SIGKILL)
+        p.communicate(timeout=30)
+    p, m, seen = _service(tmp_path, "aiohttp_app.py")
+    assert [o["name"] for o in _json("GET", m[1] + "/orders?status=waiting")[1]] == ["o-2"]
+    assert _json("POST", m[1] + "/orders/o-2/confirm", b"late")[0] == 202
+    code, body = _json("GET", m[1] + "/orders/o-2?wait=20")
+    assert code == 200 and body["result"].startswith("cy: confirmed late (ch_cy_5_")
+    _stop(p, seen)
+
+
+def test_fastapi_app_async_and_sync_endpoints(tmp_path):
+    pytest.importorskip("fastapi")
+    pytest.importorskip("uvicorn")
+    p, m, seen = _service(tmp_path, "fastapi_app.py")
+    try:
+        _shop_round(m[1], "", "a-1")             # async def endpoints: the asyncio client
+        _shop_round(m[1], "/sync", "s-1")        # def endpoints: the synchronous doors
+        assert [o["name"] for o in _json("GET", m[1] + "/sync/orders?status=done")[1]] == ["a-1", "s-1"]
+    finally:
+        if p.poll() is None:
+            _stop(p, seen)

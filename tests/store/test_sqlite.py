@@ -546,3 +546,26 @@ def test_orphans_are_the_attached_children_that_may_still_run_of_parents_ended_f
     assert [r.name for r in store.orphans()] == ["p1/1", "p1/4", "p2/1", "p2/4", "p3/1", "p3/4"]
     assert [r.name for r in store.orphans(2)] == ["p2/1", "p2/4"]
     assert store.orphans(4) == [] and store.orphans(5) == []
+
+
+def test_version_4_store_gets_an_empty_argument_digest(tmp_path, opened):
+    p = str(tmp_path / "s.db")
+    db = sqlite3.connect(p)                  # a store as version 4 left it, with an isolate
+    db.execute(f"PRAGMA application_id = {0x64736C74}")
+    db.execute("CREATE TABLE deepslate_schema (version INTEGER NOT NULL)")
+    db.execute("INSERT INTO deepslate_schema VALUES (4)")
+    from deepslate.store.sqlite import _statements
+    for script in migrations("sqlite")[:4]:
+        for stmt in _statements(script):
+            db.execute(stmt)
+    db.execute("INSERT INTO isolates (id, name, flow, program_hash, status, created_at, updated_at) "
+               "VALUES (1, 'old', 'f', x'00', 'done', 0, 0)")
+    db.commit()
+    db.close()
+    s = opened(p)
+    assert s.schema_version() == len(migrations("sqlite")) >= 5
+    assert s.get_isolate("old").args_hash is None        # unknown: a spawn of the same flow matches it
+    epoch = s.claim(NODE)
+    row = IsolateRow(id=2, name="new", flow="f", program_hash=b"h" * 32, snapshot=b"s", args_hash=b"d" * 16)
+    s.commit_batch(NODE, epoch, [Commit(2, "running", b"s", 0, create=row)])
+    assert s.get_isolate("new").args_hash == b"d" * 16

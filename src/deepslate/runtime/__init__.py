@@ -1,9 +1,11 @@
 """The durable runtime: Engine, scheduler, effect handlers, group commit, the README doors."""
-from .doors import Platform, new_sqlite, spawn_workers
+from .client import Client, connect
+from .doors import Platform, Workers, new_sqlite, spawn_workers
 from .engine import Engine
-from .errors import FlowCancelled, FlowFailed, idempotency_key
+from .errors import FlowCancelled, FlowFailed, SpawnConflict, idempotency_key
 from .httpclient import HttpPolicy
+from .info import IsolateInfo
 from .ingress import Ingress, ListenError
 
-__all__ = ["Engine", "FlowCancelled", "FlowFailed", "HttpPolicy", "Ingress", "ListenError", "Platform",
-           "idempotency_key", "new_sqlite", "spawn_workers"]
+__all__ = ["Client", "Engine", "FlowCancelled", "FlowFailed", "HttpPolicy", "Ingress", "IsolateInfo", "ListenError",
+           "Platform", "SpawnConflict", "Workers", "connect", "idempotency_key", "new_sqlite", "spawn_workers"]

@@ -11,6 +11,7 @@ no timeout a door still notices (within a fraction of a second) that the engine 
 from __future__ import annotations
 
 import asyncio
+import builtins
 import concurrent.futures
 import logging
 import math
@@ -21,8 +22,9 @@ from typing import Any, Callable, Coroutine, Iterable, TypeVar
 from ..store.base import Store
 from ..store.sqlite import SQLiteStore
 from .engine import Engine
-from .ingress import Ingress, split_addr
 from .httpclient import HttpPolicy
+from .info import IsolateInfo, check_list, list_of, status_of
+from .ingress import Ingress, split_addr
 
 log = logging.getLogger("deepslate.runtime")
 T = TypeVar("T")
@@ -155,6 +157,12 @@ class EngineThread:
             return None
         return self._reason()
 
+    def why_not(self) -> str | None:
+        """None while calls may be made; else why not (stopped, or its loop ended)."""
+        if self._stopped:
+            return self._reason()
+        return self.gone()
+
     def _not_running(self, reason: str) -> RuntimeError:
         return RuntimeError(f"the deepslate engine is not running: {reason}")
 
@@ -178,10 +186,7 @@ class EngineThread:
             coro.close()
             raise RuntimeError("deepslate's synchronous doors cannot be called from inside a flow's "
                                "@impure function running on the engine loop; use the Engine methods")
-        if self._stopped:
-            coro.close()
-            raise self._not_running(self._reason())
-        reason = self.gone()
+        reason = self.why_not()
         if reason is not None:
             coro.close()
             raise self._not_running(reason)
@@ -310,11 +315,59 @@ def _finish_loop(loop: asyncio.AbstractEventLoop, budget: float = 2.0) -> None:
     loop.run_until_complete(loop.shutdown_asyncgens())
 
 
-def spawn_workers(n: int, platform: Platform, flows: Iterable[Any]) -> tuple[
-        Callable[..., tuple[int, bool]], Callable[..., Any], Callable[..., bool], Callable[..., None]]:
-    """Start the engine with ``n`` workers; returns ``(spawn, wait, cancel, stop)``.
+SpawnDoor = Callable[..., tuple[int, bool]]
+WaitDoor = Callable[..., Any]
+CancelDoor = Callable[..., bool]
+StopDoor = Callable[..., None]
 
-    spawn(name, flow_name, args, *, timeout=None) -> (id, exists) is idempotent by name;
+
+class Workers(tuple[SpawnDoor, WaitDoor, CancelDoor, StopDoor]):
+    """What ``spawn_workers`` returns. It unpacks as the README's ``(spawn, wait, cancel, stop)``;
+    every door is an attribute too, with the verbs beyond those four::
+
+        workers = spawn_workers(4, platform, [approval])
+        spawn, wait, cancel, stop = workers
+        workers.send("expense-1", "POST", "/approve", b'{"by": "ann"}')
+        workers.status("expense-1"), workers.list(status="waiting"), workers.retry("expense-1")
+    """
+    send: Callable[..., int]
+    retry: Callable[..., bool]
+    status: Callable[..., str]
+    list: Callable[..., "builtins.list[IsolateInfo]"]
+
+    def __new__(cls, spawn: SpawnDoor, wait: WaitDoor, cancel: CancelDoor, stop: StopDoor, *,
+                send: Callable[..., int], retry: Callable[..., bool], status: Callable[..., str],
+                list: Callable[..., "builtins.list[IsolateInfo]"]) -> "Workers":
+        self = super().__new__(cls, (spawn, wait, cancel, stop))
+        self.send, self.retry, self.status, self.list = send, retry, status, list
+        return self
+
+    @property
+    def spawn(self) -> SpawnDoor:
+        return self[0]
+
+    @property
+    def wait(self) -> WaitDoor:
+        return self[1]
+
+    @property
+    def cancel(self) -> CancelDoor:
+        return self[2]
+
+    @property
+    def stop(self) -> StopDoor:
+        return self[3]
+
+    def __repr__(self) -> str:
+        return "Workers(spawn, wait, cancel, stop; send, retry, status, list)"
+
+
+def spawn_workers(n: int, platform: Platform, flows: Iterable[Any]) -> Workers:
+    """Start the engine with ``n`` workers; returns ``(spawn, wait, cancel, stop)`` (a ``Workers``,
+    which also has ``send``, ``retry``, ``status`` and ``list``).
+
+    spawn(name, flow_name, args, *, timeout=None) -> (id, exists) is idempotent by name (the
+    same name with another flow or other arguments raises ``SpawnConflict``);
     wait(name, timeout=None) returns the flow's value or raises FlowFailed / FlowCancelled /
     TimeoutError; cancel(name, *, timeout=None); stop(timeout=10.0) shuts down, keeping
     everything committed. All are thread-safe, and each keeps its timeout on the caller's
@@ -326,6 +379,9 @@ def spawn_workers(n: int, platform: Platform, flows: Iterable[Any]) -> tuple[
     if platform.stopped:
         raise RuntimeError(f"{platform!r} was stopped: stop() closed its store. Open the store again "
                            f"with new_sqlite({platform.store.path!r}) and pass that platform to spawn_workers")
+    if platform.engine is not None and platform.engine.started:
+        raise RuntimeError(f"{platform!r} already runs an engine on an event loop (deepslate.connect); "
+                           "use its client, or close it first")
     engine = Engine(platform.store, list(flows), n, node_id=platform.node_id,
                     commit_batch=platform.commit_batch, lease_seconds=platform.lease_seconds,
                     listen_addr=platform.listen_addr, ingress=platform.ingress, http_policy=platform.http_policy)
@@ -358,6 +414,37 @@ def spawn_workers(n: int, platform: Platform, flows: Iterable[Any]) -> tuple[
                            on_timeout=f"cancel({name!r}) got no answer from the engine within {timeout} s "
                                       "(its event loop is busy); it may still take effect")
 
+    def send(name: str, method: str, route: str, body: bytes, *, key: str | None = None,
+             timeout: float | None = None) -> int:
+        """Deliver ``body`` to isolate ``name``'s ``http_listen(method, route)``, as the HTTP ingress
+        does: committed before it returns (the message id), taken once, in order. ``key``: a
+        delivery id; a repeat lands once. ValueError once the isolate's tree has finished."""
+        return runner.call(engine.send(name, method, route, body, key=key), timeout, cancel=False,
+                           on_timeout=f"send({name!r}) got no answer from the engine within {timeout} s "
+                                      "(its event loop is busy); it may still be committed: send again "
+                                      "with the same key to be sure it lands once")
+
+    def retry(name: str, *, timeout: float | None = None) -> bool:
+        """Run failed isolate ``name`` again from its last good snapshot; False if it has none."""
+        return runner.call(engine.retry(name), timeout, cancel=False,
+                           on_timeout=f"retry({name!r}) got no answer from the engine within {timeout} s "
+                                      "(its event loop is busy); it may still take effect")
+
+    def status(name: str, *, timeout: float | None = None) -> str:
+        """running, sleeping, waiting, done, failed or cancelled; KeyError for an unknown name."""
+        return runner.call(status_of(engine, name), timeout,
+                           on_timeout=f"status({name!r}) got no answer from the engine within {timeout} s "
+                                      "(its event loop is busy)")
+
+    def list_(*, status: str | None = None, flow: str | None = None, limit: int = 100, offset: int = 0,
+              timeout: float | None = None) -> builtins.list[IsolateInfo]:
+        """Isolates as committed, oldest first: ``limit`` of them from ``offset``, filtered by
+        status and flow name."""
+        check_list(status, flow, limit, offset)
+        return runner.call(list_of(engine, status, flow, limit, offset), timeout,
+                           on_timeout=f"list() got no answer from the engine within {timeout} s "
+                                      "(its event loop is busy)")
+
     def stop(timeout: float | None = STOP_TIMEOUT) -> None:
         """Shut the engine down (what is committed stays committed) and close the store. Waits
         at most ``timeout`` seconds for the engine; past that it logs, leaves the engine to finish
@@ -370,4 +457,4 @@ def spawn_workers(n: int, platform: Platform, flows: Iterable[Any]) -> tuple[
                 if platform.runner is runner:
                     platform.runner = None
 
-    return spawn, wait, cancel, stop
+    return Workers(spawn, wait, cancel, stop, send=send, retry=retry, status=status, list=list_)

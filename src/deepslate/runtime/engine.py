@@ -42,7 +42,8 @@ from .effects import BLOCKING, Effect, Effects, deadline
 from .errors import FlowCancelled, FlowFailed, error_json
 from .ingress import Ingress, IngressServer, split_addr
 from .httpclient import HttpClient, HttpPolicy
-from .isolate import RELOCK, START, Iso, check_args, check_name, describe, flow_of, frames_of
+from .isolate import RELOCK, START, Iso, args_digest, check_args, check_name, describe, flow_of, frames_of, \
+    same_spawn
 from .shared import RETRY, SharedObjects
 from .stall import StallWatch, slow_step
 from .writer import GroupCommitWriter
@@ -252,6 +253,7 @@ class Engine(Effects):
         iso.status, iso.steps, iso.children, iso.log_seq = row.status, row.steps, row.children, row.log_seq
         iso.wake_at = row.wake_at
         iso.detached = row.detached
+        iso.args_hash = row.args_hash
         if row.parent_id is not None:
             self.kids.setdefault(row.parent_id, set()).add(iso)
         if row.status != "failed":
@@ -386,14 +388,18 @@ class Engine(Effects):
         check_name(name)
         program = fl.program
         values = check_args(fl.name, program.codes[program.entry].params, args)
+        digest = args_digest(values)
         iso = self.by_name.get(name)
         if iso is not None:
+            same_spawn(name, iso.flow, iso.args_hash, fl.name, digest, args)
             return await self._spawned(iso)
         row = await self._db(self.store.get_isolate, name)
         if row is not None:
+            same_spawn(name, row.flow, row.args_hash, fl.name, digest, args)
             return row.id, True
         iso = self.by_name.get(name)       # spawned by someone else meanwhile
         if iso is not None:
+            same_spawn(name, iso.flow, iso.args_hash, fl.name, digest, args)
             return await self._spawned(iso)
         # the flow gets its own copies: a caller that reuses its list changes nothing of it
         vm = self.vm.VM(program, program.entry, tuple(self._copy(list(values), program)))
@@ -403,11 +409,12 @@ class Engine(Effects):
                              f"limit of {self.max_snapshot_bytes} (max_snapshot_bytes)")
         iid = self.shared.new_id("isolate")
         iso = Iso(iid, name, fl.name, program, vm)
+        iso.args_hash = digest
         self.programs.setdefault(program.hash, program)
         ops: list[Op] = []
         if program.hash not in self.stored_programs:
             ops.append(ProgramPut(program.hash, self.serial.program_to_bytes(program)))
-        row = IsolateRow(iid, name, fl.name, program.hash, root_id=iid, snapshot=snap)
+        row = IsolateRow(iid, name, fl.name, program.hash, root_id=iid, snapshot=snap, args_hash=digest)
         self.by_name[name] = iso
         self.by_id[iid] = iso
         created = iso.created = self.writer.submit_wait(Commit(iid, "running", snap, 0, ops=ops, create=row))
@@ -466,11 +473,19 @@ class Engine(Effects):
         raise StoreError(f"isolate {row.name!r} is {row.status} but not running here")
 
     async def status(self, name: str) -> str | None:
+        self._check()
         iso = self.by_name.get(name)
         if iso is not None and iso.active:
             return iso.status
         row = await self._db(self.store.get_isolate, name)
         return row.status if row else None
+
+    async def list_isolates(self, status: str | None = None, flow: str | None = None, limit: int = 100,
+                            offset: int = 0) -> list[IsolateRow]:
+        """Isolates as committed, oldest first, filtered by status and flow name."""
+        self._check()
+        rows: list[IsolateRow] = await self._db(self.store.list_isolates, status, flow, None, limit, offset)
+        return rows
 
     async def cancel(self, name: str) -> bool:
         """Cancel an unfinished isolate and its unfinished attached descendants (not a detached

@@ -72,3 +72,20 @@ def error_json(message: str, frames: list[Any] | None = None, kind: str = "fault
     if held:
         d["held"] = held
     return json.dumps(d)
+
+
+class SpawnConflict(ValueError):
+    """``spawn`` of a name that already exists, with another flow or other arguments. Spawn is
+    idempotent only for the same name, flow and arguments."""
+
+    def __init__(self, name: str, existing_flow: str, flow: str, args: dict[str, Any], same_flow: bool):
+        self.name = name
+        self.existing_flow = existing_flow
+        self.flow = flow
+        shown = ", ".join(f"{k}={v!r}" for k, v in args.items())
+        if len(shown) > 200:
+            shown = shown[:200] + "..."
+        what = (f"with other arguments than {flow}({shown})" if same_flow
+                else f"with flow {existing_flow!r}, not {flow!r}")
+        super().__init__(f"isolate {name!r} already exists {what}; spawn is idempotent only for the same "
+                         "flow and arguments: choose another name")

@@ -2,9 +2,14 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import hashlib
+import struct
 from typing import Any
 
+from .._values import DSError
 from ..store.base import Op
+from .errors import SpawnConflict
 
 START = object()       # ready-queue value: run without resuming (a fresh, restored or preempted isolate)
 RELOCK = object()      # ready-queue value: a retried isolate got back a lock its snapshot holds
@@ -14,7 +19,7 @@ class Iso:
     """An isolate in memory."""
     __slots__ = ("id", "name", "flow", "program", "vm", "status", "steps", "children", "log_seq",
                  "parent_id", "root_id", "waiters", "wake_at", "handle", "task", "active", "held",
-                 "listen", "created", "carry", "yields", "relock", "detached", "wait")
+                 "listen", "created", "carry", "yields", "relock", "detached", "wait", "args_hash")
 
     def __init__(self, id: int, name: str, flow: str, program: Any, vm: Any, parent_id: int | None = None,
                  root_id: int | None = None):
@@ -42,6 +47,7 @@ class Iso:
         self.relock: list[int] = []            # a retry's locks still to take back before it resumes
         self.detached = False                  # a create_task child that outlives its parent
         self.wait: Any = None                  # the pending http_listen or select (effects.Wait)
+        self.args_hash: bytes | None = None    # args_digest of a spawn's arguments (None: unknown)
 
     def __repr__(self) -> str:
         return f"<isolate {self.name!r} #{self.id} {self.status}>"
@@ -97,6 +103,67 @@ def check_args(flow: str, params: Any, args: Any) -> tuple[Any, ...]:
             raise ValueError(f"flow {flow!r}: parameter {pname}: NaN is not a valid float argument")
         out.append(v)
     return tuple(out)
+
+
+def args_digest(values: tuple[Any, ...]) -> bytes:
+    """A digest of checked spawn arguments that equal arguments share: a dict's order does not
+    count, a value's type does (1, 1.0 and True differ). Not the snapshot codec's bytes: those
+    carry its format version and keep dict order, so the same spawn would differ after an upgrade."""
+    h = hashlib.sha256()
+    _feed(h, values)
+    return h.digest()[:16]
+
+
+def same_spawn(name: str, flow: str, stored: bytes | None, wanted_flow: str, digest: bytes,
+                args: dict[str, Any] | None) -> None:
+    """Raise SpawnConflict unless a spawn of ``wanted_flow`` with arguments ``digest`` is the one
+    that made the existing isolate. A row stored before arguments were recorded (schema version
+    5) has no digest: only its flow can be compared, and the same flow counts as the same spawn."""
+    if flow != wanted_flow:
+        raise SpawnConflict(name, flow, wanted_flow, args or {}, same_flow=False)
+    if stored is not None and stored != digest:
+        raise SpawnConflict(name, flow, wanted_flow, args or {}, same_flow=True)
+
+
+def _feed(h: Any, v: Any) -> None:
+    t = type(v)
+    if v is None or t is bool:
+        h.update(b"N" if v is None else b"T" if v else b"F")
+    elif t is int:
+        b = str(v).encode()
+        h.update(b"i%d:" % len(b) + b)
+    elif t is float:
+        h.update(b"f" + struct.pack("<d", v))
+    elif t is str or t is bytes:
+        b = v.encode("utf-8", "surrogatepass") if t is str else v
+        h.update((b"s" if t is str else b"b") + b"%d:" % len(b) + b)
+    elif t is list or t is tuple:
+        h.update(b"l%d:" % len(v))
+        for x in v:
+            _feed(h, x)
+    elif t is dict:
+        items = []
+        for k, x in v.items():
+            kh = hashlib.sha256()
+            _feed(kh, k)
+            items.append((kh.digest(), x))
+        h.update(b"d%d:" % len(items))
+        for kd, x in sorted(items, key=lambda it: it[0]):
+            h.update(kd)
+            _feed(h, x)
+    elif dataclasses.is_dataclass(v) and not isinstance(v, type):
+        name = f"{t.__module__}.{t.__qualname__}".encode()
+        fs = dataclasses.fields(v)
+        h.update(b"c%d:" % len(name) + name + b"%d:" % len(fs))
+        for f in fs:
+            _feed(h, f.name)
+            _feed(h, getattr(v, f.name))
+    elif t is DSError:
+        h.update(b"e")
+        for x in (v.message, v.kind, v.code):
+            _feed(h, x)
+    else:       # check_args lets no other type through
+        raise TypeError(f"cannot compare spawn arguments of type {t.__name__}")
 
 
 def describe(kind: str, args: tuple[Any, ...], extra: tuple[Any, ...] = ()) -> str:

@@ -81,6 +81,7 @@ class IsolateRow:
     created_at: float = 0.0
     updated_at: float = 0.0
     detached: bool = False            # a create_task child that outlives its parent (else cancelled with it)
+    args_hash: bytes | None = None    # digest of a spawn's arguments (None: a child, or a row from before it)
 
 
 class QueueNew(NamedTuple):

@@ -29,7 +29,7 @@ from .base import (TERMINAL, Commit, CommitRejected, InboxPut, InboxTake, Isolat
 APPLICATION_ID = 0x64736C74          # "dslt" in the SQLite header: marks a deepslate file
 
 _COLS = ("id name flow program_hash parent_id root_id status snapshot wake_at waiting_on result error steps "
-         "children log_seq owner epoch created_at updated_at detached").split()
+         "children log_seq owner epoch created_at updated_at detached args_hash").split()
 _SELECT = "SELECT " + ", ".join(_COLS) + " FROM isolates"
 # does the tree rooted at ?1 hold an isolate that may still run? Two seeks on (root_id, status),
 # so a wide tree's finished rows are not walked at each of their ends
