@@ -17,7 +17,7 @@ import argparse
 import asyncio
 import json
 import signal
-from typing import AsyncIterator
+from typing import AsyncIterator, Callable
 
 from aiohttp import web
 
@@ -49,7 +49,7 @@ async def order(customer: str, cents: int, confirm_within: float) -> str:
 CLIENT = web.AppKey("deepslate_client", deepslate.Client)
 
 
-def engine_ctx(store: str, ingress: str) -> object:
+def engine_ctx(store: str, ingress: str) -> Callable[[web.Application], AsyncIterator[None]]:
     async def run(app: web.Application) -> AsyncIterator[None]:
         platform, _ = deepslate.new_sqlite(store, ingress)
         async with deepslate.connect(platform, [order]) as client:      # on this app's loop

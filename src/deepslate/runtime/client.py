@@ -29,7 +29,7 @@ import builtins
 import concurrent.futures
 import logging
 from types import TracebackType
-from typing import Any, Coroutine, Generator, Iterable
+from typing import Any, Coroutine, Generator, Iterable, TypeVar
 
 from .doors import SLICE, STOP_TIMEOUT, WAIT_GRACE, EngineThread, Platform, _check_timeout
 from .engine import Engine
@@ -38,6 +38,8 @@ from .isolate import flow_of
 
 log = logging.getLogger("deepslate.runtime")
 
+
+_T = TypeVar("_T")
 
 class Client:
     """The asyncio verbs of a running engine: spawn, wait, cancel, send, retry, status, list.
@@ -173,8 +175,8 @@ class Client:
             return "its event loop is not running"
         return None
 
-    async def _call(self, coro: Coroutine[Any, Any, Any], timeout: float | None, *, on_timeout: str,
-                    cancel: bool = True) -> Any:
+    async def _call(self, coro: Coroutine[Any, Any, _T], timeout: float | None, *, on_timeout: str,
+                    cancel: bool = True) -> _T:
         """Run ``coro`` on the engine's loop for the caller on its own loop. ``cancel=False``: an
         operation that must not stop half-way goes on when the caller gives up (timeout or its
         own cancellation)."""
