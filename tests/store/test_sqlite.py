@@ -78,23 +78,26 @@ def test_version_1_store_is_upgraded(tmp_path, opened):
 
 
 def test_concurrent_migration_runners(tmp_path, opened):
-    p = str(tmp_path / "s.db")
-    errors, stores = [], []
+    # many rounds: switching a new file to WAL meets another opener now and then (a few rounds
+    # in a hundred), and SQLite answers that BUSY without waiting
+    for round_ in range(40):
+        p = str(tmp_path / f"s{round_}.db")
+        errors, stores = [], []
 
-    def open_it():
-        try:
-            stores.append(opened(p))
-        except Exception as e:   # pragma: no cover - the assertion below reports it
-            errors.append(e)
-    ts = [threading.Thread(target=open_it) for _ in range(4)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
-    assert not errors
-    assert {s.schema_version() for s in stores} == {len(migrations("sqlite"))}
-    for s in stores:
-        s.close()
+        def open_it():
+            try:
+                stores.append(opened(p))
+            except Exception as e:   # pragma: no cover - the assertion below reports it
+                errors.append(e)
+        ts = [threading.Thread(target=open_it) for _ in range(5)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        assert not errors, f"round {round_}: {errors[0]!r}"
+        assert {s.schema_version() for s in stores} == {len(migrations("sqlite"))}
+        for s in stores:
+            s.close()
 
 
 def test_newer_schema_is_refused(tmp_path, opened):

@@ -146,7 +146,7 @@ class SQLiteStore(Store):
         try:
             self._check_kind()
             if not readonly:
-                self.db.execute("PRAGMA journal_mode=WAL")
+                self._wal(busy_timeout)
                 self.db.execute(f"PRAGMA synchronous={synchronous.upper()}")
                 if max_page_count is not None:
                     self.db.execute(f"PRAGMA max_page_count={int(max_page_count)}")
@@ -178,6 +178,22 @@ class SQLiteStore(Store):
             raise NotADeepslateStore(
                 f"{self.path!r} is an SQLite database but not a deepslate store "
                 f"(application_id {app_id:#x}, tables: {', '.join(tables[:5]) or 'none'})")
+
+    def _wal(self, busy_timeout: float) -> None:
+        # Switching a new file to WAL takes an exclusive lock and SQLite answers BUSY at once,
+        # without its busy handler, when another connection opens the file meanwhile (several
+        # processes starting on one new store): try again until the busy timeout has passed.
+        deadline = time.monotonic() + busy_timeout
+        pause = 0.001
+        while True:
+            try:
+                self.db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) and "busy" not in str(e) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
 
     def _version(self) -> int:
         has = self.db.execute(
