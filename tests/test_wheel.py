@@ -101,6 +101,11 @@ def test_wheel_installs_offline_and_runs_the_counter(built, tmp_path):
     again = [int(c) for c in re.findall(r"count = (\d+)", second.stdout)]
     assert again and again[0] >= counts[-1] and again[-1] > counts[-1], (first.stdout, second.stdout)
 
+    # what cibuildwheel runs against each wheel it builds
+    p = run([str(py), str(ROOT / "tests" / "wheel_smoke.py")], cwd=tmp_path, timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert p.stdout.startswith(f"deepslate smoke ok: {venv}"), p.stdout
+
     # the console script the wheel declares
     p = run([str(venv / "bin" / "deepslate"), "dis", f"{ROOT / 'examples' / 'counter.py'}:counter"],
             cwd=tmp_path)
