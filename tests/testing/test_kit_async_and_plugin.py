@@ -47,8 +47,9 @@ async def test_async_env_keeps_a_given_path(tmp_path):
 def run_pytest(tmp_path, body):
     (tmp_path / "test_user.py").write_text(textwrap.dedent(body))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([SRC, str(tmp_path)]))
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "deepslate.testing",
-                           "test_user.py"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=100)
+    # no -p: the plugin comes from the package's pytest11 entry point, as it does for users
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_user.py"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=100)
 
 
 def test_the_plugin_gives_sync_and_async_fixtures(tmp_path):
