@@ -349,3 +349,23 @@ async def test_a_post_after_the_select_timed_out_is_refused_once_the_tree_has_en
     status, out = await post(client, at(s, "/co/pay"), b"too late")
     assert status == 410 and "finished" in out["error"]
     assert s.rows() == 0
+
+
+async def test_a_waiting_listener_gets_a_new_message_without_another_read_of_the_inbox(serve, client):
+    # it has looked since every older message was committed: the new one is handed over as it
+    # lands, and only the next listen reads the inbox
+    s = await serve([hf.listener])
+    await s.engine.spawn("l", "listener", {"n": 3})
+    store = s.engine.store
+    while s.engine.by_name["l"].listen != "waiting":
+        await asyncio.sleep(0.005)
+    peeks = []
+    real = store.inbox_peek
+    store.inbox_peek = lambda *a: peeks.append(a) or real(*a)
+    for body in (b"one", b"two", b"three"):
+        assert (await post(client, at(s, "/l/numbers"), body))[0] == 202
+        while s.engine.by_name.get("l") is not None and s.engine.by_name["l"].listen != "waiting":
+            await asyncio.sleep(0.005)
+    assert await s.engine.wait("l", timeout=10) == [b"one", b"two", b"three"]
+    # the looks of the second and third listen, none for a delivery (else 5: one more per message)
+    assert len(peeks) == 2, peeks
