@@ -1,19 +1,18 @@
 """Shared pieces of the crash-point tests: the zygote client, a recording HTTP server,
 and the history checks (RELIABILITY target 1's invariants)."""
-import asyncio
 import collections
 import json
 import os
 import sqlite3
 import subprocess
 import sys
-import threading
 
 from aiohttp import web
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import pointworker  # noqa: E402
+from threadserver import ThreadServer  # noqa: E402
 
 
 class PointZygote:
@@ -46,34 +45,18 @@ class PointZygote:
         self.p.wait(timeout=30)
 
 
-class Recorder:
+class Recorder(ThreadServer):
     """An aiohttp server on 127.0.0.1 that records every request's (who, call, Idempotency-Key)."""
 
     def __init__(self):
         self.seen = []
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.url = asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(10)
+        super().__init__("POST", "/rec", self._rec)
 
-    async def _start(self):
-        async def rec(request):
-            await request.read()
-            h = request.headers
-            self.seen.append((h.get("X-Who"), int(h.get("X-Call", "-1")), h.get("Idempotency-Key")))
-            return web.Response(body=b"ok")
-        app = web.Application()
-        app.router.add_post("/rec", rec)
-        self.runner = web.AppRunner(app)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        return f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/rec"
-
-    def close(self):
-        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
+    async def _rec(self, request):
+        await request.read()
+        h = request.headers
+        self.seen.append((h.get("X-Who"), int(h.get("X-Call", "-1")), h.get("Idempotency-Key")))
+        return web.Response(body=b"ok")
 
 
 def read_effects(path):

@@ -3,12 +3,10 @@ answer was committed resumes with the same bytes and never calls again; one that
 before that commit calls again, with the same Idempotency-Key, and goes on with the new
 answer. The upstream is a real aiohttp server on 127.0.0.1 that counts calls and answers
 each with different bytes."""
-import asyncio
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
@@ -16,37 +14,23 @@ from aiohttp import web
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKER = os.path.join(HERE, "checkpointworker.py")
+sys.path.insert(0, HERE)
+from threadserver import ThreadServer  # noqa: E402
 
 pytestmark = pytest.mark.timeout(120)
 
 
-class CountingUpstream:
+class CountingUpstream(ThreadServer):
     """Answers call n with b"answer n <nonce>", recording (body, Idempotency-Key)."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[bytes, str | None]] = []
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.url = asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(10)
+        super().__init__("GET", "/once", self._answer)
 
-    async def _start(self) -> str:
-        async def answer(request: web.Request) -> web.Response:
-            body = f"answer {len(self.calls) + 1} {os.urandom(8).hex()}".encode()
-            self.calls.append((body, request.headers.get("Idempotency-Key")))
-            return web.Response(body=body)
-        app = web.Application()
-        app.router.add_get("/once", answer)
-        self.runner = web.AppRunner(app)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        return f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/once"
-
-    def close(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
+    async def _answer(self, request: web.Request) -> web.Response:
+        body = f"answer {len(self.calls) + 1} {os.urandom(8).hex()}".encode()
+        self.calls.append((body, request.headers.get("Idempotency-Key")))
+        return web.Response(body=body)
 
 
 @pytest.fixture
