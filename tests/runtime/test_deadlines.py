@@ -23,19 +23,11 @@ from deepslate.store import SQLiteStore
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0] + "/flowmods")
 import deadlineflows as F  # noqa: E402
+from polling import until  # noqa: E402
 
 pytestmark = pytest.mark.timeout(60)
 FLOWS = [v for v in vars(F).values() if hasattr(v, "program") and hasattr(v, "name")]
 SCALE = 0.01        # sleeps and timeouts last seconds * SCALE
-
-
-async def until(cond, timeout=10.0):
-    """Poll ``cond`` (no fixed sleeps: a loaded machine commits late)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not cond():
-        assert loop.time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.005)
 
 
 def row(eng, name):

@@ -15,6 +15,7 @@ from deepslate.store.base import QueueTake
 
 import fakevm
 from fakevm import Code, Flow, Program
+from polling import until
 
 pytestmark = pytest.mark.timeout(30)
 QT, QS, WT, LT = HandleT("Queue", INT), HandleT("Queue", STR), HandleT("WaitGroup"), HandleT("Lock")
@@ -41,15 +42,6 @@ def loop_sleeps(name="sleeper"):
         ("print", "i"),
         ("ret", "i"),
     ])])
-
-
-async def until(cond, timeout=10.0):
-    """Poll ``cond`` (no fixed sleeps: a loaded machine commits late)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not cond():
-        assert loop.time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.005)
 
 
 def stored_status(eng, name):

@@ -23,6 +23,7 @@ from deepslate.store import SQLiteStore, StoreError
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "flowmods"))
 import doorflows as df  # noqa: E402
 import httpflows as hf  # noqa: E402
+from polling import until  # noqa: E402
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -86,13 +87,6 @@ async def upstream():
     finally:
         for u in made:
             await u.close()
-
-
-async def until(cond, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        assert time.monotonic() < deadline, "condition not reached"
-        await asyncio.sleep(0.01)
 
 
 def answers(*responses):
