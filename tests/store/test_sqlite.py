@@ -60,15 +60,22 @@ def test_store_id_is_random_per_store_and_stable(tmp_path, opened):
     assert opened(str(tmp_path / "a.db")).store_id() == ida
 
 
-def test_version_1_store_is_upgraded(tmp_path, opened):
-    p = str(tmp_path / "s.db")
-    db = sqlite3.connect(p)                  # a store as version 1 left it
+def old_store(path, version):
+    """A connection to a new file holding the schema as version ``version`` left it."""
+    from deepslate.store.sqlite import _statements
+    db = sqlite3.connect(path)
     db.execute(f"PRAGMA application_id = {0x64736C74}")
     db.execute("CREATE TABLE deepslate_schema (version INTEGER NOT NULL)")
-    db.execute("INSERT INTO deepslate_schema VALUES (1)")
-    from deepslate.store.sqlite import _statements
-    for stmt in _statements(migrations("sqlite")[0]):
-        db.execute(stmt)
+    db.execute("INSERT INTO deepslate_schema VALUES (?)", (version,))
+    for script in migrations("sqlite")[:version]:
+        for stmt in _statements(script):
+            db.execute(stmt)
+    return db
+
+
+def test_version_1_store_is_upgraded(tmp_path, opened):
+    p = str(tmp_path / "s.db")
+    db = old_store(p, 1)                  # a store as version 1 left it
     db.commit()
     db.close()
     s = opened(p)
@@ -332,14 +339,7 @@ def test_unknown_backend_has_no_migrations():
 
 def test_version_2_store_gets_each_isolates_tree_root(tmp_path, opened):
     p = str(tmp_path / "s.db")
-    db = sqlite3.connect(p)                  # a store as version 2 left it, with a tree of isolates
-    db.execute(f"PRAGMA application_id = {0x64736C74}")
-    db.execute("CREATE TABLE deepslate_schema (version INTEGER NOT NULL)")
-    db.execute("INSERT INTO deepslate_schema VALUES (2)")
-    from deepslate.store.sqlite import _statements
-    for script in migrations("sqlite")[:2]:
-        for stmt in _statements(script):
-            db.execute(stmt)
+    db = old_store(p, 2)                  # a store as version 2 left it, with a tree of isolates
     for id, parent in ((1, None), (2, 1), (3, 2), (4, None), (5, 4)):
         db.execute("INSERT INTO isolates (id, name, flow, program_hash, parent_id, status, created_at, updated_at) "
                    "VALUES (?, ?, 'f', x'00', ?, 'running', 0, 0)", (id, f"i{id}", parent))
@@ -356,14 +356,7 @@ def test_version_2_store_gets_each_isolates_tree_root(tmp_path, opened):
 
 def test_version_3_store_files_its_inbox_by_tree(tmp_path, opened):
     p = str(tmp_path / "s.db")
-    db = sqlite3.connect(p)                  # a store as version 3 left it, with messages waiting
-    db.execute(f"PRAGMA application_id = {0x64736C74}")
-    db.execute("CREATE TABLE deepslate_schema (version INTEGER NOT NULL)")
-    db.execute("INSERT INTO deepslate_schema VALUES (3)")
-    from deepslate.store.sqlite import _statements
-    for script in migrations("sqlite")[:3]:
-        for stmt in _statements(script):
-            db.execute(stmt)
+    db = old_store(p, 3)                  # a store as version 3 left it, with messages waiting
     for id, parent, root in ((1, None, 1), (2, 1, 1), (3, None, None)):
         db.execute("INSERT INTO isolates (id, name, flow, program_hash, parent_id, root_id, status, created_at, "
                    "updated_at) VALUES (?, ?, 'f', x'00', ?, ?, 'running', 0, 0)", (id, f"i{id}", parent, root))
@@ -553,14 +546,7 @@ def test_orphans_are_the_attached_children_that_may_still_run_of_parents_ended_f
 
 def test_version_4_store_gets_an_empty_argument_digest(tmp_path, opened):
     p = str(tmp_path / "s.db")
-    db = sqlite3.connect(p)                  # a store as version 4 left it, with an isolate
-    db.execute(f"PRAGMA application_id = {0x64736C74}")
-    db.execute("CREATE TABLE deepslate_schema (version INTEGER NOT NULL)")
-    db.execute("INSERT INTO deepslate_schema VALUES (4)")
-    from deepslate.store.sqlite import _statements
-    for script in migrations("sqlite")[:4]:
-        for stmt in _statements(script):
-            db.execute(stmt)
+    db = old_store(p, 4)                  # a store as version 4 left it, with an isolate
     db.execute("INSERT INTO isolates (id, name, flow, program_hash, status, created_at, updated_at) "
                "VALUES (1, 'old', 'f', x'00', 'done', 0, 0)")
     db.commit()
