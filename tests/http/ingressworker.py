@@ -3,7 +3,7 @@
 usage: ingressworker.py STORE MODE     (MODE: memory | crash)
 Prints ``URL <ingress url>`` once it serves, then runs until SIGKILLed or until stdin closes.
 memory: one isolate ``l`` listening on POST /numbers, default settings.
-crash:  ISOLATES isolates ``c<i>`` that each take STEPS messages on POST /in and return them;
+crash:  ISOLATES isolates ``c<i>`` that each take STEPS messages on POST /numbers and return them;
         delivery ids come in the ``Idempotency-Key`` header; a ``results`` line on stdin
         waits for them all and prints ``RESULTS <json>``."""
 import json
@@ -22,12 +22,12 @@ STEPS = int(os.environ.get("DEEPSLATE_INGRESS_STEPS", "20"))
 def main(store: str, mode: str) -> None:
     ingress = Ingress(dedupe_header="Idempotency-Key") if mode == "crash" else Ingress()
     platform, _ = new_sqlite(store, "127.0.0.1:0", ingress=ingress)
-    spawn, wait, cancel, stop = spawn_workers(2, platform, [hf.listener, hf.collector])
+    spawn, wait, cancel, stop = spawn_workers(2, platform, [hf.listener])
     if mode == "memory":
         spawn("l", "listener", {"n": 1})
     else:
         for i in range(ISOLATES):
-            spawn(f"c{i}", "collector", {"n": STEPS})
+            spawn(f"c{i}", "listener", {"n": STEPS})
     os.write(1, f"URL {platform.engine.ingress_url}\n".encode())
     for line in sys.stdin:
         if line.strip() == "results":      # every isolate's list, once all have finished

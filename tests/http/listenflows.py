@@ -77,16 +77,6 @@ async def inbox_forever(route: str) -> None:
 
 
 @flow
-async def collector(n: int) -> list[bytes]:
-    got: list[bytes] = []
-    for i in range(n):
-        data: bytes | DSError = http_listen("POST", "/in")
-        if isinstance(data, bytes):
-            got.append(data)
-    return got
-
-
-@flow
 async def pay_or_give_up(out: dpslio.Queue[bytes], seconds: float) -> None:
     match dpslio.select:
         case _ if paid := await http_listen("POST", "/pay"):

@@ -88,7 +88,7 @@ async def _run(server: Server) -> dict:
                     await asyncio.sleep(0.02)
                     continue
                 try:
-                    async with s.post(f"{url}/c{i}/in", data=body.encode(),
+                    async with s.post(f"{url}/c{i}/numbers", data=body.encode(),
                                       headers={"Idempotency-Key": body}) as r:
                         if r.status == 202:
                             stats["duplicates"] += (await r.json())["duplicate"]
