@@ -1,5 +1,6 @@
 """The kit's doubles and views: http_request stubs, replaced @impure functions, a unit test's
 idempotency key, an isolate's status, locals, log and result, and crash_and_restart."""
+import asyncio
 import re
 import threading
 
@@ -95,6 +96,23 @@ def test_a_handler_answer_of_the_wrong_shape_fails_the_isolate_with_what_it_retu
         env.spawn("f", kitflows.fetch, url="https://x/y")
         with pytest.raises(FlowFailed, match=r"must return bytes or \(status, bytes\), not str"):
             env.wait("f")
+
+
+class Halt(BaseException):
+    """Not an Exception: what a careless handler (or sys.exit) raises."""
+
+
+@pytest.mark.parametrize("exc", [ValueError("bad stub"), Halt("stop"), SystemExit(3), asyncio.CancelledError()])
+def test_a_handler_that_raises_anything_fails_its_isolate_only(exc):
+    def handler(call):
+        raise exc
+    with testing.Env([kitflows.fetch, kitflows.sleeper]) as env:
+        env.stub_http("POST", "https://x/*", handler=handler)
+        env.spawn("f", kitflows.fetch, url="https://x/y")
+        with pytest.raises(FlowFailed, match=type(exc).__name__):
+            env.wait("f")
+        env.spawn("s", kitflows.sleeper, seconds=5.0)       # the engine goes on
+        env.wait("s")
 
 
 # -- @impure functions ----------------------------------------------------------------------------

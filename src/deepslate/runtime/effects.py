@@ -362,7 +362,10 @@ class Effects:
             return      # performed while the engine stops: the next start performs it again
         try:
             value = await self.http.fetch(method, url, headers, body, policy, self._idempotency_key(iso))
-        except Exception as e:
+        except BaseException as e:  # of any type (a test's stub runs user code here): this isolate's
+            task = asyncio.current_task()
+            if isinstance(e, asyncio.CancelledError) and task is not None and task.cancelling():
+                raise               # cancel or stop: this call is not wanted any more
             iso.task = None
             if self.started and self.failure is None:
                 self._internal_error(iso, e, " in http_request")
