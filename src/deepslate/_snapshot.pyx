@@ -125,7 +125,7 @@ __all__ = [
     "FORMAT_VERSION", "MAGIC", "VALUE_MAGIC", "MAX_NESTING",
     "SnapshotError", "SnapshotFormatError", "SnapshotVersionError", "SnapshotProgramError",
     "TrailingDataError", "SnapshotCorrupt",
-    "encode_snapshot", "decode_snapshot", "inspect_snapshot", "encode_value", "decode_value",
+    "encode_snapshot", "decode_snapshot", "inspect_snapshot", "encode_value", "decode_value", "inspect_value",
 ]
 
 FORMAT_VERSION = 1
@@ -1279,6 +1279,22 @@ def inspect_snapshot(data) -> dict:
         "pending": pending,
         "steps": steps,
     }
+
+
+def inspect_value(data):
+    """A value ``encode_value`` wrote, as plain JSON-able data for display, without a
+    program (the rules of ``inspect_snapshot``)."""
+    cdef bytes b = _as_bytes(data, "value")
+    cdef _Reader r = _Reader(b, "value", None, True)
+    r.open_blob(C_VALUE_MAGIC, False)
+    try:
+        v = r.unpack()
+    except SnapshotError:
+        raise
+    except (TypeError, ValueError, AttributeError, OverflowError, LookupError) as e:
+        raise _wrap(r, e) from e
+    r.close_blob()
+    return v
 
 
 def decode_value(data, program=None):

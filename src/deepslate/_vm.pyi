@@ -97,4 +97,6 @@ def inspect_snapshot(data: bytes) -> dict[str, Any]:
     values as plain data (dataclasses as {'__dataclass__': name, fields...})."""
 def encode_value(value: Any) -> bytes:
     """Copy codec for values crossing isolates (queue items, child arguments)."""
+def inspect_value(data: bytes) -> Any:
+    """A value for display without a program (the rules of ``inspect_snapshot``)."""
 def decode_value(data: bytes, program: Program | None = ...) -> Any: ...

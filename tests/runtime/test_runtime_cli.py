@@ -38,7 +38,7 @@ def test_show_text_and_errors(tmp_path, capsys):
     capsys.readouterr()
     assert main(["show", store, "counter-1"]) == 0
     out = capsys.readouterr().out
-    assert re.search(r"status:\s+sleeping", out) and re.search(r"count = \d+", out)
+    assert re.search(r"status:\s+sleeping", out) and re.search(r"count: int = \d+", out)
     assert main(["show", store, "nope"]) == 1
     assert "no isolate named 'nope'" in capsys.readouterr().err
     assert main(["ls", str(tmp_path / "missing.db")]) == 2

@@ -11,6 +11,7 @@ from typing import Any
 
 from ..store.base import IsolateRow, StoreError
 from ..store.sqlite import SQLiteStore
+from .detail import describe_isolate, name_frames, read_program
 
 
 def _when(t: float | None) -> str:
@@ -25,36 +26,11 @@ def _open_ro(path: str) -> SQLiteStore:
     return SQLiteStore(path, readonly=True)
 
 
-_linked: dict[bytes, Any] = {}   # program hash -> linked Program (content-addressed, so any store's)
-
-
-def _program(store: Any, h: bytes) -> Any:
-    # the demo asks several times a second per isolate: parse and link each program once
-    p = _linked.get(h)
-    if p is None:
-        from ..compiler import serial
-        p = _linked[h] = serial.link(serial.program_from_bytes(store.get_program(h)))
-    return p
-
-
 def frames_of(store: Any, row: IsolateRow) -> list[dict[str, Any]]:
-    """The isolate's frames with named locals; raw registers when its program cannot be linked here."""
+    """The isolate's frames with named locals, read from the store alone."""
     if row.snapshot is None:
         return []
-    from .. import _vm
-    try:
-        program = _program(store, row.program_hash)
-        vm = _vm.VM.from_state(program, _vm.decode_snapshot(row.snapshot, program))
-        return [{"function": f["function"], "line": f["line"], "locals": f["locals"]} for f in vm.frames_view()]
-    except Exception:
-        info = _vm.inspect_snapshot(row.snapshot)
-        return [{"function": f"code #{f['code_index']}", "line": f"pc {f['pc']}",
-                 "locals": {"O": f["O"], "I": f["I"], "F": f["F"]}} for f in info["frames"]]
-
-
-def _jsonable(v: Any) -> Any:
-    from .._types import to_jsonable
-    return to_jsonable(v)
+    return name_frames(read_program(store, row.program_hash), row.snapshot)
 
 
 # -- ls -------------------------------------------------------------------------
@@ -93,30 +69,13 @@ def add_show(p: argparse.ArgumentParser) -> None:
     p.set_defaults(run=run_show)
 
 
-def describe_isolate(store: Any, row: IsolateRow) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "name": row.name, "id": row.id, "flow": row.flow, "status": row.status,
-        "program": row.program_hash.hex(), "steps": row.steps,
-        "snapshot_bytes": len(row.snapshot or b""), "wake_at": row.wake_at, "waiting_on": row.waiting_on,
-        "created_at": row.created_at, "updated_at": row.updated_at,
-        "parent": (store.get_isolate_by_id(row.parent_id).name if row.parent_id else None),
-        "children": store.children_of(row.id), "result": None, "error": None,
-    }
-    if row.result is not None:
-        from .. import _vm
-        try:
-            out["result"] = _jsonable(_vm.decode_value(row.result))
-        except Exception as e:
-            out["result"] = f"<cannot decode: {e}>"
-    if row.error:
-        try:
-            out["error"] = json.loads(row.error)
-        except ValueError:
-            out["error"] = row.error
-    out["frames"] = [{"function": f["function"], "line": f["line"], "locals": _jsonable(f["locals"])}
-                     for f in frames_of(store, row)]
-    out["log"] = store.read_log(row.id)
-    return out
+def _source_line(src: dict[str, Any] | None, line: Any) -> str:
+    """The text of ``line`` in a flow's source (as compiled), stripped."""
+    if not src or not isinstance(line, int):
+        return ""
+    lines = src["text"].splitlines()
+    at = line - src["firstlineno"]
+    return lines[at].strip() if 0 <= at < len(lines) else ""
 
 
 def run_show(args: argparse.Namespace) -> int:
@@ -150,9 +109,16 @@ def run_show(args: argparse.Namespace) -> int:
         for fr in (e.get("frames") or []) if isinstance(e, dict) else []:
             print(f"                  at {fr[0]} ({fr[1]}:{fr[2]})")
     for i, f in enumerate(d["frames"]):
-        print(f"frame {i}: {f['function']} line {f['line']}")
+        print(f"frame {i}: {f['function']} ({f['filename']}:{f['line']})")
+        text = _source_line(d["sources"].get(f["function"]), f["line"])
+        if text:
+            print(f"    > {text}")
         for name, v in (f["locals"] or {}).items():
-            print(f"    {name} = {json.dumps(v)}")
+            print(f"    {name}: {f['types'].get(name, '?')} = {json.dumps(v)}")
+        if "registers" in f:
+            print(f"    (program not in the store; raw registers) {json.dumps(f['registers'])}")
+    for m in d["inbox"]:
+        print(f"inbox #{m['id']}: {m['method']} {m['route']} to {m['isolate']} ({m['bytes']} bytes)")
     if d["log"]:
         print("log:")
         for line in d["log"]:

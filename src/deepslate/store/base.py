@@ -161,6 +161,19 @@ Op = (QueueNew | QueuePut | QueueTake | LockNew | LockSet | WgNew | WgAdd | Isol
       | InboxPut)
 
 
+INBOX_HEAD = 256
+
+
+class InboxMessage(NamedTuple):
+    id: int
+    isolate: str           # the name it was sent to (any isolate of the tree may take it)
+    method: str
+    route: str
+    size: int
+    head: bytes            # the body's first INBOX_HEAD bytes
+    created_at: float
+
+
 @dataclass
 class Commit:
     isolate_id: int
@@ -267,6 +280,11 @@ class Store(abc.ABC):
                    skip: tuple[int, ...] = ()) -> tuple[int, bytes] | None:
         """The oldest message of the tree rooted at ``root_id`` for (method, route), leaving
         out the ids in ``skip`` (taken by a step not yet durable)."""
+
+    @abc.abstractmethod
+    def inbox_list(self, root_id: int, limit: int = 50) -> list[InboxMessage]:
+        """The messages waiting in the tree rooted at ``root_id``'s inbox, oldest first, each
+        with the first ``INBOX_HEAD`` bytes of its body (for display)."""
 
     @abc.abstractmethod
     def storage_bytes(self, isolate_id: int) -> int:

@@ -22,9 +22,9 @@ from typing import Any, Callable, Iterator, TypeVar
 
 from .._faults import fault_point
 from . import migrations as _migrations
-from .base import (TERMINAL, Commit, CommitRejected, InboxPut, InboxTake, IsolateNew, IsolateRow, LeaseLost, LockNew,
-                   LockSet, NotADeepslateStore, Op, ProgramPut, QueueNew, QueuePut, QueueTake, SharedState, Store,
-                   StoreError, StoreFull, StoreReadOnly, WgAdd, WgNew)
+from .base import (INBOX_HEAD, TERMINAL, Commit, CommitRejected, InboxMessage, InboxPut, InboxTake, IsolateNew,
+                   IsolateRow, LeaseLost, LockNew, LockSet, NotADeepslateStore, Op, ProgramPut, QueueNew, QueuePut,
+                   QueueTake, SharedState, Store, StoreError, StoreFull, StoreReadOnly, WgAdd, WgNew)
 
 APPLICATION_ID = 0x64736C74          # "dslt" in the SQLite header: marks a deepslate file
 
@@ -616,6 +616,13 @@ class SQLiteStore(Store):
         r = self._one(f"SELECT id, body FROM inbox WHERE root_id = ? AND method = ? AND route = ?{but} "
                       "ORDER BY id LIMIT 1", (root_id, method, route, *skip))
         return (r[0], r[1]) if r else None
+
+    @_locked
+    def inbox_list(self, root_id: int, limit: int = 50) -> list[InboxMessage]:
+        rows = self._all("SELECT m.id, coalesce(i.name, ''), m.method, m.route, length(m.body), "
+                         "substr(m.body, 1, ?), m.created_at FROM inbox m LEFT JOIN isolates i ON i.id = m.isolate_id "
+                         "WHERE m.root_id = ? ORDER BY m.id LIMIT ?", (INBOX_HEAD, root_id, limit), "list inbox")
+        return [InboxMessage(r[0], r[1], r[2], r[3], r[4], bytes(r[5]), r[6]) for r in rows]
 
     @_locked
     def storage_bytes(self, isolate_id: int) -> int:
