@@ -8,7 +8,8 @@ from . import dpslio
 from ._builtins import http_listen, http_request, json_marshal, json_unmarshal, now, random, sleep, uuid4
 from ._snapshot import SnapshotError
 from ._values import DSError
-from .compiler import CompileError, Flow, dis, flow, impure, pure
+from .compiler import CompileError, Flow, flow, impure, pure
+from .program import dis
 from . import webhooks
 from .runtime import Client, Engine, FlowCancelled, FlowFailed, HttpPolicy, Ingress, IsolateInfo, SpawnConflict, \
     connect, idempotency_key, new_sqlite, spawn_workers

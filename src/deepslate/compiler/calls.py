@@ -8,7 +8,7 @@ import ast
 from typing import Any
 
 from .._opcodes import Op
-from .._program import CallTarget, EffectSpec, TypeTest
+from ..program.model import CallTarget, EffectSpec, TypeTest
 from .._types import (BOOL, BYTES, ERROR, FLOAT, INT, NONE, STR, DataclassT, DictT, ErrorT, handle_in,
                       HandleT, ListT, Type, UnionT, union)
 from .._values import DSError, Lock, Queue, WaitGroup

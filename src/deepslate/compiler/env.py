@@ -18,6 +18,7 @@ from .. import _builtins, dpslio
 from .._types import (BOOL, BYTES, ERROR, FLOAT, INT, NONE, STR, DataclassT, DictT, HandleT,
                       ListT, Type, UnionT, union)
 from .._values import DSError, Lock, Queue, WaitGroup
+from ..program.link import LIVE
 
 DEFAULT_POLICY = (0, 0.5, 0.0)   # @impure: no retries, 0.5 s backoff base, no timeout
 CONST_TYPES = (int, float, str, bytes, bool, type(None))
@@ -25,10 +26,6 @@ PRIMS = {"int": INT, "bool": BOOL, "float": FLOAT, "str": STR, "bytes": BYTES, "
 PY_PRIMS = {int: INT, bool: BOOL, float: FLOAT, str: STR, bytes: BYTES, type(None): NONE}
 TYPE_HELP = ("use int, bool, str, float, bytes, None, list[T], dict[K, V], a @dataclass, "
              "T | DSError or a dpslio handle")
-
-# Objects registered under their ref when compiled, so programs built in this
-# process link even when a callable is not importable by name (a local class).
-LIVE: dict[str, Any] = {}
 
 
 class TypeErr(Exception):
@@ -363,5 +360,5 @@ def module_env_for(mod: pytypes.ModuleType | None, globals_: dict | None = None,
     return env
 
 
-__all__ = ["ModuleEnv", "Sig", "FlowRef", "TypeErr", "LIVE", "DEFAULT_POLICY", "module_env_for",
+__all__ = ["ModuleEnv", "Sig", "FlowRef", "TypeErr", "DEFAULT_POLICY", "module_env_for",
            "marker", "ref_of", "PRIMS", "_builtins", "dpslio"]

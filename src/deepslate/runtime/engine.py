@@ -30,12 +30,14 @@ import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 from typing import Any, Callable, Iterable
 
 from ..store.base import TERMINAL, Commit, CommitRejected, InboxPut, InboxTake, IsolateNew, IsolateRow, LeaseLost, \
     Op, ProgramPut, Store, StoreError
 from .._builtins import flow_clock
 from .._faults import fault_point
+from ..program import link, serial
 from .blocking import ImpurePool
 from .clock import REAL, Clock
 from .effects import BLOCKING, Effect, Effects, deadline
@@ -61,16 +63,17 @@ def _default_vm() -> Any:
     return _vm
 
 
-def _default_serial() -> Any:
-    from ..compiler import serial
-    return serial
+# How the engine stores and loads programs (``Engine(serial=...)``; tests pass a stand-in).
+PROGRAM_CODEC = SimpleNamespace(program_to_bytes=serial.program_to_bytes,
+                                program_from_bytes=serial.program_from_bytes, link=link.link)
 
 
 class Engine(Effects):
     """The async API: ``await Engine(store, flows).start()``, then spawn/wait/cancel/retry/stop.
 
     ``vm`` and ``serial`` are the interpreter (``deepslate._vm``: VM, snapshot and value
-    codecs) and the program (de)serializer; tests pass stand-ins."""
+    codecs) and the program codec (``program_to_bytes``, ``program_from_bytes``, ``link``:
+    ``PROGRAM_CODEC``); tests pass stand-ins."""
 
     def __init__(self, store: Store, flows: Iterable[Any], workers: int = 4, *, node_id: str = "local",
                  commit_batch: int = 1000, budget: int = 200_000, impure_threads: int | None = None,
@@ -109,7 +112,7 @@ class Engine(Effects):
             fl = flow_of(f)
             self.flows[fl.name] = fl
         self.vm = vm if vm is not None else _default_vm()
-        self.serial = serial if serial is not None else _default_serial()
+        self.serial = serial if serial is not None else PROGRAM_CODEC
         self.n_workers = workers
         self.node_id = node_id
         self.commit_batch = commit_batch
