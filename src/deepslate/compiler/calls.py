@@ -13,7 +13,7 @@ from .._types import (BOOL, BYTES, ERROR, FLOAT, INT, NONE, STR, DataclassT, Dic
                       HandleT, ListT, Type, UnionT, union)
 from .._values import DSError, Lock, Queue, WaitGroup
 from . import env as envmod
-from .env import FlowRef, Sig, TypeErr
+from .env import CompiledFlow, FlowRef, Sig, TypeErr
 from .ir import CBASE, UNSUPPORTED_EXPR, Val, _Abort, _root, members, number_union
 
 PY_BUILTINS = {"len", "range", "str", "int", "float", "abs", "min", "max", "print", "isinstance",
@@ -113,8 +113,7 @@ class CallCompiler:
         return None
 
     def classify(self, obj: Any, name: str, node: ast.AST) -> tuple[str, Any]:
-        from .flow import Flow  # noqa: PLC0415
-        if isinstance(obj, Flow):
+        if isinstance(obj, CompiledFlow):
             if obj.errors:   # only while collecting errors (deepslate check)
                 self.fail(node, f"flow {obj.name} does not compile; fix its errors first")
             return "flow", obj.sig

@@ -18,7 +18,7 @@ from ..program.model import CallTarget, Code, EffectSpec, Program, TypeTest
 from ..program.serial import program_hash
 from . import env as envmod
 from .codegen import FunctionCompiler
-from .env import FlowRef, ModuleEnv, Sig
+from .env import CompiledFlow, FlowRef, ModuleEnv, Sig
 from .errors import CompileError, Source, raise_all
 
 P = ParamSpec("P")
@@ -95,7 +95,7 @@ def compile_flow(fn: Callable[..., Any]) -> tuple[Code, list[FlowRef], list[Comp
     return code, fc.flow_refs, fc.errors, env
 
 
-class Flow(Generic[P, R]):
+class Flow(CompiledFlow, Generic[P, R]):
     """A compiled flow: ``Flow[P, R]`` takes the parameters ``P`` and returns ``R``.
 
     Inside a flow a call ``child(x)`` is the child's result, and that is what a type
