@@ -131,7 +131,6 @@ def handle_in(t: Type, seen: set[str] | None = None) -> HandleT | None:
     return None
 
 
-
 def collect_dataclasses(t: Type | None, out: dict[str, DataclassT]) -> None:
     """Add to ``out``, by ref, every dataclass type inside ``t`` (fields included)."""
     if isinstance(t, DataclassT):
@@ -149,6 +148,7 @@ def collect_dataclasses(t: Type | None, out: dict[str, DataclassT]) -> None:
             collect_dataclasses(m, out)
     elif isinstance(t, HandleT) and t.elem is not None:
         collect_dataclasses(t.elem, out)
+
 
 # the Python class of each primitive and handle type's values (a float parameter also takes an int)
 PRIM_CLASSES: dict[str, type] = {"int": int, "bool": bool, "float": float, "str": str, "bytes": bytes,

@@ -12,7 +12,7 @@ import textwrap
 from array import array
 from typing import Any, Awaitable, Callable, Coroutine, Generic, Iterator, ParamSpec, Protocol, TypeVar, overload
 
-from .._types import NONE, DataclassT, Type, collect_dataclasses
+from .._types import NONE, DataclassT, Type, check_value, collect_dataclasses
 from ..program.link import link
 from ..program.model import CallTarget, Code, EffectSpec, Program, TypeTest
 from ..program.serial import program_hash
@@ -200,7 +200,6 @@ class Flow(CompiledFlow, Generic[P, R]):
         return self._result(name, await value)
 
     def _result(self, name: str, value: object) -> R:
-        from .._types import check_value  # noqa: PLC0415
         err = check_value(self.returns, value, "result")
         if err:
             raise TypeError(f"isolate {name!r} did not return what flow {self.name} returns ({self.returns}): "

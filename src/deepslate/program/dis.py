@@ -17,7 +17,7 @@ from .model import CallTarget, Code, EffectSpec, Program, TypeTest
 @dataclass(frozen=True)
 class Instruction:
     opname: str
-    args: tuple           # raw operand words (as many as the opcode reads)
+    args: tuple[int, ...]  # raw operand words (as many as the opcode reads)
     argrepr: str          # the operands as text (O3 I1 L2 ...) and the constant in parentheses
     offset: int           # the pc
     line: int

@@ -42,7 +42,7 @@ class EffectSpec:
     """
     kind: str
     nargs: int
-    extra: tuple = ()         # kind-specific, serializable (see docs/internals.md)
+    extra: tuple[Any, ...] = ()   # kind-specific, serializable (see docs/internals.md)
     fn: Callable[..., Any] | None = None   # the @impure function, bound by link.link
 
 
@@ -72,15 +72,15 @@ class Code:
     filename: str
     firstlineno: int
     source: str               # the function's source text, for display of old versions
-    params: tuple             # ((name, Type), ...)
+    params: tuple[tuple[str, Any], ...]   # ((name, Type), ...)
     returns: Any              # Type
-    insns: array              # array('i'), 4 words per instruction: op a b c
-    positions: array          # array('i'), 2 words per instruction: line col (1-based col)
-    consts: tuple
+    insns: array[int]         # array('i'), 4 words per instruction: op a b c
+    positions: array[int]     # array('i'), 2 words per instruction: line col (1-based col)
+    consts: tuple[Any, ...]
     n_o: int                  # register counts per file
     n_i: int
     n_f: int
-    locals: tuple = ()        # LocalVar, ...
+    locals: tuple[LocalVar, ...] = ()
 
     def position(self, pc: int) -> tuple[int, int]:
         return self.positions[2 * pc], self.positions[2 * pc + 1]
@@ -90,7 +90,7 @@ class Code:
 class Program:
     codes: list[Code]
     entry: int                              # index of the entry flow in codes
-    types: list = field(default_factory=list)   # dataclass Types referenced anywhere
+    types: list[Any] = field(default_factory=list)   # the DataclassT referenced anywhere
     hash: bytes = b""                       # sha256 of program_to_bytes(), set when it is built or read
 
     def code_index(self, name: str) -> int:

@@ -129,7 +129,7 @@ def const_from_json(j: Any, dcs: dict[str, DataclassT]) -> Any:
 
 
 # -- programs -------------------------------------------------------------------------
-def _code_to_json(c: Code) -> dict:
+def _code_to_json(c: Code) -> dict[str, Any]:
     return {
         "name": c.name, "ref": c.ref, "filename": c.filename, "firstlineno": c.firstlineno,
         "source": c.source, "params": [[n, type_to_json(t)] for n, t in c.params],
