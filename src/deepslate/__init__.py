@@ -10,8 +10,8 @@ from ._snapshot import SnapshotError
 from ._values import DSError
 from .compiler import CompileError, Flow, dis, flow, impure, pure
 from . import webhooks
-from .runtime import Client, Engine, FlowCancelled, FlowFailed, HttpPolicy, Ingress, IsolateInfo, SpawnConflict, \
-    connect, idempotency_key, new_sqlite, spawn_workers
+from .runtime import Client, Engine, FlowCancelled, FlowFailed, HttpPolicy, Ingress, IsolateInfo, \
+    SpawnConflict, connect, idempotency_key, metrics_text, new_sqlite, spawn_workers
 
 __all__ = [
     # the flow language
@@ -21,6 +21,8 @@ __all__ = [
     "new_sqlite", "spawn_workers", "Engine", "idempotency_key", "Ingress", "webhooks", "HttpPolicy",
     # the asyncio API (the primary one for programs that run an event loop)
     "connect", "Client", "IsolateInfo",
+    # operations
+    "metrics_text",
     # errors and tools
     "CompileError", "FlowFailed", "FlowCancelled", "SpawnConflict", "SnapshotError", "dis",
 ]

@@ -37,6 +37,7 @@ from ..store.base import TERMINAL, Commit, CommitRejected, InboxPut, InboxTake, 
 from .._builtins import flow_clock
 from .._faults import fault_point
 from .blocking import ImpurePool
+from . import events
 from .clock import REAL, Clock
 from .effects import BLOCKING, Effect, Effects, deadline
 from .errors import FlowCancelled, FlowFailed, error_json
@@ -44,6 +45,7 @@ from .ingress import Ingress, IngressServer, split_addr
 from .httpclient import HttpClient, HttpPolicy
 from .isolate import RELOCK, START, Iso, args_digest, check_args, check_name, describe, flow_of, frames_of, \
     same_spawn
+from .metrics import EngineMetrics
 from .shared import RETRY, SharedObjects
 from .stall import StallWatch, slow_step
 from .writer import GroupCommitWriter
@@ -135,7 +137,7 @@ class Engine(Effects):
         self.started = False
         self._tasks: list[asyncio.Task[Any]] = []
         self._effect_tasks: set[asyncio.Task[Any]] = set()
-        self.steps_committed = 0
+        self.metrics = EngineMetrics()      # counters bumped in place; runtime/metrics.py renders them
         self._frozen: asyncio.TimerHandle | None = None
         self._stepping: tuple[Iso, float] | None = None      # the step on the loop now, for the stall watch
         self._watch: StallWatch | None = None
@@ -155,6 +157,11 @@ class Engine(Effects):
         finally:
             self.in_flight.done()
 
+    @property
+    def steps_committed(self) -> int:
+        """Durable steps committed since the engine started."""
+        return self.metrics.steps
+
     async def start(self) -> "Engine":
         try:
             return await self._start()
@@ -172,7 +179,8 @@ class Engine(Effects):
         self._timer = self.clock.timers(self.loop)
         self.epoch = await self._db(self.store.claim, self.node_id)
         self.key_prefix = (await self._db(self.store.store_id))[:16]
-        self.writer = GroupCommitWriter(self.store, self.node_id, self.epoch, self.db, self.commit_batch)
+        self.writer = GroupCommitWriter(self.store, self.node_id, self.epoch, self.db, self.commit_batch,
+                                        metrics=self.metrics)
         self.impure_pool = ImpurePool(self.loop, self._impure_delivered, min_threads=self.impure_threads,
                                        stall_seconds=IMPURE_STALL_SECONDS)
         self.shared.load(await self._db(self.store.load_shared))
@@ -263,7 +271,8 @@ class Engine(Effects):
         return iso
 
     async def _mark_failed(self, row: IsolateRow, msg: str, kind: str) -> None:
-        log.error("isolate %r: %s", row.name, msg)
+        events.emit(events.ISOLATE, logging.WARNING, "failed", isolate=row.name, flow=row.flow, step=row.steps,
+                    error=msg, kind=kind)
         await self._db(self.store.mark_failed, self.node_id, self.epoch, row.id, error_json(msg, kind=kind))
         for w in self.shared.forget_holder(row.id):    # the store released its locks with the mark
             self.ready.put_nowait(w)
@@ -326,7 +335,8 @@ class Engine(Effects):
         if self.failure is not None:
             return
         self.failure = exc
-        log.error("deepslate engine stopped: %s", exc)
+        events.emit(events.ENGINE, logging.ERROR, "paused", store=self.store.path, node=self.node_id,
+                    error=f"{type(exc).__name__}: {exc}")
         self._cancel_work()
         for iso in self.by_id.values():
             for f in iso.waiters:
@@ -428,6 +438,7 @@ class Engine(Effects):
                 self.by_id.pop(iid, None)
             else:
                 self.stored_programs.add(program.hash)
+                events.emit(events.ISOLATE, logging.INFO, "spawned", isolate=name, flow=fl.name, id=iid)
                 self.ready.put_nowait((iso, START, []))
         created.add_done_callback(settled)
         try:
@@ -588,6 +599,7 @@ class Engine(Effects):
             return False
         if not await self._db(self.store.adopt_failed, self.node_id, self.epoch, row.id, "running"):
             return False
+        events.emit(events.ISOLATE, logging.INFO, "retried", isolate=name, flow=row.flow, step=row.steps)
         row.status = "running"
         self.by_name.pop(name, None)
         iso = await self._load(row)
@@ -899,7 +911,7 @@ class Engine(Effects):
         ``fut``, if given, is resolved in every case."""
         def landed(exc: BaseException | None) -> None:
             if exc is None:
-                self.steps_committed += 1
+                self.metrics.steps += 1
                 self._publish(iso, c.ops)
                 then()
             elif isinstance(exc, CommitRejected):
@@ -917,6 +929,8 @@ class Engine(Effects):
             if type(op) is IsolateNew:
                 child = self.by_id.get(op.row.id)
                 if child is not None and child.active:
+                    events.emit(events.ISOLATE, logging.INFO, "spawned", isolate=child.name, flow=child.flow,
+                                id=child.id, parent=iso.name)
                     self.ready.put_nowait((child, START, []))
             elif type(op) is InboxTake:
                 self._untake(op.mid)
@@ -973,6 +987,13 @@ class Engine(Effects):
 
     def _finish(self, iso: Iso, c: Commit) -> None:
         """The terminal row is durable: wake waiters (they read it from the store) and forget the isolate."""
+        finished = self.metrics.finished
+        finished[c.status] = finished.get(c.status, 0) + 1
+        if c.status == "failed":
+            events.emit(events.ISOLATE, logging.WARNING, "failed", isolate=iso.name, flow=iso.flow, step=iso.steps,
+                        retryable=c.keep_snapshot, **events.failure_fields(c.error))
+        else:
+            events.emit(events.ISOLATE, logging.INFO, c.status, isolate=iso.name, flow=iso.flow, step=iso.steps)
         for f in iso.waiters:
             if not f.done():
                 f.set_result(None)
