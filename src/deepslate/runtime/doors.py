@@ -424,9 +424,10 @@ def spawn_workers(n: int, platform: Platform, flows: Iterable[Any]) -> Workers:
                                       "(its event loop is busy); it may still be committed: send again "
                                       "with the same key to be sure it lands once")
 
-    def retry(name: str, *, timeout: float | None = None) -> bool:
-        """Run failed isolate ``name`` again from its last good snapshot; False if it has none."""
-        return runner.call(engine.retry(name), timeout, cancel=False,
+    def retry(name: str, *, failed_at: float | None = None, timeout: float | None = None) -> bool:
+        """Run failed isolate ``name`` again from its last good snapshot; False if it has none.
+        ``failed_at``: retry only the failure of that ``updated_at`` (once, however often asked)."""
+        return runner.call(engine.retry(name, failed_at=failed_at), timeout, cancel=False,
                            on_timeout=f"retry({name!r}) got no answer from the engine within {timeout} s "
                                       "(its event loop is busy); it may still take effect")
 

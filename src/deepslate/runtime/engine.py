@@ -24,6 +24,7 @@ thread, blocking @impure functions from the impure pool.
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import json
 import logging
@@ -156,6 +157,10 @@ class Engine(Effects):
             return await self.loop.run_in_executor(self.db, fn, *args)
         finally:
             self.in_flight.done()
+
+    async def run_db(self, fn: Any, *args: Any, **kw: Any) -> Any:
+        """``fn(*args, **kw)`` (a store method) on the engine's database thread."""
+        return await self._db(functools.partial(fn, *args, **kw))
 
     @property
     def steps_committed(self) -> int:
@@ -583,12 +588,20 @@ class Engine(Effects):
                 found.append(other)
         return found
 
-    async def retry(self, name: str) -> bool:
+    async def retry(self, name: str, *, failed_at: float | None = None) -> bool:
         """Run a failed isolate again from its last good snapshot (after an @impure function
         kept failing, or a value the store refused, and the cause was fixed). Locks it held
         there are taken back first. False if it has nothing to resume from, or another retry
-        or a cancel got to it first."""
+        or a cancel got to it first.
+
+        ``failed_at``: the ``updated_at`` of the failure the caller saw (``IsolateInfo.updated_at``);
+        the retry happens only if the isolate is still failed at exactly that time. Two retries
+        carrying the same failure (a double click) retry once, even if the isolate failed again
+        in between."""
         self._check()
+        if failed_at is not None and (isinstance(failed_at, bool) or not isinstance(failed_at, (int, float))):
+            raise TypeError(f"failed_at must be the failure's updated_at (a unix time) or None, "
+                            f"not {type(failed_at).__name__}")
         known = self.by_name.get(name)
         if known is not None and known.active:
             return False
@@ -597,7 +610,10 @@ class Engine(Effects):
             raise KeyError(f"no isolate named {name!r}")
         if row.status != "failed" or row.snapshot is None:
             return False
-        if not await self._db(self.store.adopt_failed, self.node_id, self.epoch, row.id, "running"):
+        if failed_at is not None and row.updated_at != failed_at:
+            return False
+        if not await self.run_db(self.store.adopt_failed, self.node_id, self.epoch, row.id, "running",
+                                 updated_at=failed_at):
             return False
         events.emit(events.ISOLATE, logging.INFO, "retried", isolate=name, flow=row.flow, step=row.steps)
         row.status = "running"
