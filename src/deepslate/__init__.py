@@ -10,7 +10,7 @@ from ._snapshot import SnapshotError
 from ._values import DSError
 from .compiler import CompileError, Flow, dis, flow, impure, pure
 from . import webhooks
-from .runtime import Client, Engine, FlowCancelled, FlowFailed, HttpPolicy, Ingress, IsolateInfo, \
+from .runtime import Client, Engine, FlowCancelled, FlowFailed, HttpPolicy, Ingress, IsolateInfo, Retention, \
     SpawnConflict, connect, idempotency_key, metrics_text, new_sqlite, spawn_workers
 
 __all__ = [
@@ -22,7 +22,7 @@ __all__ = [
     # the asyncio API (the primary one for programs that run an event loop)
     "connect", "Client", "IsolateInfo",
     # operations
-    "metrics_text",
+    "Retention", "metrics_text",
     # errors and tools
     "CompileError", "FlowFailed", "FlowCancelled", "SpawnConflict", "SnapshotError", "dis",
 ]

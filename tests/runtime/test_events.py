@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from deepslate import Engine, FlowCancelled, FlowFailed
+from deepslate import Engine, FlowCancelled, FlowFailed, Retention
 from deepslate.runtime import events
 from deepslate.store import SQLiteStore
 
@@ -128,6 +128,22 @@ async def test_a_lost_store_pauses_the_engine_with_an_error(tmp_path, engines, l
     assert paused.levelno == logging.ERROR and paused.name == "deepslate.engine"
     f = fields(paused.getMessage())
     assert f["store"] == path and f["error"].startswith("LeaseLost: ")
+
+
+async def test_purge_logs_its_counts(tmp_path, engines, logs):
+    path = str(tmp_path / "s.db")
+    eng = await engines.start(Engine(SQLiteStore(path), FLOWS, 2))
+    for i in range(3):
+        await eng.spawn(f"q{i}", "quick", {"n": 1})
+        await eng.wait(f"q{i}", timeout=20)
+    await eng.stop()
+    eng2 = await engines.start(Engine(eng.store, FLOWS, 2, retention=Retention(days=0)))
+    await until(lambda: bool(of(logs, "purge")))
+    [purge] = of(logs, "purge")
+    assert purge.levelno == logging.INFO and purge.name == "deepslate.engine"
+    f = fields(purge.getMessage())
+    assert (f["isolates"], f["trees"], f["programs"], f["statuses"]) == ("3", "3", "1", "done,cancelled,failed")
+    await eng2.stop()
 
 
 def test_the_library_installs_no_handler():

@@ -7,7 +7,8 @@ from .httpclient import HttpPolicy
 from .info import IsolateInfo
 from .ingress import Ingress, ListenError
 from .metrics import metrics_text
+from .retention import Retention
 
 __all__ = ["Client", "Engine", "FlowCancelled", "FlowFailed", "HttpPolicy", "Ingress", "IsolateInfo", "ListenError",
-           "Platform", "SpawnConflict", "Workers", "connect", "idempotency_key", "metrics_text",
+           "Platform", "Retention", "SpawnConflict", "Workers", "connect", "idempotency_key", "metrics_text",
            "new_sqlite", "spawn_workers"]

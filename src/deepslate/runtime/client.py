@@ -270,7 +270,7 @@ class _Connecting:
         engine = Engine(platform.store, self._flows, self._workers, node_id=platform.node_id,
                         commit_batch=platform.commit_batch, lease_seconds=platform.lease_seconds,
                         listen_addr=platform.listen_addr, ingress=platform.ingress,
-                        http_policy=platform.http_policy)
+                        http_policy=platform.http_policy, retention=platform.retention)
         await engine.start()
         platform.engine = engine
         return Client(platform, engine, None, owns=True)

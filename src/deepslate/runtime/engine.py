@@ -38,7 +38,7 @@ from ..store.base import TERMINAL, Commit, CommitRejected, InboxPut, InboxTake, 
 from .._builtins import flow_clock
 from .._faults import fault_point
 from .blocking import ImpurePool
-from . import events
+from . import events, retention
 from .clock import REAL, Clock
 from .effects import BLOCKING, Effect, Effects, deadline
 from .errors import FlowCancelled, FlowFailed, error_json
@@ -47,6 +47,7 @@ from .httpclient import HttpClient, HttpPolicy
 from .isolate import RELOCK, START, Iso, args_digest, check_args, check_name, describe, flow_of, frames_of, \
     same_spawn
 from .metrics import EngineMetrics
+from .retention import Retention
 from .shared import RETRY, SharedObjects
 from .stall import StallWatch, slow_step
 from .writer import GroupCommitWriter
@@ -81,7 +82,7 @@ class Engine(Effects):
                  max_snapshot_bytes: int = MAX_SNAPSHOT_BYTES, slow_step_seconds: float = 0.5,
                  listen_addr: str | None = None, ingress: Ingress | None = None,
                  http_policy: HttpPolicy | None = None, clock: Clock | None = None, vm: Any = None,
-                 serial: Any = None):
+                 serial: Any = None, retention: Retention | None = None):
         if workers < 1:
             raise ValueError(f"workers must be at least 1, not {workers}")
         if not time_scale > 0:
@@ -99,6 +100,9 @@ class Engine(Effects):
         self.ingress: IngressServer | None = None
         if http_policy is not None and not isinstance(http_policy, HttpPolicy):
             raise TypeError(f"http_policy must be a deepslate.HttpPolicy, not {type(http_policy).__name__}")
+        if retention is not None and not isinstance(retention, Retention):
+            raise TypeError(f"retention must be a deepslate.Retention, not {type(retention).__name__}")
+        self.retention = retention          # None: finished isolates are kept for ever
         if clock is not None and not isinstance(clock, Clock):
             raise TypeError(f"clock must be a deepslate Clock, not {type(clock).__name__}")
         self.clock = clock or REAL          # sleeps, deadlines, backoff and a flow's now() follow it
@@ -132,7 +136,7 @@ class Engine(Effects):
         self.by_id: dict[int, Iso] = {}
         self.kids: dict[int, set[Iso]] = {}        # parent id -> its children in memory, until they finish
         self.programs: dict[bytes, Any] = {}
-        self.stored_programs: set[bytes] = set()
+        self.program_bodies: dict[bytes, bytes] = {}     # serialized programs of spawned flows
         self.shared = SharedObjects(self.vm.decode_value)
         self.failure: BaseException | None = None
         self.started = False
@@ -233,6 +237,8 @@ class Engine(Effects):
                 self._relock(iso)
         if self.listen_addr is not None:
             self.ingress = await IngressServer(self, self.listen_addr, self.ingress_settings).start()
+        if self.retention is not None:
+            self._tasks.append(self.loop.create_task(retention.keep(self, self.retention), name="deepslate-retention"))
         return self
 
     @property
@@ -296,14 +302,12 @@ class Engine(Effects):
         for fl in self.flows.values():
             if fl.program.hash == h:
                 self.programs[h] = fl.program
-                self.stored_programs.add(h)
                 return fl.program
         body = await self._db(self.store.get_program, h)
         if body is None:
             raise StoreError(f"program {h.hex()[:16]} is not in the store")
         p = self.serial.link(self.serial.program_from_bytes(body))
         self.programs[h] = p
-        self.stored_programs.add(h)
         return p
 
     async def stop(self) -> None:
@@ -426,9 +430,12 @@ class Engine(Effects):
         iso = Iso(iid, name, fl.name, program, vm)
         iso.args_hash = digest
         self.programs.setdefault(program.hash, program)
-        ops: list[Op] = []
-        if program.hash not in self.stored_programs:
-            ops.append(ProgramPut(program.hash, self.serial.program_to_bytes(program)))
+        # The program goes with every spawn (an INSERT OR IGNORE of a stored one costs a key
+        # look-up): a purge, of this process or another, deletes a program once no isolate uses it
+        body = self.program_bodies.get(program.hash)
+        if body is None:
+            body = self.program_bodies[program.hash] = self.serial.program_to_bytes(program)
+        ops: list[Op] = [ProgramPut(program.hash, body)]
         row = IsolateRow(iid, name, fl.name, program.hash, root_id=iid, snapshot=snap, args_hash=digest)
         self.by_name[name] = iso
         self.by_id[iid] = iso
@@ -442,7 +449,6 @@ class Engine(Effects):
                 self.by_name.pop(name, None)
                 self.by_id.pop(iid, None)
             else:
-                self.stored_programs.add(program.hash)
                 events.emit(events.ISOLATE, logging.INFO, "spawned", isolate=name, flow=fl.name, id=iid)
                 self.ready.put_nowait((iso, START, []))
         created.add_done_callback(settled)
