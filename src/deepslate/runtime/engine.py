@@ -38,7 +38,7 @@ from ..store.base import TERMINAL, Commit, CommitRejected, InboxPut, InboxTake, 
 from .._builtins import flow_clock
 from .._faults import fault_point
 from .blocking import ImpurePool
-from . import events, retention
+from . import events, requests, retention
 from .clock import REAL, Clock
 from .effects import BLOCKING, Effect, Effects, deadline
 from .errors import FlowCancelled, FlowFailed, error_json
@@ -82,7 +82,8 @@ class Engine(Effects):
                  max_snapshot_bytes: int = MAX_SNAPSHOT_BYTES, slow_step_seconds: float = 0.5,
                  listen_addr: str | None = None, ingress: Ingress | None = None,
                  http_policy: HttpPolicy | None = None, clock: Clock | None = None, vm: Any = None,
-                 serial: Any = None, retention: Retention | None = None):
+                 serial: Any = None, retention: Retention | None = None,
+                 poll_requests: float | None = requests.POLL_SECONDS):
         if workers < 1:
             raise ValueError(f"workers must be at least 1, not {workers}")
         if not time_scale > 0:
@@ -102,7 +103,10 @@ class Engine(Effects):
             raise TypeError(f"http_policy must be a deepslate.HttpPolicy, not {type(http_policy).__name__}")
         if retention is not None and not isinstance(retention, Retention):
             raise TypeError(f"retention must be a deepslate.Retention, not {type(retention).__name__}")
+        if poll_requests is not None and not poll_requests > 0:
+            raise ValueError(f"poll_requests must be a positive number of seconds or None, not {poll_requests!r}")
         self.retention = retention          # None: finished isolates are kept for ever
+        self.poll_requests = poll_requests  # seconds between two looks for requests of other processes
         if clock is not None and not isinstance(clock, Clock):
             raise TypeError(f"clock must be a deepslate Clock, not {type(clock).__name__}")
         self.clock = clock or REAL          # sleeps, deadlines, backoff and a flow's now() follow it
@@ -171,6 +175,11 @@ class Engine(Effects):
         """Durable steps committed since the engine started."""
         return self.metrics.steps
 
+    async def isolate_row(self, name: str) -> IsolateRow | None:
+        """Isolate ``name`` as the store holds it (its last committed step), or None."""
+        row: IsolateRow | None = await self._db(self.store.get_isolate, name)
+        return row
+
     async def start(self) -> "Engine":
         try:
             return await self._start()
@@ -237,6 +246,10 @@ class Engine(Effects):
                 self._relock(iso)
         if self.listen_addr is not None:
             self.ingress = await IngressServer(self, self.listen_addr, self.ingress_settings).start()
+        # requests filed while no engine held the store are applied now, then as they come
+        if self.poll_requests is not None:
+            self._tasks.append(self.loop.create_task(requests.serve(self, self.poll_requests),
+                                                     name="deepslate-requests"))
         if self.retention is not None:
             self._tasks.append(self.loop.create_task(retention.keep(self, self.retention), name="deepslate-retention"))
         return self
@@ -322,6 +335,12 @@ class Engine(Effects):
         self.writer.close()
         await asyncio.gather(*self._tasks, *self._effect_tasks, return_exceptions=True)
         await asyncio.gather(self.http.close(), return_exceptions=True)
+        if self.failure is None:
+            # other processes see at once that no engine holds the store (deepslate cancel ...)
+            try:
+                await self._db(self.store.release, self.node_id, self.epoch)
+            except StoreError as e:
+                log.warning("the lease of node %r could not be released at stop: %s", self.node_id, e)
         for iso in self.by_id.values():
             for f in iso.waiters:
                 if not f.done():
