@@ -5,10 +5,13 @@ Runs opsflows with: ``beat`` and ``t`` (tickers), ``l`` and ``l2`` (listeners of
 POST /numbers) and ``c`` (a charge whose first call fails, kept for retry). Prints
 ``READY <epoch>`` once ``c`` has failed, then answers lines on stdin:
 ``wait NAME`` -> ``RESULT <json>``; ``health`` -> ``HEALTH <json>`` (engine failure, epoch,
-status of ``beat``, steps committed). Stops when stdin closes."""
+status of ``beat``, steps committed); ``hold SECONDS`` -> ``HELD`` once the engine's event loop
+is held (blocked) for that long, as a stuck engine would be. Stops when stdin closes."""
 import json
 import os
 import sys
+import threading
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "flowmods"))
 
@@ -37,6 +40,15 @@ def main(store: str) -> None:
             value = workers.wait(arg, timeout=30)
             print("RESULT " + json.dumps([v.decode() for v in value] if isinstance(value, list) else value),
                   flush=True)
+        elif cmd == "hold":
+            held = threading.Event()
+
+            def hold(seconds: float) -> None:
+                held.set()
+                time.sleep(seconds)
+            platform.runner.loop.call_soon_threadsafe(hold, float(arg))
+            held.wait(10)
+            print("HELD", flush=True)
         elif cmd == "health":
             beat = workers.status("beat")
             print("HEALTH " + json.dumps({"failure": repr(eng.failure) if eng.failure else None, "epoch": eng.epoch,

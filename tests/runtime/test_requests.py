@@ -137,6 +137,7 @@ def test_bad_requests_are_refused_before_they_are_filed(tmp_path):
         ("cancel", "", None, "cancel: the isolate name must be a non-empty str"),
         ("cancel", "a\nb", None, "holds a control character"),
         ("cancel", "x", {"force": True}, "cancel takes no argument 'force' (arguments: none)"),
+        ("cancel", "x", ["force"], "cancel: the arguments must be a dict, not list"),
         ("retry", "x", {"failed_at": "yesterday"}, "retry: failed_at must be the failed isolate's updated_at"),
         ("send", "x", {"method": "HEAD", "route": "/x"}, "send: method must be one of GET, POST"),
         ("send", "x", {"method": "POST", "route": "x"}, "send: the route must start with '/'"),

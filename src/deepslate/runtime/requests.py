@@ -58,6 +58,8 @@ def check_request(verb: str, name: str, args: dict[str, Any] | None) -> str:
     why = bad_name(name)
     if why:
         raise ValueError(f"{verb}: {why}")
+    if args is not None and not isinstance(args, dict):
+        raise ValueError(f"{verb}: the arguments must be a dict, not {type(args).__name__}")
     args = dict(args or {})
     allowed = {"cancel": set(), "retry": {"failed_at"}, "send": {"method", "route", "body"}}[verb]
     extra = sorted(set(args) - allowed)
