@@ -141,7 +141,7 @@ def test_purge_from_the_command_line(tmp_path, capsys):
     assert capsys.readouterr().out.startswith("removed 0 isolates in 0 trees")
     assert main(["purge", store, "--older-than", "0s", "--status", "done", "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("would remove 6 isolates in 4 trees (done, last updated before ")
+    assert out.startswith("would remove 6 isolates in 4 trees (done, ended before ")
     assert "2 programs no isolate uses" in out
     assert len(SQLiteStore(store, readonly=True).list_isolates()) == 8          # nothing removed
     assert main(["purge", store, "--older-than", "0s", "--status", "done"]) == 0

@@ -134,7 +134,7 @@ def parse_age(text: str) -> float:
 
 def add_purge(p: argparse.ArgumentParser) -> None:
     p.add_argument("store", help="path of the SQLite store")
-    p.add_argument("--older-than", default="7d", help="last updated longer ago than this: 7d, 12h, 30m, 45s "
+    p.add_argument("--older-than", default="7d", help="ended longer ago than this: 7d, 12h, 30m, 45s "
                                                      "(default: %(default)s)")
     p.add_argument("--status", default=",".join(TERMINAL),
                    help="finished statuses to purge, comma-separated (default: %(default)s)")
@@ -161,7 +161,7 @@ def run_purge(args: argparse.Namespace) -> int:
     finally:
         store.close()
     what = (f"{report.get('isolates', 0)} isolates in {report.get('trees', 0)} trees "
-            f"({', '.join(statuses)}, last updated before {_when(before)}); with them "
+            f"({', '.join(statuses)}, ended before {_when(before)}); with them "
             f"{report.get('log_lines', 0)} log lines, {report.get('inbox', 0)} inbox messages, "
             f"{report.get('inbox_seen', 0)} delivery ids, {report.get('queues', 0)} queues, "
             f"{report.get('locks', 0)} locks, {report.get('waitgroups', 0)} wait groups, "

@@ -6,8 +6,8 @@ purges in a task of its own, at start and then every ``PURGE_EVERY`` seconds, in
 queue between two batches, never behind the whole purge). Nothing of it runs in the step path.
 
 The unit is a tree: a spawned isolate with every create_task descendant (``root_id``). A tree
-is purged whole, once every isolate in it has one of the policy's statuses and was last
-updated before the cut-off; so a child never vanishes while its root, or a detached sibling,
+is purged whole, once every isolate in it has one of the policy's statuses and ended before
+the cut-off; so a child never vanishes while its root, or a detached sibling,
 still runs, and a root never goes while a child may still be retried. With the tree goes
 everything it owns: log lines, inbox messages and delivery ids, queues, locks and wait groups
 (with their ids remembered, so none is ever given out again), and each program no remaining
@@ -37,8 +37,8 @@ PURGE_BATCH = 200           # trees per transaction: a few ms on the database th
 
 @dataclass(frozen=True, init=False)
 class Retention:
-    """Keep finished isolates ``days`` days after their last update, then purge them (and all
-    they own). ``statuses``: which finished ones; by default every finished one (done,
+    """Keep finished isolates ``days`` days after they ended, then purge them (and all they
+    own). ``statuses``: which finished ones; by default every finished one (done,
     cancelled, failed). ``Retention(days=30, statuses=("done",))`` keeps failures for ever."""
     days: float
     statuses: tuple[str, ...]

@@ -303,7 +303,7 @@ class Store(abc.ABC):
               report: dict[str, Any] | None = None) -> int:
         """Delete up to ``limit`` finished trees (a spawned isolate and all its create_task
         descendants) in one transaction, each only when every isolate of it has a status in
-        ``statuses`` and was last updated before ``before``; with them everything they own (log,
+        ``statuses`` and ended before ``before``; with them everything they own (log,
         inbox, delivery ids, queues, locks, wait groups) and the programs no isolate uses any
         more. Returns the number of isolates deleted (0: nothing left to purge). ``dry_run``
         rolls the transaction back. ``report``, when given, is filled with the count of rows

@@ -48,10 +48,11 @@ def _owns(root: str) -> str:
 
 
 _TREE_OWNS = "SELECT " + _owns("?1")
-_PURGE_ROOTS = ("INSERT INTO temp.purge_roots (id) SELECT r.id FROM isolates AS r "
-                f"WHERE r.status IN {TERMINAL} AND r.status IN ({{marks}}) AND r.updated_at < ? "
-                "AND r.parent_id IS NULL AND NOT EXISTS (SELECT 1 FROM isolates AS c WHERE c.root_id = r.id "
-                "AND (c.status NOT IN ({marks}) OR c.updated_at >= ?)) LIMIT ?")
+_PURGE_ROOTS = ("INSERT INTO temp.purge_roots (id) SELECT r.id FROM isolates AS r INDEXED BY isolates_ended "
+                f"WHERE r.ended_at < ? AND r.status IN ({{marks}}) AND r.parent_id IS NULL "
+                "AND NOT EXISTS (SELECT 1 FROM isolates AS c WHERE c.root_id = r.id AND (c.status NOT IN ({marks}) "
+                "OR c.ended_at IS NULL OR c.ended_at >= ?)) LIMIT ?")
+_ENDED = "UPDATE isolates SET ended_at = ? WHERE id IN ({})"
 _UPDATE_KEEP = ("UPDATE isolates SET status=?, wake_at=?, waiting_on=?, result=?, error=?, steps=?, children=?, "
                 "log_seq=?, updated_at=? WHERE id=? AND owner=? AND epoch=?")
 _UPDATE = _UPDATE_KEEP.replace("updated_at=?", "updated_at=?, snapshot=?")
@@ -372,6 +373,11 @@ class SQLiteStore(Store):
                 for c in steps:
                     self._log(c)
                 self._collect_ended([c for c in steps if _ends_tree_part(c)])
+            # once per isolate that ends, never per step (see migration 6)
+            ended = [c.isolate_id for c in steps if c.status in TERMINAL]
+            for i in range(0, len(ended), _BULK_ROWS):
+                part = ended[i:i + _BULK_ROWS]
+                db.execute(_ENDED.format(", ".join("?" * len(part))), (now, *part))
             # inbound messages last: they see the statuses this batch leaves, so none is filed
             # under a tree that one of these steps ended
             for c in commits:
@@ -508,9 +514,10 @@ class SQLiteStore(Store):
     @_locked
     def mark_failed(self, node_id: str, epoch: int, isolate_id: int, error: str) -> None:
         def do() -> None:
-            cur = self.db.execute("UPDATE isolates SET status='failed', error=?, updated_at=? "
+            now = time.time()
+            cur = self.db.execute("UPDATE isolates SET status='failed', error=?, updated_at=?, ended_at=? "
                                   "WHERE id=? AND owner=? AND epoch=?",
-                                  (error, time.time(), isolate_id, node_id, epoch))
+                                  (error, now, now, isolate_id, node_id, epoch))
             if cur.rowcount != 1:
                 raise self._not_owned(isolate_id, node_id, epoch)
             # a failed isolate holds no lock (else nobody could ever take it)
@@ -522,8 +529,8 @@ class SQLiteStore(Store):
                      updated_at: float | None = None) -> bool:
         def do() -> bool:
             seen = "" if updated_at is None else " AND updated_at = ?"
-            cur = self.db.execute("UPDATE isolates SET status=?, owner=?, epoch=?, updated_at=? WHERE id=? "
-                                  "AND status='failed' AND snapshot IS NOT NULL" + seen,
+            cur = self.db.execute("UPDATE isolates SET status=?, owner=?, epoch=?, updated_at=?, ended_at=NULL "
+                                  "WHERE id=? AND status='failed' AND snapshot IS NOT NULL" + seen,
                                   (status, node_id, epoch, time.time(), isolate_id,
                                    *(() if updated_at is None else (updated_at,))))
             return cur.rowcount == 1
@@ -561,10 +568,10 @@ class SQLiteStore(Store):
         db.execute("CREATE TEMP TABLE IF NOT EXISTS purge_programs (hash BLOB PRIMARY KEY)")
         db.execute("DELETE FROM temp.purge_roots")
         db.execute("DELETE FROM temp.purge_programs")
-        # Roots through the partial index isolates_finished (the literal IN list lets SQLite use
-        # it), less those whose tree holds a row still live or too young. No ORDER BY: sorting
-        # every candidate for each batch would cost more than the batch.
-        db.execute(_PURGE_ROOTS.format(marks=marks), (*wanted, before, *wanted, before, limit))
+        # roots oldest first through the index isolates_ended (named: with no statistics SQLite
+        # would rather walk every done row by status), less those whose tree holds a row still
+        # live or too young
+        db.execute(_PURGE_ROOTS.format(marks=marks), (before, *wanted, *wanted, before, limit))
         roots = [r[0] for r in db.execute("SELECT id FROM temp.purge_roots ORDER BY id")]
         counts: dict[str, Any] = {"trees": len(roots), "roots": roots}
         tree = "root_id IN (SELECT id FROM temp.purge_roots)"

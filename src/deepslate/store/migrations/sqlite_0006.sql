@@ -13,8 +13,12 @@ CREATE TABLE requests (
 -- the engine's poll reads only the pending ones
 CREATE INDEX requests_pending ON requests (id) WHERE done_at IS NULL;
 CREATE INDEX requests_done ON requests (done_at) WHERE done_at IS NOT NULL;
--- finished isolates by age. Partial: a running isolate's steps change updated_at on every
--- commit, and an index over every row would cost each of them a B-tree update
-CREATE INDEX isolates_finished ON isolates (status, updated_at) WHERE status IN ('done', 'failed', 'cancelled');
+-- when an isolate last ended (done, failed, cancelled); NULL while it may run. Retention finds
+-- old finished trees by it. Its own column, written only by the commit that ends an isolate:
+-- an index over status or updated_at, which every step rewrites, cost each step's UPDATE
+-- 10-15% more on the database thread (measured with a partial one), even for running rows
+ALTER TABLE isolates ADD COLUMN ended_at REAL;
+UPDATE isolates SET ended_at = updated_at WHERE status IN ('done', 'failed', 'cancelled');
+CREATE INDEX isolates_ended ON isolates (ended_at) WHERE ended_at IS NOT NULL;
 -- is a program still used by some isolate? (written once per isolate: program_hash never changes)
 CREATE INDEX isolates_program ON isolates (program_hash);
