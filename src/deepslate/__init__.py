@@ -11,8 +11,8 @@ from ._values import DSError
 from .compiler import CompileError, Flow, flow, impure, pure
 from .program import dis
 from . import webhooks
-from .runtime import Client, Engine, FlowCancelled, FlowFailed, HttpPolicy, Ingress, IsolateInfo, SpawnConflict, \
-    connect, idempotency_key, new_sqlite, spawn_workers
+from .runtime import Client, Engine, FlowCancelled, FlowFailed, HttpPolicy, Ingress, IsolateInfo, Retention, \
+    SpawnConflict, connect, idempotency_key, metrics_text, new_sqlite, spawn_workers
 
 __all__ = [
     # the flow language
@@ -22,6 +22,8 @@ __all__ = [
     "new_sqlite", "spawn_workers", "Engine", "idempotency_key", "Ingress", "webhooks", "HttpPolicy",
     # the asyncio API (the primary one for programs that run an event loop)
     "connect", "Client", "IsolateInfo",
+    # operations
+    "Retention", "metrics_text",
     # errors and tools
     "CompileError", "FlowFailed", "FlowCancelled", "SpawnConflict", "SnapshotError", "dis",
 ]

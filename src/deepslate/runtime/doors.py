@@ -25,6 +25,7 @@ from .engine import Engine
 from .httpclient import HttpPolicy
 from .info import IsolateInfo, check_list, list_of, status_of
 from .ingress import Ingress, split_addr
+from .retention import Retention
 
 log = logging.getLogger("deepslate.runtime")
 T = TypeVar("T")
@@ -39,9 +40,11 @@ class Platform:
 
     def __init__(self, store: Store, listen_addr: str, *, node_id: str = "local", commit_batch: int = 1000,
                  lease_seconds: float = 30.0, ingress: Ingress | None = None,
-                 http_policy: HttpPolicy | None = None):
+                 http_policy: HttpPolicy | None = None, retention: Retention | None = None):
         if http_policy is not None and not isinstance(http_policy, HttpPolicy):
             raise TypeError(f"http_policy must be a deepslate.HttpPolicy, not {type(http_policy).__name__}")
+        if retention is not None and not isinstance(retention, Retention):
+            raise TypeError(f"retention must be a deepslate.Retention, not {type(retention).__name__}")
         self.store = store
         self.listen_addr = listen_addr      # the HTTP ingress's address; port 0: any free port
         self.ingress = ingress
@@ -49,6 +52,7 @@ class Platform:
         self.commit_batch = commit_batch
         self.lease_seconds = lease_seconds
         self.http_policy = http_policy          # None: HttpPolicy()'s defaults
+        self.retention = retention              # None: finished isolates are kept for ever
         self.engine: Engine | None = None
         self.runner: "EngineThread | None" = None
         self.stopped = False        # set by the doors' stop(): the store is (being) closed
@@ -77,7 +81,8 @@ def _check_timeout(timeout: Any) -> float | None:
 
 def new_sqlite(path: str, listen_addr: str = "127.0.0.1:8765", *, commit_batch: int = 1000,
                synchronous: str = "FULL", log_keep: int = 200, max_page_count: int | None = None,
-               ingress: Ingress | None = None, http_policy: HttpPolicy | None = None) -> tuple[Platform, None]:
+               ingress: Ingress | None = None, http_policy: HttpPolicy | None = None,
+               retention: Retention | None = None) -> tuple[Platform, None]:
     """Open (or create) the SQLite store at ``path``.
 
     ``spawn_workers`` serves the HTTP ingress on ``listen_addr`` (``host:0`` picks a free port:
@@ -86,7 +91,9 @@ def new_sqlite(path: str, listen_addr: str = "127.0.0.1:8765", *, commit_batch: 
     Raises ``deepslate.store.StoreError`` naming the file when it cannot be used: a missing
     directory, a file that is not a deepslate database, a read-only file. The second element
     is always None; it keeps the README's ``platform, _ = ...`` shape. ``http_policy`` sets
-    how the flows' ``http_request`` calls time out and retry (``deepslate.HttpPolicy``)."""
+    how the flows' ``http_request`` calls time out and retry (``deepslate.HttpPolicy``);
+    ``retention`` how long finished isolates are kept (``deepslate.Retention``; by default
+    for ever)."""
     _check_addr(listen_addr)
     if ingress is not None and not isinstance(ingress, Ingress):
         raise TypeError(f"ingress must be a deepslate.Ingress, not {type(ingress).__name__}")
@@ -94,8 +101,11 @@ def new_sqlite(path: str, listen_addr: str = "127.0.0.1:8765", *, commit_batch: 
         raise ValueError(f"commit_batch must be at least 1, not {commit_batch}")
     if http_policy is not None and not isinstance(http_policy, HttpPolicy):
         raise TypeError(f"http_policy must be a deepslate.HttpPolicy, not {type(http_policy).__name__}")
+    if retention is not None and not isinstance(retention, Retention):
+        raise TypeError(f"retention must be a deepslate.Retention, not {type(retention).__name__}")
     store = SQLiteStore(path, synchronous=synchronous, log_keep=log_keep, max_page_count=max_page_count)
-    return Platform(store, listen_addr, commit_batch=commit_batch, ingress=ingress, http_policy=http_policy), None
+    return Platform(store, listen_addr, commit_batch=commit_batch, ingress=ingress, http_policy=http_policy,
+                    retention=retention), None
 
 
 class EngineThread:
@@ -384,7 +394,8 @@ def spawn_workers(n: int, platform: Platform, flows: Iterable[Any]) -> Workers:
                            "use its client, or close it first")
     engine = Engine(platform.store, list(flows), n, node_id=platform.node_id,
                     commit_batch=platform.commit_batch, lease_seconds=platform.lease_seconds,
-                    listen_addr=platform.listen_addr, ingress=platform.ingress, http_policy=platform.http_policy)
+                    listen_addr=platform.listen_addr, ingress=platform.ingress, http_policy=platform.http_policy,
+                    retention=platform.retention)
     runner = EngineThread(engine)
     platform.engine, platform.runner = engine, runner
 
@@ -424,9 +435,10 @@ def spawn_workers(n: int, platform: Platform, flows: Iterable[Any]) -> Workers:
                                       "(its event loop is busy); it may still be committed: send again "
                                       "with the same key to be sure it lands once")
 
-    def retry(name: str, *, timeout: float | None = None) -> bool:
-        """Run failed isolate ``name`` again from its last good snapshot; False if it has none."""
-        return runner.call(engine.retry(name), timeout, cancel=False,
+    def retry(name: str, *, failed_at: float | None = None, timeout: float | None = None) -> bool:
+        """Run failed isolate ``name`` again from its last good snapshot; False if it has none.
+        ``failed_at``: retry only the failure of that ``updated_at`` (once, however often asked)."""
+        return runner.call(engine.retry(name, failed_at=failed_at), timeout, cancel=False,
                            on_timeout=f"retry({name!r}) got no answer from the engine within {timeout} s "
                                       "(its event loop is busy); it may still take effect")
 

@@ -28,9 +28,21 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, Iterable, NamedTuple
 
 TERMINAL = ("done", "failed", "cancelled")
+
+
+def check_statuses(statuses: Iterable[str]) -> tuple[str, ...]:
+    """Finished statuses to purge, checked: a non-empty selection of ``TERMINAL``."""
+    if isinstance(statuses, str):
+        statuses = statuses.split(",")
+    out = tuple(dict.fromkeys(str(s).strip() for s in statuses))
+    bad = [s for s in out if s not in TERMINAL]
+    if bad or not out:
+        raise ValueError(f"statuses to purge must be some of {', '.join(TERMINAL)}, not "
+                         f"{', '.join(map(repr, bad)) if bad else 'none'}")
+    return out
 
 
 class StoreError(Exception):
@@ -195,6 +207,17 @@ class Commit:
     collected: int | None = None      # set by the store: the root whose tree's objects it deleted
 
 
+class Request(NamedTuple):
+    """An operator request filed in the store (``deepslate cancel`` and the like)."""
+    id: int
+    verb: str                 # cancel retry send
+    name: str                 # the isolate's name
+    args: str                 # JSON object
+    created_at: float
+    done_at: float | None     # None while pending
+    outcome: str | None       # JSON object once applied
+
+
 @dataclass
 class SharedState:
     """Queues, locks and wait groups as committed, loaded once at start-up."""
@@ -264,10 +287,12 @@ class Store(abc.ABC):
         the locks it held."""
 
     @abc.abstractmethod
-    def adopt_failed(self, node_id: str, epoch: int, isolate_id: int, status: str) -> bool:
+    def adopt_failed(self, node_id: str, epoch: int, isolate_id: int, status: str,
+                     updated_at: float | None = None) -> bool:
         """Take a failed isolate that kept its snapshot into this node's lease and set its
         status (``running`` for a retry, ``cancelled``), in one conditional write: of two
-        concurrent callers exactly one gets True."""
+        concurrent callers exactly one gets True. With ``updated_at``, only if the row's
+        ``updated_at`` is still exactly that (the failure the caller saw)."""
 
     @abc.abstractmethod
     def inbox_put(self, isolate_id: int, method: str, route: str, body: bytes, *, headers: str | None = None,
@@ -289,6 +314,42 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def storage_bytes(self, isolate_id: int) -> int:
         """Bytes this isolate occupies (snapshot, result, log), for the benchmarks."""
+
+    # -- operations (retention, requests from other processes); not every store has them --------
+
+    def purge(self, statuses: Iterable[str], before: float, limit: int, *, dry_run: bool = False,
+              report: dict[str, Any] | None = None) -> int:
+        """Delete up to ``limit`` finished trees (a spawned isolate and all its create_task
+        descendants) in one transaction, each only when every isolate of it has a status in
+        ``statuses`` and ended before ``before``; with them everything they own (log,
+        inbox, delivery ids, queues, locks, wait groups) and the programs no isolate uses any
+        more. Returns the number of isolates deleted (0: nothing left to purge). ``dry_run``
+        rolls the transaction back. ``report``, when given, is filled with the count of rows
+        per kind and ``roots``, the ids of the trees' roots."""
+        raise NotImplementedError(f"{type(self).__name__} cannot purge isolates")
+
+    def file_request(self, verb: str, name: str, args: str) -> int:
+        """File an operator request (``args``: a JSON object) for the engine that holds the
+        store; returns its id."""
+        raise NotImplementedError(f"{type(self).__name__} takes no requests")
+
+    def pending_requests(self, limit: int) -> list[Request]:
+        """The oldest requests not yet applied."""
+        raise NotImplementedError(f"{type(self).__name__} takes no requests")
+
+    def finish_request(self, request_id: int, outcome: str) -> None:
+        """Record a request's outcome (a JSON object) and when it was applied."""
+        raise NotImplementedError(f"{type(self).__name__} takes no requests")
+
+    def get_request(self, request_id: int) -> Request | None:
+        raise NotImplementedError(f"{type(self).__name__} takes no requests")
+
+    def leases(self) -> list[tuple[str, float]]:
+        """(node id, lease end as unix time) of every node that ever held the store."""
+        raise NotImplementedError(f"{type(self).__name__} cannot list leases")
+
+    def release(self, node_id: str, epoch: int) -> None:
+        """End this node's lease now (a clean stop), if it still holds it at ``epoch``."""
 
     @abc.abstractmethod
     def close(self) -> None: ...
