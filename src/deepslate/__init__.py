@@ -10,6 +10,7 @@ from ._snapshot import SnapshotError
 from ._values import DSError
 from .compiler import CompileError, Flow, dis, flow, impure, pure
 from . import webhooks
+from .inspector import Inspector, spawn_inspector
 from .runtime import Client, Engine, FlowCancelled, FlowFailed, HttpPolicy, Ingress, IsolateInfo, SpawnConflict, \
     connect, idempotency_key, new_sqlite, spawn_workers
 
@@ -18,7 +19,7 @@ __all__ = [
     "flow", "pure", "impure", "sleep", "http_listen", "http_request", "json_marshal",
     "json_unmarshal", "now", "random", "uuid4", "DSError", "dpslio", "Flow",
     # running flows
-    "new_sqlite", "spawn_workers", "Engine", "idempotency_key", "Ingress", "webhooks", "HttpPolicy",
+    "new_sqlite", "spawn_workers", "spawn_inspector", "Inspector", "Engine", "idempotency_key", "Ingress", "webhooks", "HttpPolicy",
     # the asyncio API (the primary one for programs that run an event loop)
     "connect", "Client", "IsolateInfo",
     # errors and tools

@@ -12,6 +12,7 @@ COMMANDS = {
     "demo": ("deepslate.runtime.cli:add_demo", "run the README counter example on SQLite"),
     "ls": ("deepslate.runtime.cli:add_ls", "list the isolates in a store"),
     "show": ("deepslate.runtime.cli:add_show", "show one isolate of a store"),
+    "inspector": ("deepslate.inspector.cli:add_inspector", "serve the web inspector for a store"),
 }
 
 
