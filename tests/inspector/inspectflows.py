@@ -67,6 +67,43 @@ async def marked(text: str) -> None:
 
 
 @flow
+async def ledger() -> None:
+    book: dict[str, list[int]] = {"in": [1, 2], "out": [3]}
+    n: int = 0
+    while True:
+        sleep(0.1)
+        n = n + 1
+        book["in"] = [n, n + 1]
+
+
+@dataclass
+class Claim:
+    who: str
+    cents: int
+    items: list[str]
+
+
+@flow
+async def expense(who: str, cents: int) -> str:
+    claim: Claim = Claim(who, cents, ["train ticket", "hotel, 2 nights"])
+    print(f"expense of {cents} cents by {who}")
+    print("asked the manager to approve")
+    decision: bytes | DSError = http_listen("POST", "/approve", timeout=86400.0)
+    if isinstance(decision, DSError):
+        return "expired"
+    return text(decision)
+
+
+@flow
+async def batch(n: int) -> int:
+    done: int = 0
+    while done < n:
+        sleep(0.02)
+        done = done + 1
+    return done
+
+
+@flow
 async def worker(n: int) -> None:
     sleep(3600.0)
 
@@ -78,7 +115,7 @@ async def boss(n: int) -> None:
     sleep(3600.0)
 
 
-FLOWS = [counter, slow_counter, approval, payment, marked, worker, boss]
+FLOWS = [counter, slow_counter, approval, payment, marked, ledger, expense, batch, worker, boss]
 
 
 def calls(flag: str) -> int:

@@ -69,7 +69,7 @@
   }
 
   function span(seconds) {
-    const s = Math.max(0, Math.round(seconds));
+    const s = Math.max(0, Math.floor(seconds));      // a countdown shows 59 s, not 1 min, to go
     if (s < 60) return `${s} s`;
     if (s < 3600) return `${Math.floor(s / 60)} min ${pad2(s % 60)} s`;
     if (s < 86400) return `${Math.floor(s / 3600)} h ${pad2(Math.floor((s % 3600) / 60))} min`;
@@ -84,7 +84,8 @@
 
   function until(t) {
     const d = t - Date.now() / 1000;
-    return d >= 0 ? "in " + span(d) : "overdue by " + span(-d);
+    if (d >= 1) return "in " + span(d);
+    return d > -2 ? "now" : "overdue by " + span(-d);      // a timer fires a moment after its time
   }
 
   function bytes(n) {
@@ -185,7 +186,7 @@
   function shortNum(v) {
     if (v >= 1e6) return (v / 1e6).toFixed(v % 1e6 ? 1 : 0) + "M";
     if (v >= 1e4) return (v / 1e3).toFixed(0) + "k";
-    return String(Math.round(v * 10) / 10);
+    return String(v >= 100 ? Math.round(v) : Math.round(v * 10) / 10);
   }
 
   // One SVG chart of ``series`` ([{key, values: [number|null]}]) over the samples' times.
@@ -204,8 +205,8 @@
       parts.push(s("line", {class: "axis", x1: left, x2: w - right, y1: yy, y2: yy}));
       parts.push(s("text", {class: "tick", x: left - 6, y: yy + 3, "text-anchor": "end", text: shortNum(max * f)}));
     }
-    const minutes = Math.round(windowSeconds / 60);
-    for (const [f, label] of [[0, `−${minutes} min`], [0.5, `−${minutes / 2} min`], [1, "now"]]) {
+    const ago = (sec) => (windowSeconds <= 120 ? `−${sec} s` : `−${sec / 60} min`);
+    for (const [f, label] of [[0, ago(windowSeconds)], [0.5, ago(windowSeconds / 2)], [1, "now"]]) {
       parts.push(s("text", {class: "tick", x: left + f * (w - left - right), y: ht - 5,
                             "text-anchor": f === 0 ? "start" : f === 1 ? "end" : "middle", text: label}));
     }
@@ -458,7 +459,9 @@
       if (!st) return;
       const samples = st.samples;
       const times = samples.map((x) => x.t);
-      const windowSeconds = st.window * st.interval;
+      // the samples so far, on a scale of 1, 2, 5 or 10 minutes: a new inspector's first minute fills the chart
+      const seen = times.length ? times[times.length - 1] - times[0] : 0;
+      const windowSeconds = [60, 120, 300, 600].find((w) => seen <= w) || st.window * st.interval;
       const steps = samples.map((x) => x.steps_per_second);
       const lastRate = steps.filter((v) => v !== null).slice(-1)[0];
       this.stepsNow.replaceChildren(lastRate === undefined ? "–" : shortNum(lastRate), h("small", {text: " steps/s"}));
