@@ -1,5 +1,6 @@
 """Flows the inspector's tests run (API, auth, browser)."""
 import os
+import time
 from dataclasses import dataclass
 
 from deepslate import DSError, dpslio, flow, http_listen, impure, pure, sleep
@@ -103,6 +104,20 @@ async def batch(n: int) -> int:
     return done
 
 
+@pure
+def hold(seconds: float) -> int:
+    time.sleep(seconds)         # holds the engine's loop: a @pure runs on it
+    return 0
+
+
+@flow
+async def stuck(seconds: float) -> int:
+    sleep(0.1)
+    x: int = hold(seconds)
+    sleep(3600.0)
+    return x
+
+
 @flow
 async def worker(n: int) -> None:
     sleep(3600.0)
@@ -115,7 +130,7 @@ async def boss(n: int) -> None:
     sleep(3600.0)
 
 
-FLOWS = [counter, slow_counter, approval, payment, marked, ledger, expense, batch, worker, boss]
+FLOWS = [counter, slow_counter, approval, payment, marked, ledger, expense, batch, stuck, worker, boss]
 
 
 def calls(flag: str) -> int:

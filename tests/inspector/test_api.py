@@ -1,5 +1,6 @@
 """The inspector's JSON API against a real engine on a real SQLite store, through aiohttp's test
 client: the list, the detail, the actions and every error they answer."""
+import asyncio
 import base64
 import hashlib
 import os
@@ -10,7 +11,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from deepslate import new_sqlite, spawn_workers
-from deepslate.inspector import StoreRequestActions
+from deepslate.inspector import EngineActions, StoreRequestActions
 from deepslate.inspector.api import STATE
 from deepslate.inspector.openapi import DOCUMENT
 from deepslate.store import SQLiteStore
@@ -340,6 +341,29 @@ async def test_actions_after_the_engine_stopped_are_503(tmp_path):
         w.stop()
         got = await post(c, url("c", "cancel"), status=503)
         assert "engine is not running" in got["error"]
+
+
+async def test_an_engine_that_does_not_answer_in_time_is_a_504(running):
+    platform, w = running
+    w.spawn("stuck", "stuck", {"seconds": 2.0})
+    await until(lambda: platform.store.get_isolate("stuck").steps >= 1, what="the sleep before the hold")
+    await asyncio.sleep(0.3)                   # the @pure now holds the engine's loop
+    async with TestClient(TestServer(app_of(platform, actions=EngineActions(platform, timeout=0.3)))) as c:
+        got = await post(c, url("stuck", "cancel"), status=504)
+    assert "did not answer within 0.3 s" in got["error"] and "may still take effect" in got["error"]
+    await until(lambda: status_of(platform, "stuck") == "cancelled", what="the cancel, once the loop is free")
+
+
+async def test_a_store_that_cannot_be_read_is_a_503(running):
+    platform, w = running
+    w.spawn("c", "slow_counter", {})
+    app = app_of(platform)
+    async with TestClient(TestServer(app)) as c:
+        app[STATE].reader.store.db.close()       # the inspector's own connection, not the engine's
+        got = await get(c, url("c"), 503)
+        assert got["error"].startswith("the store cannot be read: ")
+        got = await get(c, "/api/isolates", 503)
+    assert status_of(platform, "c") in ("running", "sleeping")
 
 
 # -- a GET never writes ----------------------------------------------------------------------------

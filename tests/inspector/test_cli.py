@@ -105,6 +105,13 @@ def test_a_file_that_is_not_a_store_is_named(tmp_path):
     assert p.returncode == 2 and "notes.txt" in err and "Traceback" not in err
 
 
+def test_an_address_that_is_not_host_port_is_named(store):
+    path, _ = store
+    p = start(path, "--addr", "8080")
+    out, err = p.communicate(timeout=30)
+    assert p.returncode == 2 and "address must be 'host:port'" in err and "not '8080'" in err
+
+
 def test_a_taken_address_is_named(store):
     path, _ = store
     with socket.socket() as taken:

@@ -76,6 +76,27 @@ def _outside_address():
     return None if ipaddress.ip_address(ip).is_loopback else ip
 
 
+def test_a_host_name_that_does_not_resolve_is_a_listen_error(running):
+    platform, _ = running
+    with pytest.raises(ListenError, match=r"cannot listen on no-such-host\.invalid:0: 'no-such-host\.invalid' is not"):
+        spawn_inspector(platform, "no-such-host.invalid:0")
+
+
+def test_a_stop_hook_that_raises_does_not_keep_the_others_from_running(tmp_path, caplog):
+    platform, _ = new_sqlite(str(tmp_path / "s.db"), "127.0.0.1:0")
+    w = spawn_workers(1, platform, FLOWS)
+    ins = spawn_inspector(platform, "127.0.0.1:0")
+    ran = []
+
+    def broken():
+        raise OSError("cannot")
+    platform.on_stop(broken)
+    platform.on_stop(lambda: ran.append(1))
+    with caplog.at_level(logging.ERROR):
+        w.stop()
+    assert ran == [1] and not ins.running and "OSError: cannot" in caplog.text
+
+
 def test_a_taken_port_is_a_listen_error_naming_the_address(running):
     platform, _ = running
     with socket.socket() as taken:

@@ -70,7 +70,7 @@ class InspectorState:
         self.actions = actions
         self.sampler = sampler
         self.settings = settings
-        self._flows: tuple[float, list[str]] | None = None
+        self.flows: tuple[float, list[str]] | None = None     # (when read, names): /api/flows for FLOWS_TTL
         pkg = resources.files(__package__) / "static"
         self.static = {path: ((pkg / fname).read_bytes(), ctype) for path, (fname, ctype) in STATIC.items()}
 
@@ -165,7 +165,7 @@ async def guard(request: web.Request, handler: Callable[[web.Request], Awaitable
             return r
         if not _authorised(request, s):
             challenge = {"WWW-Authenticate": 'Bearer realm="deepslate inspector"'}
-            if api or request.path not in ("/", ):
+            if request.path != "/":
                 return error(401, "this inspector needs its token: send 'Authorization: Bearer <token>', "
                                   "or open /?token=<token> once in a browser", challenge)
             return web.Response(text=_LOGIN_PAGE, status=401, content_type="text/html",
@@ -287,9 +287,9 @@ async def get_isolate(request: web.Request) -> web.Response:
 async def list_flows(request: web.Request) -> web.Response:
     ins = request.app[STATE]
     now = time.monotonic()
-    if ins._flows is None or now - ins._flows[0] > FLOWS_TTL:
-        ins._flows = (now, await ins.reader.call(ins.reader.store.flow_names))
-    return reply({"flows": ins._flows[1]})
+    if ins.flows is None or now - ins.flows[0] > FLOWS_TTL:
+        ins.flows = (now, await ins.reader.call(ins.reader.store.flow_names))
+    return reply({"flows": ins.flows[1]})
 
 
 async def stats(request: web.Request) -> web.Response:

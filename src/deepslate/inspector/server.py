@@ -46,10 +46,18 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _split(addr: str) -> tuple[str, int]:
+    try:
+        return split_addr(addr)
+    except ValueError:
+        raise ValueError(f"the inspector's address must be 'host:port' (localhost:8080; port 0 for any free "
+                         f"port), not {addr!r}") from None
+
+
 def bind(addr: str) -> list[socket.socket]:
     """Listening sockets for ``addr`` ('host:port'): one per address the host name stands for,
     all on one port (port 0: the one the first socket got)."""
-    host, port = split_addr(addr)
+    host, port = _split(addr)
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as e:
@@ -105,7 +113,7 @@ class Inspector:
                  token: str | None = None, max_body: int = Ingress.max_body):
         if token is not None and (not isinstance(token, str) or not token):
             raise ValueError("token must be a non-empty string, or None for no token")
-        host, _ = split_addr(addr)
+        host, _ = _split(addr)
         socks = bind(addr)
         port = socks[0].getsockname()[1]
         shown = host if not host.replace(".", "").isdigit() and ":" not in host else socks[0].getsockname()[0]
@@ -115,7 +123,7 @@ class Inspector:
         if not loopback and token is None:
             log.warning("deepslate inspector on %s without a token: anyone who reaches this address can read "
                         "every isolate's state and cancel, retry or send to it", addr)
-        self.addresses = [s.getsockname()[:2] for s in socks]
+        self.addresses: list[tuple[str, int]] = [(s.getsockname()[0], s.getsockname()[1]) for s in socks]
         settings = Settings(token=token, cookie=f"deepslate_inspector_{port}", loopback_only=loopback,
                             max_body=max_body)
         self._app = make_app(store, actions, engine, settings)
