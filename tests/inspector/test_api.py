@@ -16,7 +16,7 @@ from deepslate.inspector.api import STATE
 from deepslate.inspector.openapi import DOCUMENT
 from deepslate.store import SQLiteStore
 
-from inspector.conftest import ACTION, app_of, until
+from inspector.inspecting import ACTION, app_of, until
 from inspector.inspectflows import FLOWS, calls
 
 pytestmark = pytest.mark.timeout(60)

@@ -3,7 +3,7 @@ every POST, the Host of a loopback-only inspector."""
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from inspector.conftest import ACTION, app_of, until
+from inspector.inspecting import ACTION, app_of, until
 
 pytestmark = pytest.mark.timeout(60)
 

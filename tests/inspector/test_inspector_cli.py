@@ -13,7 +13,7 @@ import pytest
 
 from deepslate import new_sqlite, spawn_workers
 
-from inspector.conftest import ACTION
+from inspector.inspecting import ACTION
 from inspector.inspectflows import FLOWS
 
 pytestmark = pytest.mark.timeout(60)
