@@ -359,7 +359,9 @@ async def test_a_store_that_cannot_be_read_is_a_503(running):
     w.spawn("c", "slow_counter", {})
     app = app_of(platform)
     async with TestClient(TestServer(app)) as c:
-        app[STATE].reader.store.db.close()       # the inspector's own connection, not the engine's
+        # the inspector's own connection, not the engine's; closed under the store's lock, so
+        # not under a read of the sampler's
+        app[STATE].reader.store.close()
         got = await get(c, url("c"), 503)
         assert got["error"].startswith("the store cannot be read: ")
         got = await get(c, "/api/isolates", 503)
