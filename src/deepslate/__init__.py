@@ -11,6 +11,7 @@ from ._values import DSError
 from .compiler import CompileError, Flow, flow, impure, pure
 from .program import dis
 from . import webhooks
+from .inspector import Inspector, spawn_inspector
 from .runtime import Client, Engine, FlowCancelled, FlowFailed, HttpPolicy, Ingress, IsolateInfo, Retention, \
     SpawnConflict, connect, idempotency_key, metrics_text, new_sqlite, spawn_workers
 
@@ -23,7 +24,7 @@ __all__ = [
     # the asyncio API (the primary one for programs that run an event loop)
     "connect", "Client", "IsolateInfo",
     # operations
-    "Retention", "metrics_text",
+    "spawn_inspector", "Inspector", "Retention", "metrics_text",
     # errors and tools
     "CompileError", "FlowFailed", "FlowCancelled", "SpawnConflict", "SnapshotError", "dis",
 ]

@@ -17,6 +17,7 @@ COMMANDS = {
     "send": ("deepslate.runtime.opscli:add_send", "deliver an http_listen message through the engine holding "
                                                   "the store"),
     "purge": ("deepslate.runtime.opscli:add_purge", "delete finished isolates older than an age"),
+    "inspector": ("deepslate.inspector.cli:add_inspector", "serve the web inspector for a store"),
 }
 
 

@@ -137,7 +137,7 @@ class Client:
             return
         t = _check_timeout(timeout)
         eng = self.engine
-        self.platform.stopped = True
+        self.platform.mark_stopped()
         stopping = asyncio.ensure_future(eng.stop())
 
         def stopped(f: "asyncio.Future[None]") -> None:

@@ -56,6 +56,22 @@ class Platform:
         self.engine: Engine | None = None
         self.runner: "EngineThread | None" = None
         self.stopped = False        # set by the doors' stop(): the store is (being) closed
+        self._on_stop: list[Callable[[], None]] = []
+
+    def on_stop(self, fn: Callable[[], None]) -> None:
+        """Call ``fn`` when the platform stops (an inspector serving it stops with it)."""
+        self._on_stop.append(fn)
+
+    def mark_stopped(self) -> None:
+        """The platform's engine was stopped and its store closed: run the ``on_stop`` callbacks,
+        once each; one that raises is logged and the others still run."""
+        self.stopped = True
+        hooks, self._on_stop = self._on_stop, []
+        for fn in hooks:
+            try:
+                fn()
+            except Exception as e:
+                log.error("stopping %r: %r raised %s: %s", self, fn, type(e).__name__, e)
 
     def __repr__(self) -> str:
         return f"Platform({self.store.path!r})"
@@ -465,7 +481,7 @@ def spawn_workers(n: int, platform: Platform, flows: Iterable[Any]) -> Workers:
             runner.stop(timeout)
         finally:
             if runner._stopped:          # not when refused (called from the engine's own thread)
-                platform.stopped = True
+                platform.mark_stopped()
                 if platform.runner is runner:
                     platform.runner = None
 

@@ -186,6 +186,36 @@ class InboxMessage(NamedTuple):
     created_at: float
 
 
+class IsolateSummary(NamedTuple):
+    """One line of the inspector's list: an isolate without its snapshot, result or log."""
+    id: int
+    name: str
+    flow: str
+    status: str
+    steps: int
+    parent_id: int | None
+    wake_at: float | None
+    waiting_on: str
+    error: str | None          # the error column as stored (JSON), for failed isolates
+    created_at: float
+    updated_at: float
+
+
+class PageKey(NamedTuple):
+    """Where a page of the list ends: the (updated_at, id) of its last isolate. The next page
+    holds the isolates strictly before it in (updated_at DESC, id DESC) order, so isolates that
+    update meanwhile move to the top without shifting the pages after it."""
+    updated_at: float
+    id: int
+
+
+class StepCount(NamedTuple):
+    id: int
+    status: str
+    steps: int
+    created_at: float
+
+
 @dataclass
 class Commit:
     isolate_id: int
@@ -268,6 +298,20 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def count_isolates(self) -> dict[str, int]: ...
+
+    @abc.abstractmethod
+    def page_isolates(self, *, status: str | None = None, flow: str | None = None, q: str | None = None,
+                      before: PageKey | None = None, limit: int = 50) -> list[IsolateSummary]:
+        """Up to ``limit`` isolates, most recently updated first (ties: higher id first), strictly
+        after ``before`` in that order; filtered by status, flow and a substring ``q`` of the name."""
+
+    @abc.abstractmethod
+    def flow_names(self) -> list[str]:
+        """The flows isolates of this store run, sorted."""
+
+    @abc.abstractmethod
+    def updated_since(self, since: float) -> list[StepCount]:
+        """The isolates whose row was written at or after ``since`` (unix time), with their steps."""
 
     @abc.abstractmethod
     def children_of(self, id: int) -> list[str]: ...

@@ -23,15 +23,16 @@ from typing import Any, Callable, Iterable, Iterator, TypeVar
 from .._faults import fault_point
 from . import migrations as _migrations
 from .base import (INBOX_HEAD, TERMINAL, Commit, CommitRejected, InboxMessage, InboxPut, InboxTake, IsolateNew,
-                   IsolateRow, LeaseLost, LockNew, LockSet, NotADeepslateStore, Op, ProgramPut, QueueNew, QueuePut,
-                   QueueTake, Request, SharedState, Store, StoreError, StoreFull, StoreReadOnly, WgAdd, WgNew,
-                   check_statuses)
+                   IsolateRow, IsolateSummary, LeaseLost, LockNew, LockSet, NotADeepslateStore, Op, PageKey,
+                   ProgramPut, QueueNew, QueuePut, QueueTake, Request, SharedState, StepCount, Store, StoreError,
+                   StoreFull, StoreReadOnly, WgAdd, WgNew, check_statuses)
 
 APPLICATION_ID = 0x64736C74          # "dslt" in the SQLite header: marks a deepslate file
 
 _COLS = ("id name flow program_hash parent_id root_id status snapshot wake_at waiting_on result error steps "
          "children log_seq owner epoch created_at updated_at detached args_hash").split()
 _SELECT = "SELECT " + ", ".join(_COLS) + " FROM isolates"
+_SUMMARY = ", ".join(IsolateSummary._fields)
 # does the tree rooted at ?1 hold an isolate that may still run? Two seeks on (root_id, status),
 # so a wide tree's finished rows are not walked at each of their ends
 _TREE_LIVE = ("SELECT EXISTS (SELECT 1 FROM isolates WHERE root_id = ?1 AND status IN ('running', 'sleeping', "
@@ -693,6 +694,40 @@ class SQLiteStore(Store):
     @_locked
     def count_isolates(self) -> dict[str, int]:
         return dict(self._all("SELECT status, count(*) FROM isolates GROUP BY status", (), "count isolates"))
+
+    @_locked
+    def page_isolates(self, *, status: str | None = None, flow: str | None = None, q: str | None = None,
+                      before: PageKey | None = None, limit: int = 50) -> list[IsolateSummary]:
+        where: list[str] = []
+        args: list[Any] = []
+        if status:
+            where.append("status = ?")
+            args.append(status)
+        if flow:
+            where.append("flow = ?")
+            args.append(flow)
+        if q:
+            where.append("name LIKE ? ESCAPE '\\'")
+            args.append("%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+        if before is not None:
+            where.append("(updated_at, id) < (?, ?)")
+            args += (float(before.updated_at), int(before.id))
+        # named: without statistics the planner prefers the status index and sorts every row of
+        # a common status (25 ms for 45 000 of 100 000) over walking this one (under 1 ms)
+        sql = (f"SELECT {_SUMMARY} FROM isolates INDEXED BY isolates_recent" + (" WHERE " + " AND ".join(where) if where else "")
+               + " ORDER BY updated_at DESC, id DESC LIMIT ?")
+        return [IsolateSummary(*r) for r in self._all(sql, (*args, limit), "list isolates")]
+
+    @_locked
+    def flow_names(self) -> list[str]:
+        # the covering index is a third of the table's size: half the time of a table scan
+        return [r[0] for r in self._all("SELECT DISTINCT flow FROM isolates INDEXED BY isolates_recent ORDER BY flow",
+                                        (), "list flows")]
+
+    @_locked
+    def updated_since(self, since: float) -> list[StepCount]:
+        return [StepCount(*r) for r in self._all("SELECT id, status, steps, created_at FROM isolates "
+                                                 "WHERE updated_at >= ?", (since,), "read recent steps")]
 
     @_locked
     def children_of(self, id: int) -> list[str]:
