@@ -1281,11 +1281,9 @@ def inspect_snapshot(data) -> dict:
     }
 
 
-def inspect_value(data):
-    """A value ``encode_value`` wrote, as plain JSON-able data for display, without a
-    program (the rules of ``inspect_snapshot``)."""
+cdef object _read_value(object data, object program, bint display):
     cdef bytes b = _as_bytes(data, "value")
-    cdef _Reader r = _Reader(b, "value", None, True)
+    cdef _Reader r = _Reader(b, "value", program, display)
     r.open_blob(C_VALUE_MAGIC, False)
     try:
         v = r.unpack()
@@ -1295,19 +1293,15 @@ def inspect_value(data):
         raise _wrap(r, e) from e
     r.close_blob()
     return v
+
+
+def inspect_value(data):
+    """A value ``encode_value`` wrote, as plain JSON-able data for display, without a
+    program (the rules of ``inspect_snapshot``)."""
+    return _read_value(data, None, True)
 
 
 def decode_value(data, program=None):
     """A fresh copy of the value ``encode_value`` wrote; dataclasses resolve through
     ``program``'s type table, else by importing their ref (see the module docstring)."""
-    cdef bytes b = _as_bytes(data, "value")
-    cdef _Reader r = _Reader(b, "value", program, False)
-    r.open_blob(C_VALUE_MAGIC, False)
-    try:
-        v = r.unpack()
-    except SnapshotError:
-        raise
-    except (TypeError, ValueError, AttributeError, OverflowError, LookupError) as e:
-        raise _wrap(r, e) from e
-    r.close_blob()
-    return v
+    return _read_value(data, program, False)

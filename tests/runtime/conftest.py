@@ -50,3 +50,12 @@ async def engines():
         yield e
     finally:
         await e.stop_all()
+
+
+@pytest.fixture
+def ops_fails_cleared() -> Any:
+    """Clear opsflows' record of failing calls before and after a test (tests/runtime/flowmods)."""
+    import opsflows
+    opsflows.FAILS.clear()
+    yield
+    opsflows.FAILS.clear()

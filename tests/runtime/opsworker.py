@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "flo
 import opsflows as F  # noqa: E402
 from deepslate import FlowFailed, new_sqlite, spawn_workers  # noqa: E402
 
-FLOWS = [v for v in vars(F).values() if hasattr(v, "program") and hasattr(v, "name")]
+FLOWS = F.FLOWS
 
 
 def main(store: str) -> None:

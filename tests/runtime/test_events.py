@@ -18,8 +18,8 @@ sys.path.insert(0, __file__.rsplit("/", 1)[0] + "/flowmods")
 import opsflows as F  # noqa: E402
 from polling import until  # noqa: E402
 
-pytestmark = pytest.mark.timeout(60)
-FLOWS = [v for v in vars(F).values() if hasattr(v, "program") and hasattr(v, "name")]
+pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("ops_fails_cleared")]
+FLOWS = F.FLOWS
 _PAIR = re.compile(r'([a-z_]+)=("(?:[^"\\]|\\.)*"|[^ "]+)( |$)')
 
 
@@ -37,13 +37,6 @@ def fields(line: str) -> dict[str, str]:
 def of(caplog, event: str, isolate: str | None = None) -> list[logging.LogRecord]:
     return [r for r in caplog.records if getattr(r, "deepslate", {}).get("event") == event
             and (isolate is None or r.deepslate.get("isolate") == isolate)]
-
-
-@pytest.fixture(autouse=True)
-def clean():
-    F.FAILS.clear()
-    yield
-    F.FAILS.clear()
 
 
 @pytest.fixture

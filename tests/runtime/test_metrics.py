@@ -21,8 +21,8 @@ sys.path.insert(0, __file__.rsplit("/", 1)[0] + "/flowmods")
 import opsflows as F  # noqa: E402
 from polling import until  # noqa: E402
 
-pytestmark = pytest.mark.timeout(60)
-FLOWS = [v for v in vars(F).values() if hasattr(v, "program") and hasattr(v, "name")]
+pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("ops_fails_cleared")]
+FLOWS = F.FLOWS
 
 _SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
 _LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"(,|$)')
@@ -78,13 +78,6 @@ def parse(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
 
 def value(samples: dict, name: str, **labels: str) -> float:
     return samples[name, frozenset(labels.items())]
-
-
-@pytest.fixture(autouse=True)
-def clean():
-    F.FAILS.clear()
-    yield
-    F.FAILS.clear()
 
 
 async def test_isolates_steps_and_commits_are_counted(tmp_path, engines, monkeypatch):

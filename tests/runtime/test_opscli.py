@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.join(HERE, "flowmods"))
 import opsflows as F  # noqa: E402
 
 pytestmark = pytest.mark.timeout(120)
-FLOWS = [v for v in vars(F).values() if hasattr(v, "program") and hasattr(v, "name")]
+FLOWS = F.FLOWS
 ENV = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
 
 

@@ -15,15 +15,8 @@ sys.path.insert(0, __file__.rsplit("/", 1)[0] + "/flowmods")
 import opsflows as F  # noqa: E402
 from polling import until  # noqa: E402
 
-pytestmark = pytest.mark.timeout(60)
-FLOWS = [v for v in vars(F).values() if hasattr(v, "program") and hasattr(v, "name")]
-
-
-@pytest.fixture(autouse=True)
-def clean():
-    F.FAILS.clear()
-    yield
-    F.FAILS.clear()
+pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("ops_fails_cleared")]
+FLOWS = F.FLOWS
 
 
 async def ask(path: str, verb: str, name: str, args: dict | None = None, timeout: float = 20.0) -> dict:

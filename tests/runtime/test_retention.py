@@ -18,7 +18,7 @@ import opsflows as F  # noqa: E402
 from polling import until  # noqa: E402
 
 pytestmark = pytest.mark.timeout(60)
-FLOWS = [v for v in vars(F).values() if hasattr(v, "program") and hasattr(v, "name")]
+FLOWS = F.FLOWS
 
 
 async def test_finished_isolates_are_purged_at_start_and_a_name_can_come_back(tmp_path, engines):
