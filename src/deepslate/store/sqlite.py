@@ -93,6 +93,19 @@ def _locked(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _by_status_and_flow(status: str | None, flow: str | None) -> tuple[list[str], list[Any]]:
+    """WHERE terms and their arguments of the isolate lists' status and flow filters."""
+    where: list[str] = []
+    args: list[Any] = []
+    if status:
+        where.append("status = ?")
+        args.append(status)
+    if flow:
+        where.append("flow = ?")
+        args.append(flow)
+    return where, args
+
+
 def _row(r: tuple[Any, ...]) -> IsolateRow:
     row = IsolateRow(**dict(zip(_COLS, r)))
     row.detached = bool(row.detached)
@@ -678,13 +691,7 @@ class SQLiteStore(Store):
     @_locked
     def list_isolates(self, status: str | None = None, flow: str | None = None, q: str | None = None,
                       limit: int = 100, offset: int = 0) -> list[IsolateRow]:
-        where, args = [], []
-        if status:
-            where.append("status = ?")
-            args.append(status)
-        if flow:
-            where.append("flow = ?")
-            args.append(flow)
+        where, args = _by_status_and_flow(status, flow)
         if q:
             where.append("instr(name, ?) > 0")
             args.append(q)
@@ -698,14 +705,7 @@ class SQLiteStore(Store):
     @_locked
     def page_isolates(self, *, status: str | None = None, flow: str | None = None, q: str | None = None,
                       before: PageKey | None = None, limit: int = 50) -> list[IsolateSummary]:
-        where: list[str] = []
-        args: list[Any] = []
-        if status:
-            where.append("status = ?")
-            args.append(status)
-        if flow:
-            where.append("flow = ?")
-            args.append(flow)
+        where, args = _by_status_and_flow(status, flow)
         if q:
             where.append("name LIKE ? ESCAPE '\\'")
             args.append("%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
