@@ -1,0 +1,686 @@
+"""The PostgreSQL store: psycopg 3 (its C extension where built), a psycopg-pool pool, the
+store's tables in one schema of the database.
+
+The semantics are the SQLite store's (store/sqlite.py), statement for statement where they
+can be; what differs, and why:
+
+- Connections come from a pool that opens one and grows on demand up to ``pool_size``: the
+  engine uses one at a time from its database thread, readers in other threads (a dashboard, a
+  test) take others. They run in autocommit; a write opens a transaction.
+- ``commit_batch`` sends the batch in pipeline mode: every statement goes out at once, and the
+  results that decide it (the node's fence, each queue take's row count, the ids the fenced
+  UPDATE matched, the trees to collect) are read after one round trip; then COMMIT. All steps'
+  rows change in one UPDATE over arrays (unnest), whatever the batch size.
+- Migrations (migrations/postgres_NNNN.sql) run each in its own transaction under an advisory
+  lock on the schema's name, so processes opening a fresh database at once migrate it once.
+- One node per store for now, as on SQLite: ``claim`` fences every other node out (its lease
+  row set to 0) and takes every unfinished isolate. Leases are on the server's clock. The nodes
+  table, the epoch sequence and the (owner, epoch) fence on every write are what several nodes
+  sharing one store build on.
+- Log lines are BYTEA (UTF-8, surrogates kept): a TEXT column holds neither NUL nor a lone
+  surrogate, and a flow may print either.
+- A value PostgreSQL refuses (an int past 64 bits, a NUL in a text) fails that commit
+  (``CommitRejected``), as on SQLite; a lost connection, a full disk or a read-only server is a
+  ``StoreError``.
+
+Rejected: one connection per call without a pool (a connect costs 3-5 ms here, a step well
+under one); COPY for the steps' rows (it cannot update, and a staging table costs two more
+statements per batch); asyncio psycopg (the engine's database thread keeps the event loop free
+of driver work, as with SQLite).
+"""
+from __future__ import annotations
+
+import re
+import time
+import urllib.parse
+from typing import Any, Callable, TypeVar
+
+import psycopg
+import psycopg_pool
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from .._faults import fault_point
+from . import migrations as _migrations
+from .base import (INBOX_HEAD, TERMINAL, Commit, CommitRejected, InboxMessage, InboxPut, InboxTake, IsolateNew,
+                   IsolateRow, LeaseLost, LockNew, LockSet, NotADeepslateStore, Op, ProgramPut, QueueNew, QueuePut,
+                   QueueTake, SharedState, Store, StoreError, StoreFull, StoreReadOnly, StoreUnavailable, WgAdd,
+                   WgNew)
+
+T = TypeVar("T")
+Conn = psycopg.Connection[Any]
+
+SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+CONNECT_TIMEOUT = 10          # seconds, unless the URL says (libpq's default waits for ever)
+
+_COLS = ("id name flow program_hash parent_id root_id status snapshot wake_at waiting_on result error steps "
+         "children log_seq owner epoch created_at updated_at detached args_hash").split()
+_SELECT = "SELECT " + ", ".join(_COLS) + " FROM isolates"
+_INSERT = f"INSERT INTO isolates ({', '.join(_COLS)}) VALUES ({', '.join(['%s'] * len(_COLS))})"
+_LIVE = "('running', 'sleeping', 'waiting')"      # the partial index isolates_owner is on this list
+_NOW = "extract(epoch FROM clock_timestamp())::float8"
+
+
+def _tree_live(root: str) -> str:
+    """SQL: may an isolate of the tree rooted at ``root`` still run? Two seeks on (root_id, status)."""
+    return (f"(EXISTS (SELECT 1 FROM isolates WHERE root_id = {root} AND status IN {_LIVE}) OR "
+            f"EXISTS (SELECT 1 FROM isolates WHERE root_id = {root} AND status = 'failed' AND snapshot IS NOT NULL))")
+
+
+_TREE_TABLES = ("queues", "locks", "waitgroups", "inbox", "inbox_seen")
+
+
+def _owns(root: str) -> str:
+    """SQL: does the tree rooted at ``root`` own a queue, lock, wait group, message or seen id?"""
+    return " OR ".join(f"EXISTS (SELECT 1 FROM {t} WHERE root_id = {root})" for t in _TREE_TABLES)
+
+
+# the steps' rows, one statement for a whole batch of distinct isolates (or one step)
+_UPDATE = ("UPDATE isolates AS i SET status = v.status, wake_at = v.wake_at, waiting_on = v.waiting_on, "
+           "result = v.result, error = v.error, steps = v.steps, children = v.children, log_seq = v.log_seq, "
+           "updated_at = %s, snapshot = CASE WHEN v.keep THEN i.snapshot ELSE v.snapshot END "
+           "FROM unnest(%s::bigint[], %s::text[], %s::float8[], %s::text[], %s::bytea[], %s::text[], %s::bigint[], "
+           "%s::bigint[], %s::bigint[], %s::bool[], %s::bytea[]) "
+           "AS v(id, status, wake_at, waiting_on, result, error, steps, children, log_seq, keep, snapshot) "
+           "WHERE i.id = v.id AND i.owner = %s AND i.epoch = %s RETURNING i.id")
+_LOG = ("INSERT INTO isolate_log (isolate_id, seq, line) SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::bytea[]) "
+        "ON CONFLICT (isolate_id, seq) DO UPDATE SET line = excluded.line")
+_LOG_TRIM = ("DELETE FROM isolate_log AS l USING unnest(%s::bigint[], %s::bigint[]) AS v(id, upto) "
+             "WHERE l.isolate_id = v.id AND l.seq <= v.upto")
+# FOR SHARE: a takeover's write of this node's row waits for the batch, so none lands after it
+_FENCE = "SELECT 1 FROM nodes WHERE node_id = %s AND epoch = %s AND lease_until > 0 FOR SHARE"
+_OWNING = (f"SELECT i.id, i.root_id, {_tree_live('i.root_id')} FROM isolates AS i WHERE i.id = ANY(%s) "
+           f"AND ({_owns('i.root_id')}) ORDER BY i.id")
+# the highest ids of the trees being deleted, so that they are never handed out again
+_FREED = ("INSERT INTO store_info (key, value) SELECT 'freed_' || kind, m::text FROM ("
+          "SELECT 'queue' AS kind, max(id) AS m FROM queues WHERE root_id = ANY(%(roots)s) "
+          "UNION ALL SELECT 'lock', max(id) FROM locks WHERE root_id = ANY(%(roots)s) "
+          "UNION ALL SELECT 'wg', max(id) FROM waitgroups WHERE root_id = ANY(%(roots)s) "
+          "UNION ALL SELECT 'seq', max(seq) FROM queue_items WHERE queue_id IN "
+          "(SELECT id FROM queues WHERE root_id = ANY(%(roots)s))) AS f WHERE m IS NOT NULL "
+          "ON CONFLICT (key) DO UPDATE SET value = greatest(store_info.value::bigint, excluded.value::bigint)::text")
+# one inbound message: the expired delivery ids go first (a statement of their own, so the
+# insert below sees them gone), then this, whose row says what became of the message
+_SEEN_EXPIRE = "DELETE FROM inbox_seen WHERE created_at < %s"
+_INBOX_PUT = (
+    "WITH r AS (SELECT coalesce(root_id, id) AS root FROM isolates WHERE id = %(iid)s), "
+    "seen AS (SELECT s.inbox_id FROM inbox_seen AS s, r WHERE %(key)s::text IS NOT NULL AND s.root_id = r.root "
+    "AND s.key = %(key)s), "
+    f"live AS (SELECT {_tree_live('r.root')} AS live FROM r), "
+    "ins AS (INSERT INTO inbox (isolate_id, root_id, method, route, body, headers, created_at) "
+    "SELECT %(iid)s, r.root, %(method)s, %(route)s, %(body)s, %(headers)s, %(now)s FROM r, live "
+    "WHERE live.live AND NOT EXISTS (SELECT 1 FROM seen) RETURNING id, root_id), "
+    "mark AS (INSERT INTO inbox_seen (root_id, key, inbox_id, created_at) "
+    "SELECT root_id, %(key)s, id, %(now)s FROM ins WHERE %(key)s::text IS NOT NULL) "
+    "SELECT (SELECT root FROM r), (SELECT inbox_id FROM seen), (SELECT live FROM live), (SELECT id FROM ins)")
+
+
+def _ends_tree_part(c: Commit) -> bool:
+    """Whether the commit ends its isolate for good (not a failure that keeps its snapshot for retry)."""
+    return c.status in TERMINAL and (c.status != "failed" or (c.snapshot is None and not c.keep_snapshot))
+
+
+def _row(r: tuple[Any, ...]) -> IsolateRow:
+    return IsolateRow(**dict(zip(_COLS, r)))
+
+
+def _line(line: str) -> bytes:
+    return line.encode("utf-8", "surrogatepass")
+
+
+# -- URLs ----------------------------------------------------------------------------------
+
+def redact(url: str) -> str:
+    """``url`` with its password (after the user name, or a ``password`` parameter) shown as ***."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return "<a URL that cannot be parsed>"
+    netloc = parts.netloc
+    user, at, host = netloc.rpartition("@")
+    if at and ":" in user:
+        netloc = f"{user.split(':', 1)[0]}:***@{host}"
+    query = re.sub(r"(^|&)password=[^&]*", r"\1password=***", parts.query)
+    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def check_url(url: Any) -> dict[str, Any]:
+    """The connection parameters of a ``postgres://`` or ``postgresql://`` URL; ValueError
+    naming what is wrong (and the URL without its password) otherwise."""
+    if not isinstance(url, str):
+        raise TypeError(f"dburl must be a str (postgres://user:password@host:port/database), "
+                        f"not {type(url).__name__}")
+    scheme = url.partition("://")[0].lower() if "://" in url else ""
+    if scheme not in ("postgres", "postgresql"):
+        raise ValueError(f"dburl must be a postgres:// or postgresql:// URL, not {redact(url)!r}")
+    try:
+        params = conninfo_to_dict(url)
+    except psycopg.ProgrammingError as e:
+        raise ValueError(f"dburl {redact(url)!r} cannot be read: {_scrub(str(e), url)}") from None
+    return params
+
+
+def _scrub(text: str, url: str, params: dict[str, Any] | None = None) -> str:
+    """``text`` with the URL's password taken out (libpq does not print it; this makes sure)."""
+    secrets = {urllib.parse.urlsplit(url).password or "", str((params or {}).get("password") or "")}
+    for s in secrets:
+        if len(s) >= 3:
+            text = text.replace(s, "***")
+    return text
+
+
+def _unavailable(e: BaseException, url: str, params: dict[str, Any]) -> StoreUnavailable:
+    msg = " ".join(_scrub(str(e), url, params).split())
+    low = msg.lower()
+    if "password" in low or "authentication failed" in low or ("role" in low and "does not exist" in low):
+        why = "the server refused the user name or password"
+    elif "database" in low and "does not exist" in low:
+        why = f"the database {params.get('dbname', '')!r} does not exist on that server"
+    elif any(s in low for s in ("refused", "timeout", "timed out", "could not translate", "no route", "unreachable",
+                                "could not connect", "server closed")):
+        why = "the server cannot be reached (is PostgreSQL running there?)"
+    else:
+        why = "cannot connect"
+    return StoreUnavailable(f"cannot open PostgreSQL store {redact(url)}: {why} ({msg})")
+
+
+class PostgresStore(Store):
+    """A deepslate store in schema ``schema`` (created when missing) of the PostgreSQL database at
+    ``url``. ``pool_size`` is the most connections it opens; ``lease_seconds`` the lease ``claim``
+    and ``heartbeat`` give when not told otherwise; ``log_keep`` the log lines kept per isolate."""
+
+    def __init__(self, url: str, *, schema: str = "deepslate", pool_size: int = 10, lease_seconds: float = 30.0,
+                 log_keep: int = 200, pool_timeout: float = 30.0):
+        params = check_url(url)
+        if not isinstance(schema, str) or not SCHEMA.match(schema):
+            raise ValueError(f"schema must be a lower-case SQL name ([a-z_][a-z0-9_]*, at most 63 characters), "
+                             f"not {schema!r}")
+        if isinstance(pool_size, bool) or not isinstance(pool_size, int) or pool_size < 1:
+            raise ValueError(f"pool_size must be an int of at least 1, not {pool_size!r}")
+        if not lease_seconds > 0:
+            raise ValueError(f"lease_seconds must be positive, not {lease_seconds!r}")
+        self.url = redact(url)
+        self.path = self.url
+        self.schema = schema
+        self.lease_seconds = float(lease_seconds)
+        self.log_keep = log_keep
+        self.pool_size = pool_size
+        options = " ".join(filter(None, [params.get("options"), f"-c search_path={schema}"]))
+        self._conninfo = make_conninfo(url, options=options,
+                                       connect_timeout=params.get("connect_timeout") or CONNECT_TIMEOUT,
+                                       application_name=params.get("application_name") or "deepslate")
+        try:
+            conn = psycopg.connect(self._conninfo, autocommit=True)
+        except psycopg.OperationalError as e:
+            raise _unavailable(e, url, params) from None
+        try:
+            self._migrate(conn)
+        except psycopg.Error as e:
+            raise self._translate(e, "open") from None
+        finally:
+            conn.close()
+        # min_size 1: connections beyond the engine's one are opened when callers wait, so a
+        # large pool_size costs nothing on a server whose max_connections others share
+        self._pool = psycopg_pool.ConnectionPool(self._conninfo, min_size=1, max_size=pool_size,
+                                                 kwargs={"autocommit": True}, open=False, timeout=pool_timeout,
+                                                 name=f"deepslate {schema}")
+        try:
+            self._pool.open(wait=True, timeout=float(params.get("connect_timeout") or CONNECT_TIMEOUT))
+        except psycopg_pool.PoolTimeout as e:
+            self._pool.close()
+            raise _unavailable(e, url, params) from None
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({self.url!r}, schema={self.schema!r})"
+
+    # -- errors ----------------------------------------------------------------------------
+
+    def _where(self) -> str:
+        return f"store {self.url} (schema {self.schema})"
+
+    def _translate(self, e: BaseException, doing: str) -> StoreError | CommitRejected:
+        """A driver error as a StoreError naming the store and the cause, or as a CommitRejected
+        when what failed is a value of the write, not the store."""
+        where = self._where()
+        if isinstance(e, psycopg_pool.PoolTimeout):
+            return StoreUnavailable(f"{where}: no connection free or openable ({doing}): {e}")
+        if isinstance(e, psycopg_pool.PoolClosed):
+            return StoreError(f"{where} is closed ({doing})")
+        state = getattr(e, "sqlstate", None) or ""
+        msg = " ".join(str(e).split())
+        if isinstance(e, (psycopg.DataError, psycopg.IntegrityError)) or state[:2] in ("22", "23", "54"):
+            return CommitRejected(f"{where} refused a value ({doing}): {msg}")
+        if state == "53100":
+            return StoreFull(f"{where}: the server's disk is full ({doing}): {msg}; nothing of this write was kept")
+        if state == "25006":
+            return StoreReadOnly(f"{where} is read-only ({doing}): {msg}")
+        if isinstance(e, psycopg.OperationalError) and state[:2] in ("", "08", "57"):
+            return StoreUnavailable(f"{where}: the connection to the server failed ({doing}): {msg}")
+        return StoreError(f"{where}: {doing} failed: {msg}")
+
+    # -- opening ---------------------------------------------------------------------------
+
+    def _lock(self, conn: Conn, what: str) -> None:
+        """A transaction-long advisory lock on ``what`` of this store's schema."""
+        conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"deepslate {what} {self.schema}",))
+
+    def _version(self, conn: Conn) -> int:
+        tables = [r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY 1",
+                                             (self.schema,))]
+        if not tables:
+            return 0
+        if "deepslate_schema" not in tables:
+            raise NotADeepslateStore(f"schema {self.schema!r} of {self.url} holds tables but is not a deepslate "
+                                     f"store (tables: {', '.join(tables[:5])})")
+        row = conn.execute("SELECT version FROM deepslate_schema").fetchone()
+        return int(row[0]) if row else 0
+
+    def _migrate(self, conn: Conn) -> None:
+        scripts = _migrations.migrations("postgres")
+        while True:
+            with conn.transaction():
+                self._lock(conn, "migrate")       # one runner at a time, across processes
+                if conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (self.schema,)).fetchone() is None:
+                    conn.execute(f"CREATE SCHEMA {self.schema}")
+                v = self._version(conn)
+                if v > len(scripts):
+                    raise StoreError(f"{self._where()} has schema version {v}, newer than this deepslate knows "
+                                     f"({len(scripts)}); upgrade deepslate")
+                if v == len(scripts):
+                    # a server that only reads (a standby, default_transaction_read_only) says so now
+                    conn.execute("UPDATE deepslate_schema SET version = version")
+                    return
+                if v == 0:
+                    conn.execute("CREATE TABLE deepslate_schema (version INTEGER NOT NULL)")
+                    conn.execute("INSERT INTO deepslate_schema VALUES (0)")
+                conn.execute(scripts[v])
+                conn.execute("UPDATE deepslate_schema SET version = %s", (v + 1,))
+
+    # -- running statements -----------------------------------------------------------------
+
+    def _read(self, doing: str, fn: Callable[[Conn], T]) -> T:
+        try:
+            with self._pool.connection() as conn:
+                return fn(conn)
+        except (psycopg.Error, psycopg_pool.PoolTimeout, psycopg_pool.PoolClosed) as e:
+            raise self._translate(e, doing) from None
+
+    def _all(self, sql: str, args: Any, doing: str) -> list[tuple[Any, ...]]:
+        return self._read(doing, lambda conn: conn.execute(sql, args).fetchall())
+
+    def _one(self, sql: str, args: Any, doing: str = "read") -> tuple[Any, ...] | None:
+        return self._read(doing, lambda conn: conn.execute(sql, args).fetchone())
+
+    def _write(self, doing: str, fn: Callable[[Conn], T]) -> T:
+        try:
+            with self._pool.connection() as conn:
+                with conn.transaction():
+                    return fn(conn)
+        except (psycopg.Error, psycopg_pool.PoolTimeout, psycopg_pool.PoolClosed) as e:
+            raise self._translate(e, doing) from None
+
+    def schema_version(self) -> int:
+        return self._read("read the schema version", self._version)
+
+    def store_id(self) -> str:
+        r = self._one("SELECT value FROM store_info WHERE key = 'store_id'", ())
+        assert r is not None
+        return str(r[0])
+
+    # -- ownership -------------------------------------------------------------------------
+
+    def _not_owned(self, isolate_id: int, node_id: str, epoch: int) -> LeaseLost:
+        """Every fenced write that matched no row: another node owns the isolate now."""
+        return LeaseLost(f"{self._where()}: isolate {isolate_id} is not owned by node {node_id!r} at epoch {epoch}; "
+                         "another process took over")
+
+    def _lease_lost(self, node_id: str, epoch: int) -> LeaseLost:
+        return LeaseLost(f"{self._where()}: node {node_id!r} lost its lease (epoch {epoch}); "
+                         "another process took over")
+
+    def claim(self, node_id: str, lease_seconds: float | None = None) -> int:
+        lease = self.lease_seconds if lease_seconds is None else lease_seconds
+
+        def do(conn: Conn) -> int:
+            self._lock(conn, "claim")
+            row = conn.execute("SELECT nextval('node_epochs')").fetchone()
+            assert row is not None
+            epoch = int(row[0])
+            conn.execute(f"INSERT INTO nodes (node_id, epoch, lease_until) VALUES (%s, %s, {_NOW} + %s) "
+                         "ON CONFLICT (node_id) DO UPDATE SET epoch = excluded.epoch, lease_until = excluded.lease_until",
+                         (node_id, epoch, lease))
+            # one node per store for now: every other node is fenced out
+            conn.execute("UPDATE nodes SET lease_until = 0 WHERE node_id <> %s", (node_id,))
+            conn.execute(f"UPDATE isolates SET owner = %s, epoch = %s WHERE status IN {_LIVE}", (node_id, epoch))
+            return epoch
+        return self._write("claim", do)
+
+    def heartbeat(self, node_id: str, epoch: int, lease_seconds: float | None = None) -> None:
+        lease = self.lease_seconds if lease_seconds is None else lease_seconds
+
+        def do(conn: Conn) -> None:
+            cur = conn.execute(f"UPDATE nodes SET lease_until = {_NOW} + %s "
+                               "WHERE node_id = %s AND epoch = %s AND lease_until > 0", (lease, node_id, epoch))
+            if cur.rowcount != 1:
+                raise self._lease_lost(node_id, epoch)
+        self._write("heartbeat", do)
+
+    # -- loading -----------------------------------------------------------------------------
+
+    def load_unfinished(self, node_id: str, epoch: int) -> list[IsolateRow]:
+        return [_row(r) for r in self._all(_SELECT + f" WHERE status IN {_LIVE} AND owner = %s AND epoch = %s "
+                                           "ORDER BY id", (node_id, epoch), "load isolates")]
+
+    def load_shared(self) -> SharedState:
+        def do(conn: Conn) -> SharedState:
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")     # one view of every table
+            queues: dict[int, tuple[int, str, list[tuple[int, bytes]]]] = {
+                qid: (cap, elem, []) for qid, cap, elem in conn.execute("SELECT id, capacity, elem FROM queues")}
+            for qid, seq, value in conn.execute("SELECT queue_id, seq, value FROM queue_items ORDER BY seq"):
+                if qid in queues:
+                    queues[qid][2].append((seq, value))
+            locks: dict[int, int | None] = dict(conn.execute("SELECT id, holder FROM locks").fetchall())
+            wgs: dict[int, int] = dict(conn.execute("SELECT id, count FROM waitgroups").fetchall())
+            roots: dict[tuple[str, int], int] = {}
+            for kind, table in (("queue", "queues"), ("lock", "locks"), ("wg", "waitgroups")):
+                for oid, root in conn.execute(f"SELECT id, root_id FROM {table} WHERE root_id IS NOT NULL"):
+                    roots[kind, oid] = root
+            freed = dict(conn.execute("SELECT key, value::bigint FROM store_info WHERE starts_with(key, 'freed_')"))
+
+            def nxt(kind: str, sql: str) -> int:
+                # past every id ever used, also those deleted with their tree: an id is never reused
+                row = conn.execute(sql).fetchone()
+                return max(int(row[0] or 0) if row else 0, int(freed.get(f"freed_{kind}", 0))) + 1
+            next_ids = {"isolate": nxt("isolate", "SELECT max(id) FROM isolates"),
+                        "queue": nxt("queue", "SELECT max(id) FROM queues"),
+                        "lock": nxt("lock", "SELECT max(id) FROM locks"),
+                        "wg": nxt("wg", "SELECT max(id) FROM waitgroups"),
+                        "seq": nxt("seq", "SELECT max(seq) FROM queue_items")}
+            return SharedState(queues, locks, wgs, next_ids, roots)
+        return self._write("load shared state", do)
+
+    # -- the step transaction ----------------------------------------------------------------
+
+    def commit_batch(self, node_id: str, epoch: int, commits: list[Commit]) -> None:
+        try:
+            with self._pool.connection() as conn:
+                with conn.pipeline() as pipe, conn.transaction():
+                    _Batch(self, conn, pipe, node_id, epoch, commits).write()
+        except (psycopg.Error, psycopg_pool.PoolTimeout, psycopg_pool.PoolClosed) as e:
+            err = self._translate(e, f"commit of {len(commits)} steps")
+            # a statement failed before the fence was read: a value refused by a node that has
+            # lost its lease is the lease's fault (an isolate must not fail for it)
+            if isinstance(err, CommitRejected) and not self._holds_lease(node_id, epoch):
+                raise self._lease_lost(node_id, epoch) from None
+            raise err from None
+
+    def _holds_lease(self, node_id: str, epoch: int) -> bool:
+        return self._one("SELECT 1 FROM nodes WHERE node_id = %s AND epoch = %s AND lease_until > 0",
+                         (node_id, epoch), "check the lease") is not None
+
+    def mark_failed(self, node_id: str, epoch: int, isolate_id: int, error: str) -> None:
+        def do(conn: Conn) -> None:
+            cur = conn.execute("UPDATE isolates SET status = 'failed', error = %s, updated_at = %s "
+                               "WHERE id = %s AND owner = %s AND epoch = %s",
+                               (error, time.time(), isolate_id, node_id, epoch))
+            if cur.rowcount != 1:
+                raise self._not_owned(isolate_id, node_id, epoch)
+            # a failed isolate holds no lock (else nobody could ever take it)
+            conn.execute("UPDATE locks SET holder = NULL WHERE holder = %s", (isolate_id,))
+        self._write("mark failed", do)
+
+    def adopt_failed(self, node_id: str, epoch: int, isolate_id: int, status: str) -> bool:
+        def do(conn: Conn) -> bool:
+            cur = conn.execute("UPDATE isolates SET status = %s, owner = %s, epoch = %s, updated_at = %s "
+                               "WHERE id = %s AND status = 'failed' AND snapshot IS NOT NULL",
+                               (status, node_id, epoch, time.time(), isolate_id))
+            return cur.rowcount == 1
+        return self._write("adopt a failed isolate", do)
+
+    def orphans(self, parent_id: int | None = None) -> list[IsolateRow]:
+        cols = ", ".join(f"c.{c}" for c in _COLS)
+        sql = (f"SELECT {cols} FROM isolates AS c JOIN isolates AS p ON p.id = c.parent_id "
+               f"WHERE NOT c.detached AND (c.status IN {_LIVE} OR (c.status = 'failed' AND c.snapshot IS NOT NULL)) "
+               "AND (p.status IN ('done', 'cancelled') OR (p.status = 'failed' AND p.snapshot IS NULL))")
+        if parent_id is None:
+            return [_row(r) for r in self._all(sql + " ORDER BY c.id", (), "find orphaned children")]
+        return [_row(r) for r in self._all(sql + " AND c.parent_id = %s ORDER BY c.id", (parent_id,),
+                                           "find orphaned children")]
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def get_program(self, hash: bytes) -> bytes | None:
+        r = self._one("SELECT body FROM programs WHERE hash = %s", (hash,))
+        return bytes(r[0]) if r else None
+
+    def get_isolate(self, name: str) -> IsolateRow | None:
+        r = self._one(_SELECT + " WHERE name = %s", (name,))
+        return _row(r) if r else None
+
+    def get_isolate_by_id(self, id: int) -> IsolateRow | None:
+        r = self._one(_SELECT + " WHERE id = %s", (id,))
+        return _row(r) if r else None
+
+    def list_isolates(self, status: str | None = None, flow: str | None = None, q: str | None = None,
+                      limit: int = 100, offset: int = 0) -> list[IsolateRow]:
+        where, args = [], []
+        if status:
+            where.append("status = %s")
+            args.append(status)
+        if flow:
+            where.append("flow = %s")
+            args.append(flow)
+        if q:
+            where.append("strpos(name, %s) > 0")
+            args.append(q)
+        sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id LIMIT %s OFFSET %s"
+        return [_row(r) for r in self._all(sql, (*args, limit, offset), "list isolates")]
+
+    def count_isolates(self) -> dict[str, int]:
+        return {s: int(n) for s, n in self._all("SELECT status, count(*) FROM isolates GROUP BY status", (),
+                                                "count isolates")}
+
+    def children_of(self, id: int) -> list[str]:
+        return [r[0] for r in self._all("SELECT name FROM isolates WHERE parent_id = %s ORDER BY id", (id,),
+                                        "list children")]
+
+    def read_log(self, isolate_id: int, limit: int = 100) -> list[str]:
+        rows = self._all("SELECT line FROM isolate_log WHERE isolate_id = %s ORDER BY seq DESC LIMIT %s",
+                         (isolate_id, limit), "read log")
+        return [bytes(r[0]).decode("utf-8", "surrogatepass") for r in reversed(rows)]
+
+    def inbox_put(self, isolate_id: int, method: str, route: str, body: bytes, *, headers: str | None = None,
+                  key: str | None = None) -> InboxPut:
+        put = InboxPut(isolate_id, method, route, body, headers, key)
+
+        def do(conn: Conn) -> None:
+            if key is not None:
+                conn.execute(_SEEN_EXPIRE, (time.time() - put.keep_seen,))
+            _inbox_outcome(put, conn.execute(_INBOX_PUT, _inbox_args(put, time.time())).fetchone())
+        self._write("inbox put", do)
+        return put
+
+    def inbox_peek(self, root_id: int, method: str, route: str,
+                   skip: tuple[int, ...] = ()) -> tuple[int, bytes] | None:
+        r = self._one("SELECT id, body FROM inbox WHERE root_id = %s AND method = %s AND route = %s "
+                      "AND id <> ALL(%s) ORDER BY id LIMIT 1", (root_id, method, route, list(skip)))
+        return (int(r[0]), bytes(r[1])) if r else None
+
+    def inbox_list(self, root_id: int, limit: int = 50) -> list[InboxMessage]:
+        rows = self._all("SELECT m.id, coalesce(i.name, ''), m.method, m.route, octet_length(m.body), "
+                         "substr(m.body, 1, %s), m.created_at FROM inbox AS m LEFT JOIN isolates AS i "
+                         "ON i.id = m.isolate_id WHERE m.root_id = %s ORDER BY m.id LIMIT %s",
+                         (INBOX_HEAD, root_id, limit), "list inbox")
+        return [InboxMessage(r[0], r[1], r[2], r[3], r[4], bytes(r[5]), r[6]) for r in rows]
+
+    def storage_bytes(self, isolate_id: int) -> int:
+        r = self._one("SELECT coalesce(octet_length(snapshot), 0) + coalesce(octet_length(result), 0) + "
+                      "coalesce(octet_length(error), 0) + octet_length(name) + octet_length(waiting_on) + 64 "
+                      "FROM isolates WHERE id = %s", (isolate_id,))
+        logs = self._one("SELECT coalesce(sum(octet_length(line) + 16), 0) FROM isolate_log WHERE isolate_id = %s",
+                         (isolate_id,))
+        return int(r[0]) + int(logs[0] if logs else 0) if r else 0
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+def _inbox_args(put: InboxPut, now: float) -> dict[str, Any]:
+    return {"iid": put.isolate_id, "key": put.key, "method": put.method, "route": put.route, "body": put.body,
+            "headers": put.headers, "now": now}
+
+
+def _inbox_outcome(put: InboxPut, row: tuple[Any, ...] | None) -> None:
+    """Fill in ``put`` from _INBOX_PUT's row: (root, the seen message, tree live, the new message)."""
+    put.mid, put.duplicate, put.gone = 0, False, False      # a batch written again after a split
+    root, seen, live, mid = row if row is not None else (None, None, None, None)
+    if root is None:
+        raise CommitRejected(f"inbox: no isolate with id {put.isolate_id}")
+    if seen is not None:
+        put.mid, put.duplicate = int(seen), True
+    elif not live:
+        put.gone = True          # nothing in the tree will ever listen again
+    else:
+        put.mid = int(mid)
+
+
+class _Batch:
+    """One ``commit_batch`` on a pipelined connection: the statements are sent as they are
+    made, the results that decide the batch are read after ``pipe.sync()``."""
+
+    def __init__(self, store: PostgresStore, conn: Conn, pipe: psycopg.Pipeline, node_id: str, epoch: int,
+                 commits: list[Commit]):
+        self.store, self.conn, self.pipe = store, conn, pipe
+        self.node_id, self.epoch, self.commits = node_id, epoch, commits
+        self.now = time.time()
+        self.takes: list[tuple[psycopg.Cursor[Any], QueueTake]] = []
+        self.updates: list[tuple[psycopg.Cursor[Any], list[Commit]]] = []
+        self.puts: list[tuple[psycopg.Cursor[Any], InboxPut]] = []
+
+    def write(self) -> None:
+        conn, commits = self.conn, self.commits
+        fence = conn.execute(_FENCE, (self.node_id, self.epoch))
+        steps = [c for c in commits if c.row]
+        # Set-based when every commit is of a different isolate (else in order, one by one)
+        bulk = len(steps) > 1 and len({c.isolate_id for c in steps}) == len(steps)
+        for c in steps:
+            fault_point("mid_group_commit", commits, c)
+            for op in c.ops:
+                self._apply(op)
+            if c.create is not None:
+                self._insert(c.create)
+            if not bulk:
+                self._update([c])
+                self._log([c])
+        if bulk:
+            self._update(steps)
+            self._log(steps)
+        ended = [c for c in steps if _ends_tree_part(c)]
+        owning = conn.execute(_OWNING, ([c.isolate_id for c in ended],)) if ended else None
+        self.pipe.sync()
+        if fence.fetchone() is None:
+            raise self.store._lease_lost(self.node_id, self.epoch)
+        for cur, part in self.updates:
+            matched = {r[0] for r in cur.fetchall()}
+            if len(matched) != len(part):
+                missing = next(c.isolate_id for c in part if c.isolate_id not in matched)
+                raise self.store._not_owned(missing, self.node_id, self.epoch)
+        for cur, take in self.takes:
+            if cur.rowcount != 1:
+                raise CommitRejected(f"queue {take.qid}: item {take.seq} taken but not stored (engine bug)")
+        if owning is not None:
+            self._collect(ended, owning.fetchall())
+        # inbound messages last: they see the statuses this batch leaves, so none is filed under
+        # a tree that one of these steps ended
+        for c in commits:
+            if not c.row:
+                for op in c.ops:
+                    self._apply(op)
+        if self.puts:
+            self.pipe.sync()
+            for cur, put in self.puts:
+                _inbox_outcome(put, cur.fetchone())
+        fault_point("before_commit")
+
+    def _collect(self, ended: list[Commit], owning: list[tuple[Any, ...]]) -> None:
+        """Delete the objects of the trees these ends left with nothing that can run again."""
+        by_id = {c.isolate_id: c for c in ended}
+        dead: list[int] = []
+        for iid, root, live in owning:
+            if not live and root not in dead:       # two ends of one tree: it is collected once
+                dead.append(root)
+                by_id[iid].collected = int(root)
+        if not dead:
+            return
+        conn = self.conn
+        conn.execute(_FREED, {"roots": dead})
+        conn.execute("DELETE FROM queue_items WHERE queue_id IN (SELECT id FROM queues WHERE root_id = ANY(%s))",
+                     (dead,))
+        for table in _TREE_TABLES:
+            conn.execute(f"DELETE FROM {table} WHERE root_id = ANY(%s)", (dead,))
+
+    def _insert(self, r: IsolateRow) -> None:
+        row = {c: getattr(r, c) for c in _COLS}
+        row.update(owner=self.node_id, epoch=self.epoch, created_at=self.now, updated_at=self.now,
+                   detached=bool(r.detached))
+        if row["root_id"] is None:
+            row["root_id"] = r.id
+        self.conn.execute(_INSERT, tuple(row[c] for c in _COLS))
+
+    def _update(self, part: list[Commit]) -> None:
+        cur = self.conn.execute(_UPDATE, (
+            self.now, [c.isolate_id for c in part], [c.status for c in part], [c.wake_at for c in part],
+            [c.waiting_on for c in part], [c.result for c in part], [c.error for c in part],
+            [c.steps for c in part], [c.children for c in part], [c.log_seq for c in part],
+            [bool(c.keep_snapshot) for c in part], [None if c.keep_snapshot else c.snapshot for c in part],
+            self.node_id, self.epoch))
+        self.updates.append((cur, part))
+
+    def _log(self, part: list[Commit]) -> None:
+        logged = [c for c in part if c.log]
+        if not logged:
+            return
+        ids: list[int] = []
+        seqs: list[int] = []
+        lines: list[bytes] = []
+        for c in logged:
+            first = c.log_seq - len(c.log) + 1
+            for i, line in enumerate(c.log):
+                ids.append(c.isolate_id)
+                seqs.append(first + i)
+                lines.append(_line(line))
+        self.conn.execute(_LOG, (ids, seqs, lines))
+        self.conn.execute(_LOG_TRIM, ([c.isolate_id for c in logged],
+                                      [c.log_seq - self.store.log_keep for c in logged]))
+
+    def _apply(self, op: Op) -> None:
+        conn = self.conn
+        match op:
+            case QueuePut(qid, seq, data):
+                conn.execute("INSERT INTO queue_items (queue_id, seq, value) VALUES (%s, %s, %s)", (qid, seq, data))
+            case QueueTake(qid, seq):
+                self.takes.append((conn.execute("DELETE FROM queue_items WHERE queue_id = %s AND seq = %s",
+                                                (qid, seq)), op))
+            case LockSet(lid, holder):
+                conn.execute("UPDATE locks SET holder = %s WHERE id = %s", (holder, lid))
+            case WgAdd(wid, delta):
+                conn.execute("UPDATE waitgroups SET count = count + %s WHERE id = %s", (delta, wid))
+            case IsolateNew(row):
+                self._insert(row)
+            case ProgramPut(h, body):
+                conn.execute("INSERT INTO programs (hash, body, created_at) VALUES (%s, %s, %s) "
+                             "ON CONFLICT (hash) DO NOTHING", (h, body, self.now))
+            case QueueNew(qid, capacity, elem, root):
+                conn.execute("INSERT INTO queues (id, capacity, elem, root_id) VALUES (%s, %s, %s, %s)",
+                             (qid, capacity, elem, root))
+            case LockNew(lid, root):
+                conn.execute("INSERT INTO locks (id, holder, root_id) VALUES (%s, NULL, %s)", (lid, root))
+            case WgNew(wid, root):
+                conn.execute("INSERT INTO waitgroups (id, count, root_id) VALUES (%s, 0, %s)", (wid, root))
+            case InboxTake(mid):
+                conn.execute("DELETE FROM inbox WHERE id = %s", (mid,))
+            case InboxPut():
+                if op.key is not None:
+                    conn.execute(_SEEN_EXPIRE, (self.now - op.keep_seen,))
+                self.puts.append((conn.execute(_INBOX_PUT, _inbox_args(op, self.now)), op))
+            case _:
+                raise CommitRejected(f"unknown store operation {op!r}")
