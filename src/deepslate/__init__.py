@@ -11,14 +11,14 @@ from ._values import DSError
 from .compiler import CompileError, Flow, dis, flow, impure, pure
 from . import webhooks
 from .runtime import Client, Engine, FlowCancelled, FlowFailed, HttpPolicy, Ingress, IsolateInfo, SpawnConflict, \
-    connect, idempotency_key, new_sqlite, spawn_workers
+    connect, idempotency_key, new_postgres, new_sqlite, spawn_workers
 
 __all__ = [
     # the flow language
     "flow", "pure", "impure", "sleep", "http_listen", "http_request", "json_marshal",
     "json_unmarshal", "now", "random", "uuid4", "DSError", "dpslio", "Flow",
     # running flows
-    "new_sqlite", "spawn_workers", "Engine", "idempotency_key", "Ingress", "webhooks", "HttpPolicy",
+    "new_sqlite", "new_postgres", "spawn_workers", "Engine", "idempotency_key", "Ingress", "webhooks", "HttpPolicy",
     # the asyncio API (the primary one for programs that run an event loop)
     "connect", "Client", "IsolateInfo",
     # errors and tools
