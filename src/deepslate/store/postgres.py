@@ -55,7 +55,6 @@ CONNECT_TIMEOUT = 10          # seconds, unless the URL says (libpq's default wa
 _COLS = ("id name flow program_hash parent_id root_id status snapshot wake_at waiting_on result error steps "
          "children log_seq owner epoch created_at updated_at detached args_hash").split()
 _SELECT = "SELECT " + ", ".join(_COLS) + " FROM isolates"
-_INSERT = f"INSERT INTO isolates ({', '.join(_COLS)}) VALUES ({', '.join(['%s'] * len(_COLS))})"
 _LIVE = "('running', 'sleeping', 'waiting')"      # the partial index isolates_owner is on this list
 _NOW = "extract(epoch FROM clock_timestamp())::float8"
 
@@ -74,30 +73,71 @@ def _owns(root: str) -> str:
     return " OR ".join(f"EXISTS (SELECT 1 FROM {t} WHERE root_id = {root})" for t in _TREE_TABLES)
 
 
-# the steps' rows, one statement for a whole batch of distinct isolates (or one step)
-_UPDATE = ("UPDATE isolates AS i SET status = v.status, wake_at = v.wake_at, waiting_on = v.waiting_on, "
-           "result = v.result, error = v.error, steps = v.steps, children = v.children, log_seq = v.log_seq, "
-           "updated_at = %s, snapshot = CASE WHEN v.keep THEN i.snapshot ELSE v.snapshot END "
-           "FROM unnest(%s::bigint[], %s::text[], %s::float8[], %s::text[], %s::bytea[], %s::text[], %s::bigint[], "
-           "%s::bigint[], %s::bigint[], %s::bool[], %s::bytea[]) "
-           "AS v(id, status, wake_at, waiting_on, result, error, steps, children, log_seq, keep, snapshot) "
-           "WHERE i.id = v.id AND i.owner = %s AND i.epoch = %s RETURNING i.id")
-_LOG = ("INSERT INTO isolate_log (isolate_id, seq, line) SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::bytea[]) "
-        "ON CONFLICT (isolate_id, seq) DO UPDATE SET line = excluded.line")
-_LOG_TRIM = ("DELETE FROM isolate_log AS l USING unnest(%s::bigint[], %s::bigint[]) AS v(id, upto) "
-             "WHERE l.isolate_id = v.id AND l.seq <= v.upto")
+# A batch goes to the server in one piece (BEGIN, its statements, COMMIT) and is read back once:
+# waking up for each result costs the database thread the GIL each time, up to 5 ms while the
+# event loop runs steps. So what decides a batch is checked by the server, in the statements
+# themselves: a check that fails raises (deepslate_refuse, migrations/postgres_0001.sql) and the
+# transaction is rolled back; its SQLSTATE says which it was.
+LOST = "DSL01"          # the node's lease, or an isolate's ownership, is gone: LeaseLost
+REFUSED = "DSR01"       # one commit holds what the store will not take: CommitRejected
+
 # FOR SHARE: a takeover's write of this node's row waits for the batch, so none lands after it
-_FENCE = "SELECT 1 FROM nodes WHERE node_id = %s AND epoch = %s AND lease_until > 0 FOR SHARE"
-_OWNING = (f"SELECT i.id, i.root_id, {_tree_live('i.root_id')} FROM isolates AS i WHERE i.id = ANY(%s) "
-           f"AND ({_owns('i.root_id')}) ORDER BY i.id")
-# the highest ids of the trees being deleted, so that they are never handed out again
-_FREED = ("INSERT INTO store_info (key, value) SELECT 'freed_' || kind, m::text FROM ("
-          "SELECT 'queue' AS kind, max(id) AS m FROM queues WHERE root_id = ANY(%(roots)s) "
-          "UNION ALL SELECT 'lock', max(id) FROM locks WHERE root_id = ANY(%(roots)s) "
-          "UNION ALL SELECT 'wg', max(id) FROM waitgroups WHERE root_id = ANY(%(roots)s) "
-          "UNION ALL SELECT 'seq', max(seq) FROM queue_items WHERE queue_id IN "
-          "(SELECT id FROM queues WHERE root_id = ANY(%(roots)s))) AS f WHERE m IS NOT NULL "
-          "ON CONFLICT (key) DO UPDATE SET value = greatest(store_info.value::bigint, excluded.value::bigint)::text")
+_HOLDS = "SELECT 1 FROM nodes WHERE node_id = %b AND epoch = %b AND lease_until > 0 FOR SHARE"
+_FENCE = f"SELECT CASE WHEN EXISTS ({_HOLDS}) THEN 0 ELSE deepslate_refuse('{LOST}', %b) END"
+
+# The steps' rows and log lines: one statement for a whole batch of distinct isolates (or one
+# step), fenced itself, from arrays sent in binary (psycopg's text arrays cost 12 ms of CPU per
+# 500 steps here, binary 3.5). A batch of steps and nothing else is this statement alone, in
+# autocommit: one round trip, no BEGIN or COMMIT. The ownership test compares with v's columns,
+# v being materialized: written as constants, the planner took "owner = $n AND epoch = $e" for a
+# selective filter, estimated one isolate and chose a nested loop that scanned the whole unnest
+# once per isolate (200 ms for 500 steps).
+_STEPS = "WITH " + ", ".join([
+    f"fence AS ({_HOLDS})",
+    "v AS MATERIALIZED (SELECT *, %b::float8 AS now, %b::text AS owner, %b::bigint AS epoch "
+    "FROM unnest(%b::bigint[], %b::text[], %b::float8[], %b::text[], %b::bytea[], %b::text[], %b::bigint[], "
+    "%b::bigint[], %b::bigint[], %b::bool[], %b::bytea[]) WITH ORDINALITY "
+    "AS u(id, status, wake_at, waiting_on, result, error, steps, children, log_seq, keep, snapshot, ord))",
+    "upd AS (UPDATE isolates AS i SET status = v.status, wake_at = v.wake_at, waiting_on = v.waiting_on, "
+    "result = v.result, error = v.error, steps = v.steps, children = v.children, log_seq = v.log_seq, "
+    "updated_at = v.now, snapshot = CASE WHEN v.keep THEN i.snapshot ELSE v.snapshot END FROM v "
+    "WHERE EXISTS (SELECT 1 FROM fence) AND i.id = v.id AND i.owner = v.owner AND i.epoch = v.epoch "
+    "RETURNING i.id)",
+    # the lines a commit printed past log_keep are not sent, so the trim below (which sees the
+    # rows as they were before this statement) leaves exactly the last log_keep
+    "lines AS (INSERT INTO isolate_log (isolate_id, seq, line) SELECT * FROM unnest(%b::bigint[], %b::bigint[], "
+    "%b::bytea[]) WHERE EXISTS (SELECT 1 FROM fence) ON CONFLICT (isolate_id, seq) DO UPDATE SET line = excluded.line)",
+    "trim AS (DELETE FROM isolate_log AS l USING unnest(%b::bigint[], %b::bigint[]) AS t(id, upto) "
+    "WHERE l.isolate_id = t.id AND l.seq <= t.upto)",
+]) + (f" SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM fence) THEN deepslate_refuse('{LOST}', %b) "
+      "WHEN (SELECT count(*) FROM upd) <> (SELECT count(*) FROM v) THEN "
+      f"deepslate_refuse('{LOST}', (SELECT format('isolate %%s is not owned by node %%L at epoch %%s; another "
+      "process took over', v.id, v.owner, v.epoch) FROM v WHERE v.id NOT IN (SELECT id FROM upd) ORDER BY v.ord "
+      "LIMIT 1)) ELSE 0 END")
+# new isolates (spawns, children), one statement for all of a batch's
+_INSERT_ALL = (f"INSERT INTO isolates ({', '.join(_COLS)}) SELECT * FROM unnest("
+               "%b::bigint[], %b::text[], %b::text[], %b::bytea[], %b::bigint[], %b::bigint[], %b::text[], %b::bytea[], "
+               "%b::float8[], %b::text[], %b::bytea[], %b::text[], %b::bigint[], %b::bigint[], %b::bigint[], %b::text[], "
+               "%b::bigint[], %b::float8[], %b::float8[], %b::bool[], %b::bytea[])")
+_TAKE = ("WITH d AS (DELETE FROM queue_items WHERE queue_id = %s AND seq = %s RETURNING 1) "
+         f"SELECT CASE WHEN count(*) = 1 THEN 0 ELSE deepslate_refuse('{REFUSED}', %s) END FROM d")
+# The trees these ends left with nothing that can run again lose their objects, in one statement
+# (its parts see the rows as they were before it); it returns (isolate, root) of the ends that
+# collected a tree. The highest ids deleted are kept, so that they are never handed out again.
+_COLLECT = "WITH " + ", ".join([
+    f"ended AS (SELECT i.id, i.root_id FROM isolates AS i WHERE i.id = ANY(%(ended)s) AND ({_owns('i.root_id')}))",
+    f"dead AS (SELECT DISTINCT root_id FROM ended WHERE NOT {_tree_live('ended.root_id')})",
+    "freed AS (INSERT INTO store_info (key, value) SELECT 'freed_' || kind, m::text FROM ("
+    "SELECT 'queue' AS kind, max(id) AS m FROM queues WHERE root_id IN (SELECT root_id FROM dead) "
+    "UNION ALL SELECT 'lock', max(id) FROM locks WHERE root_id IN (SELECT root_id FROM dead) "
+    "UNION ALL SELECT 'wg', max(id) FROM waitgroups WHERE root_id IN (SELECT root_id FROM dead) "
+    "UNION ALL SELECT 'seq', max(seq) FROM queue_items WHERE queue_id IN "
+    "(SELECT id FROM queues WHERE root_id IN (SELECT root_id FROM dead))) AS f WHERE m IS NOT NULL "
+    "ON CONFLICT (key) DO UPDATE SET value = greatest(store_info.value::bigint, excluded.value::bigint)::text)",
+    "items AS (DELETE FROM queue_items WHERE queue_id IN (SELECT id FROM queues WHERE root_id IN "
+    "(SELECT root_id FROM dead)))",
+    *(f"gone_{t} AS (DELETE FROM {t} WHERE root_id IN (SELECT root_id FROM dead))" for t in _TREE_TABLES),
+]) + " SELECT ended.id, ended.root_id FROM ended JOIN dead USING (root_id) ORDER BY ended.id"
 # one inbound message: the expired delivery ids go first (a statement of their own, so the
 # insert below sees them gone), then this, whose row says what became of the message
 _SEEN_EXPIRE = "DELETE FROM inbox_seen WHERE created_at < %s"
@@ -111,7 +151,9 @@ _INBOX_PUT = (
     "WHERE live.live AND NOT EXISTS (SELECT 1 FROM seen) RETURNING id, root_id), "
     "mark AS (INSERT INTO inbox_seen (root_id, key, inbox_id, created_at) "
     "SELECT root_id, %(key)s, id, %(now)s FROM ins WHERE %(key)s::text IS NOT NULL) "
-    "SELECT (SELECT root FROM r), (SELECT inbox_id FROM seen), (SELECT live FROM live), (SELECT id FROM ins)")
+    "SELECT (SELECT root FROM r), (SELECT inbox_id FROM seen), (SELECT live FROM live), (SELECT id FROM ins), "
+    f"CASE WHEN EXISTS (SELECT 1 FROM r) THEN 0 ELSE deepslate_refuse('{REFUSED}', "
+    "format('inbox: no isolate with id %%s', %(iid)s::bigint)) END")
 
 
 def _ends_tree_part(c: Commit) -> bool:
@@ -247,6 +289,10 @@ class PostgresStore(Store):
             return StoreError(f"{where} is closed ({doing})")
         state = getattr(e, "sqlstate", None) or ""
         msg = " ".join(str(e).split())
+        if state == LOST:
+            return LeaseLost(f"{where}: {msg}")
+        if state == REFUSED:
+            return CommitRejected(msg)
         if isinstance(e, (psycopg.DataError, psycopg.IntegrityError)) or state[:2] in ("22", "23", "54"):
             return CommitRejected(f"{where} refused a value ({doing}): {msg}")
         if state == "53100":
@@ -403,12 +449,19 @@ class PostgresStore(Store):
     def commit_batch(self, node_id: str, epoch: int, commits: list[Commit]) -> None:
         try:
             with self._pool.connection() as conn:
-                with conn.pipeline() as pipe, conn.transaction():
-                    _Batch(self, conn, pipe, node_id, epoch, commits).write()
+                batch = _Batch(self, conn, node_id, epoch, commits)
+                if batch.steps_only():
+                    batch.write_steps()
+                else:
+                    with conn.pipeline():
+                        with conn.transaction():
+                            batch.write()
+                batch.settle()
         except (psycopg.Error, psycopg_pool.PoolTimeout, psycopg_pool.PoolClosed) as e:
             err = self._translate(e, f"commit of {len(commits)} steps")
-            # a statement failed before the fence was read: a value refused by a node that has
-            # lost its lease is the lease's fault (an isolate must not fail for it)
+            # a value psycopg refused before anything reached the server (an int past 64 bits
+            # in a scalar) from a node that has lost its lease is the lease's fault: no isolate
+            # fails for it
             if isinstance(err, CommitRejected) and not self._holds_lease(node_id, epoch):
                 raise self._lease_lost(node_id, epoch) from None
             raise err from None
@@ -530,9 +583,9 @@ def _inbox_args(put: InboxPut, now: float) -> dict[str, Any]:
 
 
 def _inbox_outcome(put: InboxPut, row: tuple[Any, ...] | None) -> None:
-    """Fill in ``put`` from _INBOX_PUT's row: (root, the seen message, tree live, the new message)."""
+    """Fill in ``put`` from _INBOX_PUT's row: (root, the seen message, tree live, the new message, 0)."""
     put.mid, put.duplicate, put.gone = 0, False, False      # a batch written again after a split
-    root, seen, live, mid = row if row is not None else (None, None, None, None)
+    root, seen, live, mid, _ = row if row is not None else (None, None, None, None, None)
     if root is None:
         raise CommitRejected(f"inbox: no isolate with id {put.isolate_id}")
     if seen is not None:
@@ -544,113 +597,99 @@ def _inbox_outcome(put: InboxPut, row: tuple[Any, ...] | None) -> None:
 
 
 class _Batch:
-    """One ``commit_batch`` on a pipelined connection: the statements are sent as they are
-    made, the results that decide the batch are read after ``pipe.sync()``."""
+    """One ``commit_batch``, sent in one piece: a batch of steps alone is one statement
+    (``write_steps``), anything else a pipelined transaction (``write``). Its checks are the
+    server's (LOST, REFUSED); what it tells besides (trees collected, messages filed) is read
+    after the COMMIT by ``settle``."""
 
-    def __init__(self, store: PostgresStore, conn: Conn, pipe: psycopg.Pipeline, node_id: str, epoch: int,
-                 commits: list[Commit]):
-        self.store, self.conn, self.pipe = store, conn, pipe
+    def __init__(self, store: PostgresStore, conn: Conn, node_id: str, epoch: int, commits: list[Commit]):
+        self.store, self.conn = store, conn
         self.node_id, self.epoch, self.commits = node_id, epoch, commits
         self.now = time.time()
-        self.takes: list[tuple[psycopg.Cursor[Any], QueueTake]] = []
-        self.updates: list[tuple[psycopg.Cursor[Any], list[Commit]]] = []
+        self.rows = [c for c in commits if c.row]
+        # set-based when every commit is of a different isolate (else in order, one by one)
+        self.bulk = len(self.rows) > 1 and len({c.isolate_id for c in self.rows}) == len(self.rows)
+        self.collect: tuple[psycopg.Cursor[Any], list[Commit]] | None = None
         self.puts: list[tuple[psycopg.Cursor[Any], InboxPut]] = []
+
+    def _lost(self) -> str:
+        return f"node {self.node_id!r} lost its lease (epoch {self.epoch}); another process took over"
+
+    def steps_only(self) -> bool:
+        """Steps of running isolates and nothing else: no op, no new isolate, no end."""
+        return (bool(self.rows) and len(self.rows) == len(self.commits) and (self.bulk or len(self.rows) == 1)
+                and not any(c.ops or c.create is not None or _ends_tree_part(c) for c in self.rows))
+
+    def write_steps(self) -> None:
+        fault_point("before_commit")
+        self.conn.execute(_STEPS, self._steps_args(self.rows))
 
     def write(self) -> None:
         conn, commits = self.conn, self.commits
-        fence = conn.execute(_FENCE, (self.node_id, self.epoch))
-        steps = [c for c in commits if c.row]
-        # Set-based when every commit is of a different isolate (else in order, one by one)
-        bulk = len(steps) > 1 and len({c.isolate_id for c in steps}) == len(steps)
-        for c in steps:
+        conn.execute(_FENCE, (self.node_id, self.epoch, self._lost()))
+        new = [c.create for c in self.rows if c.create is not None]
+        new += [op.row for c in self.rows for op in c.ops if isinstance(op, IsolateNew)]
+        if new:
+            self._insert(new)
+        for c in self.rows:
             fault_point("mid_group_commit", commits, c)
             for op in c.ops:
                 self._apply(op)
-            if c.create is not None:
-                self._insert(c.create)
-            if not bulk:
-                self._update([c])
-                self._log([c])
-        if bulk:
-            self._update(steps)
-            self._log(steps)
-        ended = [c for c in steps if _ends_tree_part(c)]
-        owning = conn.execute(_OWNING, ([c.isolate_id for c in ended],)) if ended else None
-        self.pipe.sync()
-        if fence.fetchone() is None:
-            raise self.store._lease_lost(self.node_id, self.epoch)
-        for cur, part in self.updates:
-            matched = {r[0] for r in cur.fetchall()}
-            if len(matched) != len(part):
-                missing = next(c.isolate_id for c in part if c.isolate_id not in matched)
-                raise self.store._not_owned(missing, self.node_id, self.epoch)
-        for cur, take in self.takes:
-            if cur.rowcount != 1:
-                raise CommitRejected(f"queue {take.qid}: item {take.seq} taken but not stored (engine bug)")
-        if owning is not None:
-            self._collect(ended, owning.fetchall())
+            if not self.bulk:
+                conn.execute(_STEPS, self._steps_args([c]))
+        if self.bulk:
+            conn.execute(_STEPS, self._steps_args(self.rows))
+        ended = [c for c in self.rows if _ends_tree_part(c)]
+        if ended:
+            self.collect = (conn.execute(_COLLECT, {"ended": [c.isolate_id for c in ended]}), ended)
         # inbound messages last: they see the statuses this batch leaves, so none is filed under
         # a tree that one of these steps ended
         for c in commits:
             if not c.row:
                 for op in c.ops:
                     self._apply(op)
-        if self.puts:
-            self.pipe.sync()
-            for cur, put in self.puts:
-                _inbox_outcome(put, cur.fetchone())
         fault_point("before_commit")
 
-    def _collect(self, ended: list[Commit], owning: list[tuple[Any, ...]]) -> None:
-        """Delete the objects of the trees these ends left with nothing that can run again."""
-        by_id = {c.isolate_id: c for c in ended}
-        dead: list[int] = []
-        for iid, root, live in owning:
-            if not live and root not in dead:       # two ends of one tree: it is collected once
-                dead.append(root)
-                by_id[iid].collected = int(root)
-        if not dead:
-            return
-        conn = self.conn
-        conn.execute(_FREED, {"roots": dead})
-        conn.execute("DELETE FROM queue_items WHERE queue_id IN (SELECT id FROM queues WHERE root_id = ANY(%s))",
-                     (dead,))
-        for table in _TREE_TABLES:
-            conn.execute(f"DELETE FROM {table} WHERE root_id = ANY(%s)", (dead,))
+    def settle(self) -> None:
+        """After the COMMIT: mark the commits that collected a tree, fill in the messages' outcomes."""
+        if self.collect is not None:
+            cur, ended = self.collect
+            by_id = {c.isolate_id: c for c in ended}
+            done: set[int] = set()
+            for iid, root in cur.fetchall():
+                if root not in done:          # two ends of one tree: it is collected once
+                    done.add(root)
+                    by_id[iid].collected = int(root)
+        for cur, put in self.puts:
+            _inbox_outcome(put, cur.fetchone())
 
-    def _insert(self, r: IsolateRow) -> None:
-        row = {c: getattr(r, c) for c in _COLS}
-        row.update(owner=self.node_id, epoch=self.epoch, created_at=self.now, updated_at=self.now,
-                   detached=bool(r.detached))
-        if row["root_id"] is None:
-            row["root_id"] = r.id
-        self.conn.execute(_INSERT, tuple(row[c] for c in _COLS))
+    def _insert(self, rows: list[IsolateRow]) -> None:
+        cols: list[list[Any]] = [[getattr(r, c) for r in rows] for c in _COLS]
+        n = len(rows)
+        fixed = {"root_id": [r.root_id if r.root_id is not None else r.id for r in rows],
+                 "owner": [self.node_id] * n, "epoch": [self.epoch] * n, "created_at": [self.now] * n,
+                 "updated_at": [self.now] * n, "detached": [bool(r.detached) for r in rows]}
+        self.conn.execute(_INSERT_ALL, [fixed.get(c, col) for c, col in zip(_COLS, cols)])
 
-    def _update(self, part: list[Commit]) -> None:
-        cur = self.conn.execute(_UPDATE, (
-            self.now, [c.isolate_id for c in part], [c.status for c in part], [c.wake_at for c in part],
-            [c.waiting_on for c in part], [c.result for c in part], [c.error for c in part],
-            [c.steps for c in part], [c.children for c in part], [c.log_seq for c in part],
-            [bool(c.keep_snapshot) for c in part], [None if c.keep_snapshot else c.snapshot for c in part],
-            self.node_id, self.epoch))
-        self.updates.append((cur, part))
-
-    def _log(self, part: list[Commit]) -> None:
-        logged = [c for c in part if c.log]
-        if not logged:
-            return
+    def _steps_args(self, part: list[Commit]) -> tuple[Any, ...]:
+        keep = self.store.log_keep
         ids: list[int] = []
         seqs: list[int] = []
         lines: list[bytes] = []
+        logged = [c for c in part if c.log]
         for c in logged:
             first = c.log_seq - len(c.log) + 1
             for i, line in enumerate(c.log):
-                ids.append(c.isolate_id)
-                seqs.append(first + i)
-                lines.append(_line(line))
-        self.conn.execute(_LOG, (ids, seqs, lines))
-        self.conn.execute(_LOG_TRIM, ([c.isolate_id for c in logged],
-                                      [c.log_seq - self.store.log_keep for c in logged]))
+                if first + i > c.log_seq - keep:
+                    ids.append(c.isolate_id)
+                    seqs.append(first + i)
+                    lines.append(_line(line))
+        return (self.node_id, self.epoch, self.now, self.node_id, self.epoch,
+                [c.isolate_id for c in part], [c.status for c in part], [c.wake_at for c in part],
+                [c.waiting_on for c in part], [c.result for c in part], [c.error for c in part],
+                [c.steps for c in part], [c.children for c in part], [c.log_seq for c in part],
+                [bool(c.keep_snapshot) for c in part], [None if c.keep_snapshot else c.snapshot for c in part],
+                ids, seqs, lines, [c.isolate_id for c in logged], [c.log_seq - keep for c in logged], self._lost())
 
     def _apply(self, op: Op) -> None:
         conn = self.conn
@@ -658,14 +697,13 @@ class _Batch:
             case QueuePut(qid, seq, data):
                 conn.execute("INSERT INTO queue_items (queue_id, seq, value) VALUES (%s, %s, %s)", (qid, seq, data))
             case QueueTake(qid, seq):
-                self.takes.append((conn.execute("DELETE FROM queue_items WHERE queue_id = %s AND seq = %s",
-                                                (qid, seq)), op))
+                conn.execute(_TAKE, (qid, seq, f"queue {qid}: item {seq} taken but not stored (engine bug)"))
             case LockSet(lid, holder):
                 conn.execute("UPDATE locks SET holder = %s WHERE id = %s", (holder, lid))
             case WgAdd(wid, delta):
                 conn.execute("UPDATE waitgroups SET count = count + %s WHERE id = %s", (delta, wid))
-            case IsolateNew(row):
-                self._insert(row)
+            case IsolateNew():
+                pass                    # inserted with the batch's other new isolates, first
             case ProgramPut(h, body):
                 conn.execute("INSERT INTO programs (hash, body, created_at) VALUES (%s, %s, %s) "
                              "ON CONFLICT (hash) DO NOTHING", (h, body, self.now))

@@ -120,3 +120,13 @@ CREATE TABLE nodes (
 );
 -- lease epochs, unique across the store's nodes
 CREATE SEQUENCE node_epochs;
+
+-- A batch is sent in one go (BEGIN, its statements, COMMIT) and its checks fail it inside the
+-- server: a check that does not hold raises, and the whole transaction is rolled back. The
+-- store reads the SQLSTATE: DSL01 the node's lease or an isolate's ownership is lost, DSR01 a
+-- value of one commit is refused (store/postgres.py).
+CREATE FUNCTION deepslate_refuse(code TEXT, message TEXT) RETURNS BIGINT LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION USING ERRCODE = code, MESSAGE = message;
+END
+$$;
