@@ -30,6 +30,7 @@ of driver work, as with SQLite).
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 import urllib.parse
@@ -85,15 +86,23 @@ REFUSED = "DSR01"       # one commit holds what the store will not take: CommitR
 _HOLDS = "SELECT 1 FROM nodes WHERE node_id = %b AND epoch = %b AND lease_until > 0 FOR SHARE"
 _FENCE = f"SELECT CASE WHEN EXISTS ({_HOLDS}) THEN 0 ELSE deepslate_refuse('{LOST}', %b) END"
 
-# The steps' rows and log lines: one statement for a whole batch of distinct isolates (or one
-# step), fenced itself, from arrays sent in binary (psycopg's text arrays cost 12 ms of CPU per
-# 500 steps here, binary 3.5). A batch of steps and nothing else is this statement alone, in
-# autocommit: one round trip, no BEGIN or COMMIT. The ownership test compares with v's columns,
-# v being materialized: written as constants, the planner took "owner = $n AND epoch = $e" for a
-# selective filter, estimated one isolate and chose a nested loop that scanned the whole unnest
-# once per isolate (200 ms for 500 steps).
+# The steps' rows, the isolates they create, the programs they bring and their log lines: one
+# statement for a whole batch of distinct isolates (or one step), fenced itself, from arrays sent
+# in binary (psycopg's text arrays cost 12 ms of CPU per 500 steps here, binary 3.5). A batch of
+# steps and spawns and nothing else is this statement alone, in autocommit: one round trip, no
+# BEGIN or COMMIT. A spawn's row is inserted as its step leaves it (the store on SQLite inserts,
+# then updates). The ownership test compares with v's columns, v being materialized: written as
+# constants, the planner took "owner = $n AND epoch = $e" for a selective filter, estimated one
+# isolate and chose a nested loop that scanned the whole unnest once per isolate (200 ms for 500
+# steps).
 _STEPS = "WITH " + ", ".join([
     f"fence AS ({_HOLDS})",
+    f"ins AS (INSERT INTO isolates ({', '.join(_COLS)}) SELECT * FROM unnest(%b::bigint[], %b::text[], %b::text[], "
+    "%b::bytea[], %b::bigint[], %b::bigint[], %b::text[], %b::bytea[], %b::float8[], %b::text[], %b::bytea[], "
+    "%b::text[], %b::bigint[], %b::bigint[], %b::bigint[], %b::text[], %b::bigint[], %b::float8[], %b::float8[], "
+    "%b::bool[], %b::bytea[]))",
+    "prog AS (INSERT INTO programs (hash, body, created_at) SELECT h, b, %b::float8 FROM unnest(%b::bytea[], "
+    "%b::bytea[]) AS p(h, b) ON CONFLICT (hash) DO NOTHING)",
     "v AS MATERIALIZED (SELECT *, %b::float8 AS now, %b::text AS owner, %b::bigint AS epoch "
     "FROM unnest(%b::bigint[], %b::text[], %b::float8[], %b::text[], %b::bytea[], %b::text[], %b::bigint[], "
     "%b::bigint[], %b::bigint[], %b::bool[], %b::bytea[]) WITH ORDINALITY "
@@ -106,7 +115,7 @@ _STEPS = "WITH " + ", ".join([
     # the lines a commit printed past log_keep are not sent, so the trim below (which sees the
     # rows as they were before this statement) leaves exactly the last log_keep
     "lines AS (INSERT INTO isolate_log (isolate_id, seq, line) SELECT * FROM unnest(%b::bigint[], %b::bigint[], "
-    "%b::bytea[]) WHERE EXISTS (SELECT 1 FROM fence) ON CONFLICT (isolate_id, seq) DO UPDATE SET line = excluded.line)",
+    "%b::bytea[]) ON CONFLICT (isolate_id, seq) DO UPDATE SET line = excluded.line)",
     "trim AS (DELETE FROM isolate_log AS l USING unnest(%b::bigint[], %b::bigint[]) AS t(id, upto) "
     "WHERE l.isolate_id = t.id AND l.seq <= t.upto)",
 ]) + (f" SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM fence) THEN deepslate_refuse('{LOST}', %b) "
@@ -114,11 +123,6 @@ _STEPS = "WITH " + ", ".join([
       f"deepslate_refuse('{LOST}', (SELECT format('isolate %%s is not owned by node %%L at epoch %%s; another "
       "process took over', v.id, v.owner, v.epoch) FROM v WHERE v.id NOT IN (SELECT id FROM upd) ORDER BY v.ord "
       "LIMIT 1)) ELSE 0 END")
-# new isolates (spawns, children), one statement for all of a batch's
-_INSERT_ALL = (f"INSERT INTO isolates ({', '.join(_COLS)}) SELECT * FROM unnest("
-               "%b::bigint[], %b::text[], %b::text[], %b::bytea[], %b::bigint[], %b::bigint[], %b::text[], %b::bytea[], "
-               "%b::float8[], %b::text[], %b::bytea[], %b::text[], %b::bigint[], %b::bigint[], %b::bigint[], %b::text[], "
-               "%b::bigint[], %b::float8[], %b::float8[], %b::bool[], %b::bytea[])")
 _TAKE = ("WITH d AS (DELETE FROM queue_items WHERE queue_id = %s AND seq = %s RETURNING 1) "
          f"SELECT CASE WHEN count(*) = 1 THEN 0 ELSE deepslate_refuse('{REFUSED}', %s) END FROM d")
 # The trees these ends left with nothing that can run again lose their objects, in one statement
@@ -597,10 +601,10 @@ def _inbox_outcome(put: InboxPut, row: tuple[Any, ...] | None) -> None:
 
 
 class _Batch:
-    """One ``commit_batch``, sent in one piece: a batch of steps alone is one statement
-    (``write_steps``), anything else a pipelined transaction (``write``). Its checks are the
-    server's (LOST, REFUSED); what it tells besides (trees collected, messages filed) is read
-    after the COMMIT by ``settle``."""
+    """One ``commit_batch``, sent in one piece: a batch of steps and spawns alone is one
+    statement (``write_steps``), anything else a pipelined transaction (``write``). Its checks
+    are the server's (LOST, REFUSED); what it tells besides (trees collected, messages filed) is
+    read after the COMMIT by ``settle``."""
 
     def __init__(self, store: PostgresStore, conn: Conn, node_id: str, epoch: int, commits: list[Commit]):
         self.store, self.conn = store, conn
@@ -616,9 +620,11 @@ class _Batch:
         return f"node {self.node_id!r} lost its lease (epoch {self.epoch}); another process took over"
 
     def steps_only(self) -> bool:
-        """Steps of running isolates and nothing else: no op, no new isolate, no end."""
+        """Steps, spawns and children of distinct isolates and nothing else: no shared object,
+        no message, no end that may collect a tree."""
         return (bool(self.rows) and len(self.rows) == len(self.commits) and (self.bulk or len(self.rows) == 1)
-                and not any(c.ops or c.create is not None or _ends_tree_part(c) for c in self.rows))
+                and not any(_ends_tree_part(c) or any(not isinstance(op, _IN_STEPS) for op in c.ops)
+                            for c in self.rows))
 
     def write_steps(self) -> None:
         fault_point("before_commit")
@@ -626,19 +632,16 @@ class _Batch:
 
     def write(self) -> None:
         conn, commits = self.conn, self.commits
-        conn.execute(_FENCE, (self.node_id, self.epoch, self._lost()))
-        new = [c.create for c in self.rows if c.create is not None]
-        new += [op.row for c in self.rows for op in c.ops if isinstance(op, IsolateNew)]
-        if new:
-            self._insert(new)
-        for c in self.rows:
-            fault_point("mid_group_commit", commits, c)
-            for op in c.ops:
-                self._apply(op)
-            if not self.bulk:
-                conn.execute(_STEPS, self._steps_args([c]))
+        if not self.rows:                   # messages alone: nothing else checks the fence
+            conn.execute(_FENCE, (self.node_id, self.epoch, self._lost()))
         if self.bulk:
             conn.execute(_STEPS, self._steps_args(self.rows))
+        for c in self.rows:
+            fault_point("mid_group_commit", commits, c)
+            if not self.bulk:
+                conn.execute(_STEPS, self._steps_args([c]))
+            for op in c.ops:
+                self._apply(op)
         ended = [c for c in self.rows if _ends_tree_part(c)]
         if ended:
             self.collect = (conn.execute(_COLLECT, {"ended": [c.isolate_id for c in ended]}), ended)
@@ -663,16 +666,31 @@ class _Batch:
         for cur, put in self.puts:
             _inbox_outcome(put, cur.fetchone())
 
-    def _insert(self, rows: list[IsolateRow]) -> None:
-        cols: list[list[Any]] = [[getattr(r, c) for r in rows] for c in _COLS]
-        n = len(rows)
-        fixed = {"root_id": [r.root_id if r.root_id is not None else r.id for r in rows],
-                 "owner": [self.node_id] * n, "epoch": [self.epoch] * n, "created_at": [self.now] * n,
-                 "updated_at": [self.now] * n, "detached": [bool(r.detached) for r in rows]}
-        self.conn.execute(_INSERT_ALL, [fixed.get(c, col) for c, col in zip(_COLS, cols)])
-
-    def _steps_args(self, part: list[Commit]) -> tuple[Any, ...]:
-        keep = self.store.log_keep
+    def _steps_args(self, part: list[Commit]) -> list[Any]:
+        """_STEPS's parameters for ``part``: its new isolates (a spawn's row as its step leaves
+        it), the programs it brings, the rows it changes, its log lines."""
+        now, keep = self.now, self.store.log_keep
+        new: list[IsolateRow] = []
+        programs: list[ProgramPut] = []
+        steps: list[Commit] = []
+        for c in part:
+            for op in c.ops:
+                if isinstance(op, IsolateNew):
+                    new.append(op.row)
+                elif isinstance(op, ProgramPut):
+                    programs.append(op)
+            if c.create is None:
+                steps.append(c)
+            else:
+                r = c.create
+                new.append(dataclasses.replace(
+                    r, status=c.status, wake_at=c.wake_at, waiting_on=c.waiting_on, result=c.result, error=c.error,
+                    steps=c.steps, children=c.children, log_seq=c.log_seq,
+                    snapshot=r.snapshot if c.keep_snapshot else c.snapshot))
+        n = len(new)
+        fixed = {"root_id": [r.root_id if r.root_id is not None else r.id for r in new],
+                 "owner": [self.node_id] * n, "epoch": [self.epoch] * n, "created_at": [now] * n,
+                 "updated_at": [now] * n, "detached": [bool(r.detached) for r in new]}
         ids: list[int] = []
         seqs: list[int] = []
         lines: list[bytes] = []
@@ -684,12 +702,15 @@ class _Batch:
                     ids.append(c.isolate_id)
                     seqs.append(first + i)
                     lines.append(_line(line))
-        return (self.node_id, self.epoch, self.now, self.node_id, self.epoch,
-                [c.isolate_id for c in part], [c.status for c in part], [c.wake_at for c in part],
-                [c.waiting_on for c in part], [c.result for c in part], [c.error for c in part],
-                [c.steps for c in part], [c.children for c in part], [c.log_seq for c in part],
-                [bool(c.keep_snapshot) for c in part], [None if c.keep_snapshot else c.snapshot for c in part],
-                ids, seqs, lines, [c.isolate_id for c in logged], [c.log_seq - keep for c in logged], self._lost())
+        return [self.node_id, self.epoch,
+                *(fixed[col] if col in fixed else [getattr(r, col) for r in new] for col in _COLS),
+                now, [p.hash for p in programs], [p.body for p in programs],
+                now, self.node_id, self.epoch,
+                [c.isolate_id for c in steps], [c.status for c in steps], [c.wake_at for c in steps],
+                [c.waiting_on for c in steps], [c.result for c in steps], [c.error for c in steps],
+                [c.steps for c in steps], [c.children for c in steps], [c.log_seq for c in steps],
+                [bool(c.keep_snapshot) for c in steps], [None if c.keep_snapshot else c.snapshot for c in steps],
+                ids, seqs, lines, [c.isolate_id for c in logged], [c.log_seq - keep for c in logged], self._lost()]
 
     def _apply(self, op: Op) -> None:
         conn = self.conn
@@ -702,11 +723,8 @@ class _Batch:
                 conn.execute("UPDATE locks SET holder = %s WHERE id = %s", (holder, lid))
             case WgAdd(wid, delta):
                 conn.execute("UPDATE waitgroups SET count = count + %s WHERE id = %s", (delta, wid))
-            case IsolateNew():
-                pass                    # inserted with the batch's other new isolates, first
-            case ProgramPut(h, body):
-                conn.execute("INSERT INTO programs (hash, body, created_at) VALUES (%s, %s, %s) "
-                             "ON CONFLICT (hash) DO NOTHING", (h, body, self.now))
+            case IsolateNew() | ProgramPut():
+                pass                    # written by _STEPS, with the batch's other new rows
             case QueueNew(qid, capacity, elem, root):
                 conn.execute("INSERT INTO queues (id, capacity, elem, root_id) VALUES (%s, %s, %s, %s)",
                              (qid, capacity, elem, root))
@@ -722,3 +740,6 @@ class _Batch:
                 self.puts.append((conn.execute(_INBOX_PUT, _inbox_args(op, self.now)), op))
             case _:
                 raise CommitRejected(f"unknown store operation {op!r}")
+
+
+_IN_STEPS = (IsolateNew, ProgramPut)      # the operations _STEPS writes itself
