@@ -321,7 +321,12 @@ def test_a_batch_with_one_isolate_owned_elsewhere_writes_nothing_and_names_it(an
     any_store.sql("UPDATE isolates SET epoch = epoch + 1 WHERE id = 37")      # taken over by another node
     with pytest.raises(LeaseLost, match="isolate 37 is not owned"):
         store.commit_batch(NODE, epoch, [Commit(i, "running", b"new", 1) for i in range(1, 41)])
+    with pytest.raises(LeaseLost, match="isolate 37 is not owned"):
+        store.commit_batch(NODE, epoch, [Commit(37, "running", b"new", 1)])          # a batch of one step
+    with pytest.raises(LeaseLost, match="isolate 37 is not owned"):
+        store.commit_batch(NODE, epoch, [Commit(37, "running", b"new", 1, log=["x"], log_seq=1)])
     assert {r.snapshot for r in store.list_isolates()} == {b"snap"}
+    assert store.read_log(37) == []
 
 
 def test_two_steps_of_one_isolate_in_one_batch_land_in_order(store):
