@@ -61,3 +61,19 @@ def test_an_unreachable_server_is_a_clear_error_naming_the_url_without_its_passw
     with pytest.raises(StoreUnavailable, match=rf"postgres://postgres:\*\*\*@127.0.0.1:{port}/postgres") as e:
         new_postgres(1, url, "127.0.0.1:0", 100, 100, 5)
     assert "hunter22" not in str(e.value)
+
+
+def test_a_stopped_platform_says_to_open_the_store_again_with_new_postgres(pg_store):
+    platform, _ = new_postgres("n1", PG_URL, "127.0.0.1:0", schema=pg_store.schema)
+    pg_store.stores.append(platform.store)
+    spawn, wait, cancel, stop = spawn_workers(1, platform, [df.add])
+    spawn("a", "add", {"a": 1, "b": 2})
+    assert wait("a", timeout=10) == 3
+    stop()
+    with pytest.raises(RuntimeError, match=r"Open the store again with new_postgres\('n1', 'postgres"):
+        spawn_workers(1, platform, [df.add])
+    platform, _ = new_postgres("n1", PG_URL, "127.0.0.1:0", schema=pg_store.schema)      # as it says
+    pg_store.stores.append(platform.store)
+    spawn, wait, cancel, stop = spawn_workers(1, platform, [df.add])
+    assert wait("a", timeout=10) == 3
+    stop()

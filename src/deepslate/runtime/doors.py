@@ -1,4 +1,4 @@
-"""The README's doors: ``new_sqlite`` and ``spawn_workers``.
+"""The README's doors: ``new_sqlite``, ``new_postgres`` and ``spawn_workers``.
 
 They run an ``Engine`` on its own event loop in its own thread, so plain
 synchronous code (a FastAPI handler, a script) can call ``spawn``/``wait``/
@@ -55,6 +55,12 @@ class Platform:
 
     def __repr__(self) -> str:
         return f"Platform({self.store.path!r})"
+
+    def reopen(self) -> str:
+        """How to open this platform's store again, for messages."""
+        if type(self.store).__name__ == "PostgresStore":
+            return f"new_postgres({self.node_id!r}, {self.store.path!r}, ...)"
+        return f"new_sqlite({self.store.path!r})"
 
 
 def _check_addr(listen_addr: str) -> None:
@@ -417,12 +423,12 @@ def spawn_workers(n: int, platform: Platform, flows: Iterable[Any]) -> Workers:
     everything committed. All are thread-safe, and each keeps its timeout on the caller's
     side even when the engine loop is held or the engine is gone (then ``RuntimeError``)."""
     if not isinstance(platform, Platform):
-        raise TypeError(f"spawn_workers needs the platform from new_sqlite, not {type(platform).__name__}")
+        raise TypeError(f"spawn_workers needs the platform from new_sqlite or new_postgres, not {type(platform).__name__}")
     if platform.runner is not None:
         raise RuntimeError(f"{platform!r} already has workers; call stop() first")
     if platform.stopped:
         raise RuntimeError(f"{platform!r} was stopped: stop() closed its store. Open the store again "
-                           f"with new_sqlite({platform.store.path!r}) and pass that platform to spawn_workers")
+                           f"with {platform.reopen()} and pass that platform to spawn_workers")
     if platform.engine is not None and platform.engine.started:
         raise RuntimeError(f"{platform!r} already runs an engine on an event loop (deepslate.connect); "
                            "use its client, or close it first")
