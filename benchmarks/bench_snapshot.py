@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from deepslate._program import Code, Program
+from deepslate.program.model import Code, Program
 from deepslate._snapshot import decode_snapshot, decode_value, encode_snapshot, encode_value
 from deepslate._types import INT, DataclassT
 from deepslate._values import DSError, Queue

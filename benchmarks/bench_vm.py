@@ -21,7 +21,7 @@ if str(ROOT / "tests") not in sys.path:
     sys.path.insert(0, str(ROOT / "tests"))
 
 from deepslate import flow                             # noqa: E402
-from deepslate._program import RETURN, CallTarget      # noqa: E402
+from deepslate.program.model import RETURN, CallTarget  # noqa: E402
 from deepslate._vm import VM                           # noqa: E402
 from vm.asm import assemble, params, program           # noqa: E402
 

@@ -16,6 +16,7 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "wheel"
+INSPECTOR_PAGE = ("index.html", "app.js", "app.css")
 
 pytestmark = [
     pytest.mark.skipif(not sys.platform.startswith("linux"),
@@ -53,10 +54,11 @@ def test_sdist_holds_what_a_build_needs(built):
                  "src/deepslate/_vm.pyx", "src/deepslate/_vm.pxd", "src/deepslate/_vm.pyi",
                  "src/deepslate/_snapshot.pyx", "src/deepslate/_snapshot.pxd",
                  "src/deepslate/_snapshot.pyi", "src/deepslate/_opcodes.pxd",
-                 "src/deepslate/py.typed", "src/deepslate/store/migrations/sqlite_0001.sql"):
+                 "src/deepslate/py.typed", "src/deepslate/store/migrations/sqlite_0001.sql",
+                 *(f"src/deepslate/inspector/static/{f}" for f in INSPECTOR_PAGE)):
         assert need in names, need
-    # generated C would be compiled instead of an edited .pyx
-    assert not [n for n in names if n.endswith((".c", ".so", ".html"))]
+    # generated C would be compiled instead of an edited .pyx; Cython's annotation pages are not shipped
+    assert not [n for n in names if n.endswith((".c", ".so")) or n.endswith(".html") and "/inspector/" not in n]
 
 
 def test_wheel_is_manylinux_and_complete(built):
@@ -65,10 +67,26 @@ def test_wheel_is_manylinux_and_complete(built):
     assert "is consistent with the following platform tag" in show, show
     names = set(zipfile.ZipFile(wheel).namelist())
     for need in ("deepslate/py.typed", "deepslate/_vm.pyi", "deepslate/_snapshot.pyi",
-                 "deepslate/_vm.pxd", "deepslate/store/migrations/sqlite_0001.sql"):
+                 "deepslate/_vm.pxd", "deepslate/store/migrations/sqlite_0001.sql",
+                 *(f"deepslate/inspector/static/{f}" for f in INSPECTOR_PAGE)):
         assert need in names, need
     assert [n for n in names if re.fullmatch(r"deepslate/_vm\..*\.so", n)], names
-    assert not [n for n in names if n.endswith((".pyx", ".c", ".html"))]
+    assert not [n for n in names if n.endswith((".pyx", ".c")) or n.endswith(".html") and "/inspector/" not in n]
+
+
+SERVE_INSTALLED = """
+import sys, urllib.request
+from deepslate.inspector import Inspector, StoreRequestActions
+from deepslate.store import SQLiteStore
+ins = Inspector(SQLiteStore(sys.argv[1], readonly=True), StoreRequestActions(sys.argv[1]), lambda: None, "127.0.0.1:0")
+try:
+    page = urllib.request.urlopen(ins.url + "/").read().decode()
+    script = urllib.request.urlopen(ins.url + "/app.js").read()
+    listed = urllib.request.urlopen(ins.url + "/api/isolates").read().decode()
+finally:
+    ins.stop()
+print('src="/app.js"' in page, len(script) > 1000, '"my-counter"' in listed)
+"""
 
 
 def test_wheel_installs_offline_and_runs_the_counter(built, tmp_path):
@@ -100,6 +118,11 @@ def test_wheel_installs_offline_and_runs_the_counter(built, tmp_path):
     assert "my-counter: id 1, resumed" in second.stdout, second.stdout
     again = [int(c) for c in re.findall(r"count = (\d+)", second.stdout)]
     assert again and again[0] >= counts[-1] and again[-1] > counts[-1], (first.stdout, second.stdout)
+
+    # the inspector serves its page and the counter's store from the installed package
+    p = run([str(py), "-c", SERVE_INSTALLED, str(tmp_path / "c.db")], cwd=tmp_path, timeout=60)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert p.stdout.split() == ["True", "True", "True"], p.stdout
 
     # what cibuildwheel runs against each wheel it builds
     p = run([str(py), str(ROOT / "tests" / "wheel_smoke.py")], cwd=tmp_path, timeout=120)

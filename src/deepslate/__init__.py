@@ -8,10 +8,12 @@ from . import dpslio
 from ._builtins import http_listen, http_request, json_marshal, json_unmarshal, now, random, sleep, uuid4
 from ._snapshot import SnapshotError
 from ._values import DSError
-from .compiler import CompileError, Flow, dis, flow, impure, pure
+from .compiler import CompileError, Flow, flow, impure, pure
+from .program import dis
 from . import webhooks
-from .runtime import Client, Engine, FlowCancelled, FlowFailed, HttpPolicy, Ingress, IsolateInfo, SpawnConflict, \
-    connect, idempotency_key, new_postgres, new_sqlite, spawn_workers
+from .inspector import Inspector, spawn_inspector
+from .runtime import Client, Engine, FlowCancelled, FlowFailed, HttpPolicy, Ingress, IsolateInfo, Retention, \
+    SpawnConflict, connect, idempotency_key, metrics_text, new_postgres, new_sqlite, spawn_workers
 
 __all__ = [
     # the flow language
@@ -21,6 +23,8 @@ __all__ = [
     "new_sqlite", "new_postgres", "spawn_workers", "Engine", "idempotency_key", "Ingress", "webhooks", "HttpPolicy",
     # the asyncio API (the primary one for programs that run an event loop)
     "connect", "Client", "IsolateInfo",
+    # operations
+    "spawn_inspector", "Inspector", "Retention", "metrics_text",
     # errors and tools
     "CompileError", "FlowFailed", "FlowCancelled", "SpawnConflict", "SnapshotError", "dis",
 ]

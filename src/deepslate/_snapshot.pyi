@@ -5,7 +5,7 @@ module docstring of ``_snapshot.pyx``.
 """
 from typing import Any
 
-from ._program import Program
+from .program.model import Program
 
 FORMAT_VERSION: int
 MAGIC: bytes

@@ -131,6 +131,25 @@ def handle_in(t: Type, seen: set[str] | None = None) -> HandleT | None:
     return None
 
 
+def collect_dataclasses(t: Type | None, out: dict[str, DataclassT]) -> None:
+    """Add to ``out``, by ref, every dataclass type inside ``t`` (fields included)."""
+    if isinstance(t, DataclassT):
+        if t.ref not in out:
+            out[t.ref] = t
+            for _, ft in t.fields or ():
+                collect_dataclasses(ft, out)
+    elif isinstance(t, ListT):
+        collect_dataclasses(t.elem, out)
+    elif isinstance(t, DictT):
+        collect_dataclasses(t.key, out)
+        collect_dataclasses(t.value, out)
+    elif isinstance(t, UnionT):
+        for m in t.members:
+            collect_dataclasses(m, out)
+    elif isinstance(t, HandleT) and t.elem is not None:
+        collect_dataclasses(t.elem, out)
+
+
 # the Python class of each primitive and handle type's values (a float parameter also takes an int)
 PRIM_CLASSES: dict[str, type] = {"int": int, "bool": bool, "float": float, "str": str, "bytes": bytes,
                                  "None": type(None)}

@@ -15,7 +15,7 @@ cdef enum VMStatus:
 
 cdef class CodeInfo:
     # decoded once per Code and shared by every frame and VM running it
-    cdef object code            # the _program.Code
+    cdef object code            # the program.model.Code
     cdef int index              # its index in Program.codes
     cdef int* insns             # a private copy of code.insns: op a b c per instruction
     cdef int n_insns

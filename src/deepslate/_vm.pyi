@@ -15,7 +15,7 @@ may hold), and ``from_state`` keeps the objects it is given.
 """
 from typing import Any
 
-from ._program import EffectSpec, Program
+from .program.model import EffectSpec, Program
 
 FORMAT_VERSION: int
 MAGIC: bytes

@@ -127,7 +127,7 @@ import weakref
 from deepslate._opcodes import (
     CONST_OPERAND, JUMP_OPERAND, Op, OpcodeMax, RANGE_OPERAND, REGISTER_FILES, TERMINATORS,
 )
-from deepslate._program import FAULT, RETURN, YIELD, CallTarget, EffectSpec, Fault, TypeTest
+from deepslate.program.model import FAULT, RETURN, YIELD, CallTarget, EffectSpec, Fault, TypeTest
 from deepslate._values import DSError, Lock, Queue, WaitGroup
 
 # The snapshot codec's public names are part of this module's API (a plain
@@ -345,7 +345,7 @@ cdef CodeInfo _decode(code, int index):
         # a @pure function's result enters the isolate as a copy (see _pure_result); the
         # builtins and dataclass constructors the compiler lowers to CALL make fresh values
         ci.kcopy[j] = isinstance(k, CallTarget) and k.kind == "pure"
-    # CallTarget.fn and TypeTest.check are bound by compiler.serial.link, possibly after
+    # CallTarget.fn and TypeTest.check are bound by program.link.link, possibly after
     # decoding: cached here at first use
     ci.kfn = [None] * len(ci.consts)
     ci.n_o, ci.n_i, ci.n_f = code.n_o, code.n_i, code.n_f

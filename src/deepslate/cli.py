@@ -12,6 +12,12 @@ COMMANDS = {
     "demo": ("deepslate.runtime.cli:add_demo", "run the README counter example on SQLite"),
     "ls": ("deepslate.runtime.cli:add_ls", "list the isolates in a store"),
     "show": ("deepslate.runtime.cli:add_show", "show one isolate of a store"),
+    "cancel": ("deepslate.runtime.opscli:add_cancel", "cancel an isolate through the engine holding the store"),
+    "retry": ("deepslate.runtime.opscli:add_retry", "retry a failed isolate through the engine holding the store"),
+    "send": ("deepslate.runtime.opscli:add_send", "deliver an http_listen message through the engine holding "
+                                                  "the store"),
+    "purge": ("deepslate.runtime.opscli:add_purge", "delete finished isolates older than an age"),
+    "inspector": ("deepslate.inspector.cli:add_inspector", "serve the web inspector for a store"),
 }
 
 

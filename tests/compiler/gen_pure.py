@@ -1054,7 +1054,7 @@ def forget_compiled_modules() -> None:
     """Drop what the compiler keeps per process for the throwaway modules of
     ``driver.compile_source``: a run that compiles thousands of them would otherwise hold
     every one (env.LIVE maps refs to their callables, and so to their modules)."""
-    from deepslate.compiler.env import LIVE
+    from deepslate.program.link import LIVE
 
     for ref in [r for r in LIVE if r.startswith("_compiled_source_")]:
         del LIVE[ref]

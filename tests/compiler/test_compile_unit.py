@@ -14,11 +14,12 @@ from deepslate import DSError, CompileError, dpslio, flow, http_listen, impure, 
 from deepslate import _builtins
 from deepslate import _vm as vm_mod
 from deepslate._opcodes import Op
-from deepslate._program import CallTarget, EffectSpec, TypeTest
 from deepslate._types import FLOAT, INT, STR, DataclassT, ListT
 from deepslate.compiler import Flow, collect_errors
-from deepslate.compiler.dis import dis, instructions, oneline
-from deepslate.compiler.serial import LinkError, link, program_from_bytes, program_to_bytes
+from deepslate.program.dis import dis, instructions, oneline
+from deepslate.program.link import LinkError, link
+from deepslate.program.model import CallTarget, EffectSpec, TypeTest
+from deepslate.program.serial import program_from_bytes, program_to_bytes
 
 _counter = 0
 

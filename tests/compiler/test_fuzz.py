@@ -422,7 +422,7 @@ def test_check_outcome_rejects_a_bad_position(monkeypatch: pytest.MonkeyPatch) -
         check_outcome("x = 1\n")
 
     def crash(source: str, filename: str):
-        from deepslate.compiler import dis
+        from deepslate.program import dis
 
         dis.dis(42)   # any exception escaping from inside deepslate
     monkeypatch.setattr(test_fuzz, "compile_text", crash)

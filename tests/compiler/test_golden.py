@@ -1,5 +1,5 @@
 """Golden disassembly: every corpus module is compiled and each of its flows disassembled with
-``deepslate.compiler.dis``; the text must equal the checked-in ``<module>.dis`` beside the source.
+``deepslate.program.dis``; the text must equal the checked-in ``<module>.dis`` beside the source.
 
 After an intended compiler change, rewrite the files and review the diff:
 ``pytest tests/compiler/test_golden.py --update-golden`` (or ``DEEPSLATE_UPDATE_GOLDEN=1``).
@@ -17,7 +17,7 @@ FILES = driver.corpus_files()
 
 
 def disassemble(flow) -> str:
-    from deepslate.compiler import dis
+    from deepslate.program import dis
 
     program = driver.flow_program(flow)
     return dis.format_code(program.codes[program.entry], program)

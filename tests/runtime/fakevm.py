@@ -14,7 +14,7 @@ import hashlib
 import pickle
 from typing import Any
 
-from deepslate._program import FAULT, RETURN, YIELD, EffectSpec, Fault
+from deepslate.program.model import FAULT, RETURN, YIELD, EffectSpec, Fault
 
 
 class Code:
@@ -146,7 +146,7 @@ def decode_value(data: bytes, program: Any = None) -> Any:
 
 
 class Serial:
-    """Stands in for deepslate.compiler.serial: programs kept in a registry by hash."""
+    """Stands in for engine.PROGRAM_CODEC: programs kept in a registry by hash."""
     registry: dict[bytes, Program] = {}
 
     @classmethod

@@ -97,8 +97,8 @@ def test_named_frames_match_the_running_vm(tmp_path):
     """What the store-only reader names equals what the live VM shows, frame by frame."""
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "flowmods"))
     from detailflows import outer
-    from deepslate.compiler import serial
-    from deepslate.runtime.detail import name_frames
+    from deepslate.program import serial
+    from deepslate.program.names import name_frames
 
     program = outer.program
     vm = _vm.VM(program, program.code_index("outer"), [5])
@@ -123,7 +123,7 @@ def test_named_frames_match_the_running_vm(tmp_path):
 def test_unknown_program_shows_raw_registers(tmp_path):
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "flowmods"))
     from detailflows import inner
-    from deepslate.runtime.detail import name_frames
+    from deepslate.program.names import name_frames
 
     vm = _vm.VM(inner.program, inner.program.code_index("inner"), [[4], 1])
     vm.run()

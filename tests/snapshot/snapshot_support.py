@@ -9,7 +9,7 @@ import zlib
 from array import array
 from typing import Any
 
-from deepslate._program import Code, Program
+from deepslate.program.model import Code, Program
 from deepslate._types import INT, DataclassT
 
 

@@ -21,7 +21,7 @@ import re
 from array import array
 
 from deepslate._opcodes import Op, REGISTER_FILES
-from deepslate._program import Code, LocalVar, Program
+from deepslate.program.model import Code, LocalVar, Program
 from deepslate._types import BOOL, FLOAT, INT, Prim
 
 _TOKEN = re.compile(r"""=(?:'[^']*'|"[^"]*"|\S+)|\S+""")
@@ -130,7 +130,7 @@ def params(*names: str) -> tuple:
 
 def run_to_end(vm, answer=None, budget: int = 1_000_000, limit: int = 10_000):
     """Drive ``vm`` until it returns or faults, answering effects with ``answer(spec, args)``."""
-    from deepslate._program import FAULT, RETURN, YIELD
+    from deepslate.program.model import FAULT, RETURN, YIELD
     for _ in range(limit):
         spec, args = vm.run(budget)
         if spec is RETURN or spec is FAULT:

@@ -151,7 +151,7 @@ class _Prog:
 
 
 def _spec(kind: str, nargs: int, extra: tuple = (), fn=None):
-    from deepslate._program import EffectSpec
+    from deepslate.program.model import EffectSpec
 
     return EffectSpec(kind, nargs, extra, fn)
 

@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import driver
-from deepslate._program import FAULT, RETURN
+from deepslate.program.model import FAULT, RETURN
 from deepslate._values import DSError, Lock, Queue, WaitGroup
 from deepslate._vm import VM, MAX_NESTING, VMError, decode_snapshot, decode_value, encode_snapshot, \
     encode_value

@@ -1,7 +1,7 @@
 """The machine around the opcodes: promotion, faults, budget, states, views, verification."""
 import pytest
 
-from deepslate._program import FAULT, RETURN, YIELD, EffectSpec
+from deepslate.program.model import FAULT, RETURN, YIELD, EffectSpec
 from deepslate._vm import VM, ProgramError, VMError
 from vm.asm import assemble, params, program, run_to_end
 
@@ -125,7 +125,7 @@ def test_fault_names_every_frame_outermost_first():
 
 def test_builtin_conversion_failure_faults():
     from deepslate._builtins import BUILTINS
-    from deepslate._program import CallTarget
+    from deepslate.program.model import CallTarget
     c = assemble("""
         CALL O1 $int O0
         RETURN O1
@@ -369,7 +369,7 @@ def test_verifier_rejects_short_tables():
 # -- re-entry and interruption -------------------------------------------------------
 
 def _call_program(fn):
-    from deepslate._program import CallTarget
+    from deepslate.program.model import CallTarget
     return program(assemble("""
         CALL O0 $fn O0
         RETURN O0
@@ -407,7 +407,7 @@ def test_keyboard_interrupt_from_user_code_faults_the_isolate():
 
 
 def test_unlinked_type_test_faults_clearly():
-    from deepslate._program import TypeTest
+    from deepslate.program.model import TypeTest
     from deepslate._types import INT
     c = assemble("""
         ISINSTANCE I0 O0 $t

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pytest
 
 from deepslate._opcodes import Op, OpcodeMax
-from deepslate._program import FAULT, RETURN, CallTarget, EffectSpec, TypeTest
+from deepslate.program.model import FAULT, RETURN, CallTarget, EffectSpec, TypeTest
 from deepslate._vm import VM
 from vm.asm import assemble, params, program, run_to_end
 

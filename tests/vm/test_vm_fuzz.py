@@ -8,7 +8,7 @@ from array import array
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from deepslate._opcodes import CONST_OPERAND, JUMP_OPERAND, REGISTER_FILES, Op, OpcodeMax
-from deepslate._program import FAULT, RETURN, YIELD, CallTarget, Code, EffectSpec, Program, TypeTest
+from deepslate.program.model import FAULT, RETURN, YIELD, CallTarget, Code, EffectSpec, Program, TypeTest
 from deepslate._types import INT
 from deepslate._vm import VM, ProgramError
 

@@ -19,15 +19,14 @@ Passes, per ``@flow`` function (at decoration time):
    constants in range); a failure there is a compiler bug.
 4. Program (``flow``): a ``Flow``'s program is the closure of the flows it
    calls or starts; flow references become code indices, dataclass types are
-   gathered, callables are bound (``serial.link``) and the canonical bytes
-   are hashed (``serial.program_to_bytes``).
+   gathered, callables are bound (``deepslate.program.link``) and the
+   canonical bytes are hashed (``deepslate.program.serial``).
 
-``dis`` prints code; ``cli`` is ``deepslate check`` and ``deepslate dis``.
+What a program is, its bytes, its linking and its disassembly live in
+``deepslate.program``, which does not import the compiler. ``cli`` is
+``deepslate check`` and ``deepslate dis``.
 """
-from . import dis
 from .errors import CompileError
 from .flow import Flow, collect_errors, flow, impure, pure
-from .serial import link, program_from_bytes, program_to_bytes
 
-__all__ = ["CompileError", "Flow", "flow", "pure", "impure", "dis", "collect_errors",
-           "link", "program_from_bytes", "program_to_bytes"]
+__all__ = ["CompileError", "Flow", "flow", "pure", "impure", "collect_errors"]

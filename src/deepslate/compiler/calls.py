@@ -8,12 +8,12 @@ import ast
 from typing import Any
 
 from .._opcodes import Op
-from .._program import CallTarget, EffectSpec, TypeTest
 from .._types import (BOOL, BYTES, ERROR, FLOAT, INT, NONE, STR, DataclassT, DictT, ErrorT, handle_in,
                       HandleT, ListT, Type, UnionT, union)
 from .._values import DSError, Lock, Queue, WaitGroup
+from ..program.model import CallTarget, EffectSpec, TypeTest
 from . import env as envmod
-from .env import FlowRef, Sig, TypeErr
+from .env import CompiledFlow, FlowRef, Sig, TypeErr
 from .ir import CBASE, UNSUPPORTED_EXPR, Val, _Abort, _root, members, number_union
 
 PY_BUILTINS = {"len", "range", "str", "int", "float", "abs", "min", "max", "print", "isinstance",
@@ -113,8 +113,7 @@ class CallCompiler:
         return None
 
     def classify(self, obj: Any, name: str, node: ast.AST) -> tuple[str, Any]:
-        from .flow import Flow  # noqa: PLC0415
-        if isinstance(obj, Flow):
+        if isinstance(obj, CompiledFlow):
             if obj.errors:   # only while collecting errors (deepslate check)
                 self.fail(node, f"flow {obj.name} does not compile; fix its errors first")
             return "flow", obj.sig
@@ -289,7 +288,7 @@ class CallCompiler:
     def http_options(self, node: ast.Call, params: list[tuple[str, Type]]) -> tuple:
         """http_request's arguments, then its options as further arguments named in the spec's
         extra (a call without options compiles as it did before there were any)."""
-        from ..runtime.httpclient import HttpPolicy  # noqa: PLC0415 - the runtime imports the compiler
+        from ..runtime.httpclient import HttpPolicy  # noqa: PLC0415 - the compiler's one use of the runtime
         names = {p for p, _ in params}
         opts = []
         for k in node.keywords:

@@ -9,7 +9,7 @@ import sys
 import types
 from typing import Any
 
-from .dis import dis
+from ..program.dis import dis
 from .errors import CompileError
 from .flow import Flow, collect_errors
 

@@ -28,9 +28,10 @@ from array import array
 from typing import Any
 
 from .._opcodes import CONST_OPERAND, JUMP_OPERAND, RANGE_OPERAND, REGISTER_FILES, TERMINATORS, Op
-from .._program import CallTarget, Code, EffectSpec, LocalVar, TypeTest
 from .._types import (BOOL, BYTES, ERROR, FLOAT, INT, NONE, STR, DataclassT, DictT, ErrorT,
                       HandleT, ListT, Type, UnionT, union)
+from ..program.dis import format_code
+from ..program.model import CallTarget, Code, EffectSpec, LocalVar, TypeTest
 from . import env as envmod
 from .calls import DURABLE_PARAMS, CallCompiler
 from .env import FlowRef, ModuleEnv, TypeErr
@@ -337,7 +338,6 @@ class FunctionCompiler(CallCompiler):
         if not self.errors:
             problem = verify(code)
             if problem:   # a compiler bug: show the code, then stop
-                from .dis import format_code  # noqa: PLC0415
                 raise AssertionError(f"internal compiler error in flow {code.name}: {problem}\n"
                                      f"{format_code(code)}")
         return code

@@ -18,6 +18,8 @@ from .. import _builtins, dpslio
 from .._types import (BOOL, BYTES, ERROR, FLOAT, INT, NONE, STR, DataclassT, DictT, HandleT,
                       ListT, Type, UnionT, union)
 from .._values import DSError, Lock, Queue, WaitGroup
+from ..program.link import LIVE
+from .errors import CompileError
 
 DEFAULT_POLICY = (0, 0.5, 0.0)   # @impure: no retries, 0.5 s backoff base, no timeout
 CONST_TYPES = (int, float, str, bytes, bool, type(None))
@@ -25,10 +27,6 @@ PRIMS = {"int": INT, "bool": BOOL, "float": FLOAT, "str": STR, "bytes": BYTES, "
 PY_PRIMS = {int: INT, bool: BOOL, float: FLOAT, str: STR, bytes: BYTES, type(None): NONE}
 TYPE_HELP = ("use int, bool, str, float, bytes, None, list[T], dict[K, V], a @dataclass, "
              "T | DSError or a dpslio handle")
-
-# Objects registered under their ref when compiled, so programs built in this
-# process link even when a callable is not importable by name (a local class).
-LIVE: dict[str, Any] = {}
 
 
 class TypeErr(Exception):
@@ -63,6 +61,20 @@ class FlowRef:
 
     def __repr__(self) -> str:
         return f"<flow {self.name}>"
+
+
+class CompiledFlow:
+    """An ``@flow`` as name resolution sees it: its name, signature and compile errors.
+
+    ``flow.Flow`` is the one kind there is. It is declared here because ``flow`` is built
+    on this module and on ``calls``, which recognise a flow by it without importing ``flow``."""
+    __slots__ = ()
+    name: str
+    errors: list[CompileError]
+
+    @property
+    def sig(self) -> Sig:
+        raise NotImplementedError
 
 
 def ref_of(obj: Any) -> str:
@@ -277,8 +289,7 @@ class ModuleEnv:
 
     # -- signatures ------------------------------------------------------------
     def sig_from_function(self, fn: Any, kind: str) -> Sig:
-        from .flow import Flow  # noqa: PLC0415 (flow imports this module)
-        if isinstance(fn, Flow):
+        if isinstance(fn, CompiledFlow):
             return fn.sig
         m = marker(fn) or {}
         mod = inspect.getmodule(fn)
@@ -363,5 +374,5 @@ def module_env_for(mod: pytypes.ModuleType | None, globals_: dict | None = None,
     return env
 
 
-__all__ = ["ModuleEnv", "Sig", "FlowRef", "TypeErr", "LIVE", "DEFAULT_POLICY", "module_env_for",
+__all__ = ["ModuleEnv", "Sig", "FlowRef", "CompiledFlow", "TypeErr", "DEFAULT_POLICY", "module_env_for",
            "marker", "ref_of", "PRIMS", "_builtins", "dpslio"]

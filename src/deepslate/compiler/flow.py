@@ -12,11 +12,13 @@ import textwrap
 from array import array
 from typing import Any, Awaitable, Callable, Coroutine, Generic, Iterator, ParamSpec, Protocol, TypeVar, overload
 
-from .._program import Code, EffectSpec, Program
-from .._types import NONE, DataclassT, DictT, HandleT, ListT, Type, UnionT
+from .._types import NONE, DataclassT, Type, check_value, collect_dataclasses
+from ..program.link import link
+from ..program.model import CallTarget, Code, EffectSpec, Program, TypeTest
+from ..program.serial import program_hash
 from . import env as envmod
 from .codegen import FunctionCompiler
-from .env import FlowRef, ModuleEnv, Sig
+from .env import CompiledFlow, FlowRef, ModuleEnv, Sig
 from .errors import CompileError, Source, raise_all
 
 P = ParamSpec("P")
@@ -93,7 +95,7 @@ def compile_flow(fn: Callable[..., Any]) -> tuple[Code, list[FlowRef], list[Comp
     return code, fc.flow_refs, fc.errors, env
 
 
-class Flow(Generic[P, R]):
+class Flow(CompiledFlow, Generic[P, R]):
     """A compiled flow: ``Flow[P, R]`` takes the parameters ``P`` and returns ``R``.
 
     Inside a flow a call ``child(x)`` is the child's result, and that is what a type
@@ -198,7 +200,6 @@ class Flow(Generic[P, R]):
         return self._result(name, await value)
 
     def _result(self, name: str, value: object) -> R:
-        from .._types import check_value  # noqa: PLC0415
         err = check_value(self.returns, value, "result")
         if err:
             raise TypeError(f"isolate {name!r} did not return what flow {self.name} returns ({self.returns}): "
@@ -331,43 +332,23 @@ def _relocate(code: Code, index: dict[str, int]) -> Code:
     return dataclasses.replace(code, consts=tuple(consts))
 
 
-def walk_types(t: Any, out: dict[str, DataclassT]) -> None:
-    if isinstance(t, DataclassT):
-        if t.ref not in out:
-            out[t.ref] = t
-            for _, ft in t.fields or ():
-                walk_types(ft, out)
-    elif isinstance(t, ListT):
-        walk_types(t.elem, out)
-    elif isinstance(t, DictT):
-        walk_types(t.key, out)
-        walk_types(t.value, out)
-    elif isinstance(t, UnionT):
-        for m in t.members:
-            walk_types(m, out)
-    elif isinstance(t, HandleT) and t.elem is not None:
-        walk_types(t.elem, out)
-
-
 def program_types(codes: list[Code]) -> list[DataclassT]:
-    from .._program import CallTarget, TypeTest  # noqa: PLC0415
     found: dict[str, DataclassT] = {}
     for c in codes:
         for _, t in c.params:
-            walk_types(t, found)
-        walk_types(c.returns, found)
+            collect_dataclasses(t, found)
+        collect_dataclasses(c.returns, found)
         for lv in c.locals:
-            walk_types(lv.type, found)
+            collect_dataclasses(lv.type, found)
         for k in c.consts:
             if isinstance(k, TypeTest):
-                walk_types(k.type, found)
+                collect_dataclasses(k.type, found)
             elif isinstance(k, CallTarget) and k.type is not None:
-                walk_types(k.type, found)
+                collect_dataclasses(k.type, found)
     return [found[r] for r in sorted(found)]
 
 
 def build_program(entry: Flow[..., Any]) -> Program:
-    from .serial import link, program_hash  # noqa: PLC0415
     order = [entry]
     index = {entry.ref: 0}
     i = 0

@@ -6,7 +6,9 @@ from .errors import FlowCancelled, FlowFailed, SpawnConflict, idempotency_key
 from .httpclient import HttpPolicy
 from .info import IsolateInfo
 from .ingress import Ingress, ListenError
+from .metrics import metrics_text
+from .retention import Retention
 
 __all__ = ["Client", "Engine", "FlowCancelled", "FlowFailed", "HttpPolicy", "Ingress", "IsolateInfo", "ListenError",
-           "Platform", "SpawnConflict", "Workers", "connect", "idempotency_key", "new_postgres", "new_sqlite",
-           "spawn_workers"]
+           "Platform", "Retention", "SpawnConflict", "Workers", "connect", "idempotency_key", "metrics_text",
+           "new_postgres", "new_sqlite", "spawn_workers"]

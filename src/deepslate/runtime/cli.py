@@ -9,9 +9,10 @@ import sys
 import time
 from typing import Any
 
+from ..program.names import name_frames, read_program
 from ..store.base import IsolateRow, StoreError
 from ..store.sqlite import SQLiteStore
-from .detail import describe_isolate, name_frames, read_program
+from .detail import describe_isolate
 
 
 def _when(t: float | None) -> str:

@@ -101,9 +101,12 @@ class Client:
                                            "(its event loop is busy); it may still be committed: send again "
                                            "with the same key to be sure it lands once")
 
-    async def retry(self, name: str, *, timeout: float | None = None) -> bool:
-        """Run failed isolate ``name`` again from its last good snapshot; False if it has none."""
-        return await self._call(self.engine.retry(name), timeout, cancel=False,
+    async def retry(self, name: str, *, failed_at: float | None = None, timeout: float | None = None) -> bool:
+        """Run failed isolate ``name`` again from its last good snapshot; False if it has none.
+        ``failed_at``: the ``updated_at`` of the failure the caller saw (``IsolateInfo.updated_at``):
+        the retry happens only while the isolate is still failed at that time, so two retries of
+        one failure (a double click) retry once."""
+        return await self._call(self.engine.retry(name, failed_at=failed_at), timeout, cancel=False,
                                 on_timeout=f"retry({name!r}) got no answer from the engine within {timeout} s "
                                            "(its event loop is busy); it may still take effect")
 
@@ -134,7 +137,7 @@ class Client:
             return
         t = _check_timeout(timeout)
         eng = self.engine
-        self.platform.stopped = True
+        self.platform.mark_stopped()
         stopping = asyncio.ensure_future(eng.stop())
 
         def stopped(f: "asyncio.Future[None]") -> None:
@@ -267,7 +270,7 @@ class _Connecting:
         engine = Engine(platform.store, self._flows, self._workers, node_id=platform.node_id,
                         commit_batch=platform.commit_batch, lease_seconds=platform.lease_seconds,
                         listen_addr=platform.listen_addr, ingress=platform.ingress,
-                        http_policy=platform.http_policy)
+                        http_policy=platform.http_policy, retention=platform.retention)
         await engine.start()
         platform.engine = engine
         return Client(platform, engine, None, owns=True)

@@ -1,84 +1,18 @@
 """One isolate as the inspector, ``deepslate show`` and the JSON API describe it.
 
-Everything here is read from the store alone: the program's own tables (local names and
-types per register, line table, each flow's source text) name the snapshot's registers,
-and values are decoded for display without importing the user's modules. So any process
-can inspect any store, including isolates of flows defined in a ``__main__`` script.
+Everything here is read from the store alone: the program's names table
+(``deepslate.program.names``) names the snapshot's registers, and values are decoded for
+display without importing the user's modules. So any process can inspect any store,
+including isolates of flows defined in a ``__main__`` script.
 """
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
 from typing import Any
 
 from .. import _vm
-from .._program import Program
+from ..program.names import name_frames, read_program, sources
 from ..store.base import IsolateRow
-
-_PROGRAMS_KEPT = 64
-_programs: "OrderedDict[bytes, Program | None]" = OrderedDict()   # content-addressed: any store's
-
-
-def read_program(store: Any, h: bytes) -> Program | None:
-    """The unlinked program stored under ``h`` (None if absent or unreadable); parsed once."""
-    if h in _programs:
-        _programs.move_to_end(h)
-        return _programs[h]
-    from ..compiler.serial import program_from_bytes
-    body = store.get_program(h)
-    try:
-        p = program_from_bytes(body) if body is not None else None
-    except (ValueError, KeyError, TypeError, IndexError):
-        p = None
-    _programs[h] = p
-    if len(_programs) > _PROGRAMS_KEPT:
-        _programs.popitem(last=False)
-    return p
-
-
-def _type_name(t: Any) -> str:
-    return str(t) if t is not None else "?"
-
-
-def name_frames(program: Program | None, snapshot: bytes) -> list[dict[str, Any]]:
-    """The snapshot's frames, outermost first: ``{function, filename, line, col, locals, types}``
-    with locals by source name as JSON values. Without the program (or when it does not match
-    the snapshot) each frame shows its raw registers under ``registers`` instead."""
-    info = _vm.inspect_snapshot(snapshot)
-    out: list[dict[str, Any]] = []
-    codes = program.codes if program is not None and program.hash.hex() == info["program_hash"] else None
-    for f in info["frames"]:
-        ci, pc = f["code_index"], f["pc"]
-        if codes is None or not 0 <= ci < len(codes):
-            out.append({"function": f"code #{ci}", "filename": None, "line": None, "col": None, "locals": {},
-                        "types": {}, "registers": {"O": f["O"], "I": f["I"], "F": f["F"]}})
-            continue
-        code = codes[ci]
-        line, col = code.position(pc) if 0 <= pc < len(code.positions) // 2 else (code.firstlineno, 0)
-        values: dict[str, Any] = {}
-        types: dict[str, str] = {}
-        for lv in code.locals:
-            if not lv.start_pc <= pc < lv.end_pc:
-                continue
-            regs = f[lv.file]
-            if not 0 <= lv.reg < len(regs):
-                continue
-            v = regs[lv.reg]
-            if lv.file == "I" and getattr(lv.type, "name", None) == "bool":
-                v = bool(v)
-            values[lv.name] = v
-            types[lv.name] = _type_name(lv.type)
-        out.append({"function": code.name, "filename": code.filename, "line": line, "col": col,
-                    "locals": values, "types": types})
-    return out
-
-
-def sources(program: Program | None) -> dict[str, dict[str, Any]]:
-    """Each flow of the program by name: where it is and its source text (as compiled)."""
-    if program is None:
-        return {}
-    return {c.name: {"filename": c.filename, "firstlineno": c.firstlineno, "text": c.source}
-            for c in program.codes}
 
 
 def wait_of(row: IsolateRow) -> dict[str, Any] | None:

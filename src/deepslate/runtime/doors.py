@@ -25,6 +25,7 @@ from .engine import Engine
 from .httpclient import HttpPolicy
 from .info import IsolateInfo, check_list, list_of, status_of
 from .ingress import Ingress, split_addr
+from .retention import Retention
 
 log = logging.getLogger("deepslate.runtime")
 T = TypeVar("T")
@@ -39,9 +40,11 @@ class Platform:
 
     def __init__(self, store: Store, listen_addr: str, *, node_id: str = "local", commit_batch: int = 1000,
                  lease_seconds: float = 30.0, ingress: Ingress | None = None,
-                 http_policy: HttpPolicy | None = None):
+                 http_policy: HttpPolicy | None = None, retention: Retention | None = None):
         if http_policy is not None and not isinstance(http_policy, HttpPolicy):
             raise TypeError(f"http_policy must be a deepslate.HttpPolicy, not {type(http_policy).__name__}")
+        if retention is not None and not isinstance(retention, Retention):
+            raise TypeError(f"retention must be a deepslate.Retention, not {type(retention).__name__}")
         self.store = store
         self.listen_addr = listen_addr      # the HTTP ingress's address; port 0: any free port
         self.ingress = ingress
@@ -49,9 +52,26 @@ class Platform:
         self.commit_batch = commit_batch
         self.lease_seconds = lease_seconds
         self.http_policy = http_policy          # None: HttpPolicy()'s defaults
+        self.retention = retention              # None: finished isolates are kept for ever
         self.engine: Engine | None = None
         self.runner: "EngineThread | None" = None
         self.stopped = False        # set by the doors' stop(): the store is (being) closed
+        self._on_stop: list[Callable[[], None]] = []
+
+    def on_stop(self, fn: Callable[[], None]) -> None:
+        """Call ``fn`` when the platform stops (an inspector serving it stops with it)."""
+        self._on_stop.append(fn)
+
+    def mark_stopped(self) -> None:
+        """The platform's engine was stopped and its store closed: run the ``on_stop`` callbacks,
+        once each; one that raises is logged and the others still run."""
+        self.stopped = True
+        hooks, self._on_stop = self._on_stop, []
+        for fn in hooks:
+            try:
+                fn()
+            except Exception as e:
+                log.error("stopping %r: %r raised %s: %s", self, fn, type(e).__name__, e)
 
     def __repr__(self) -> str:
         return f"Platform({self.store.path!r})"
@@ -83,7 +103,8 @@ def _check_timeout(timeout: Any) -> float | None:
 
 def new_sqlite(path: str, listen_addr: str = "127.0.0.1:8765", *, commit_batch: int = 1000,
                synchronous: str = "FULL", log_keep: int = 200, max_page_count: int | None = None,
-               ingress: Ingress | None = None, http_policy: HttpPolicy | None = None) -> tuple[Platform, None]:
+               ingress: Ingress | None = None, http_policy: HttpPolicy | None = None,
+               retention: Retention | None = None) -> tuple[Platform, None]:
     """Open (or create) the SQLite store at ``path``.
 
     ``spawn_workers`` serves the HTTP ingress on ``listen_addr`` (``host:0`` picks a free port:
@@ -92,7 +113,9 @@ def new_sqlite(path: str, listen_addr: str = "127.0.0.1:8765", *, commit_batch: 
     Raises ``deepslate.store.StoreError`` naming the file when it cannot be used: a missing
     directory, a file that is not a deepslate database, a read-only file. The second element
     is always None; it keeps the README's ``platform, _ = ...`` shape. ``http_policy`` sets
-    how the flows' ``http_request`` calls time out and retry (``deepslate.HttpPolicy``)."""
+    how the flows' ``http_request`` calls time out and retry (``deepslate.HttpPolicy``);
+    ``retention`` how long finished isolates are kept (``deepslate.Retention``; by default
+    for ever)."""
     _check_addr(listen_addr)
     if ingress is not None and not isinstance(ingress, Ingress):
         raise TypeError(f"ingress must be a deepslate.Ingress, not {type(ingress).__name__}")
@@ -100,8 +123,11 @@ def new_sqlite(path: str, listen_addr: str = "127.0.0.1:8765", *, commit_batch: 
         raise ValueError(f"commit_batch must be at least 1, not {commit_batch}")
     if http_policy is not None and not isinstance(http_policy, HttpPolicy):
         raise TypeError(f"http_policy must be a deepslate.HttpPolicy, not {type(http_policy).__name__}")
+    if retention is not None and not isinstance(retention, Retention):
+        raise TypeError(f"retention must be a deepslate.Retention, not {type(retention).__name__}")
     store = SQLiteStore(path, synchronous=synchronous, log_keep=log_keep, max_page_count=max_page_count)
-    return Platform(store, listen_addr, commit_batch=commit_batch, ingress=ingress, http_policy=http_policy), None
+    return Platform(store, listen_addr, commit_batch=commit_batch, ingress=ingress, http_policy=http_policy,
+                    retention=retention), None
 
 
 def new_postgres(node_id: int | str, dburl: str, listen_addr: str = "127.0.0.1:8765", pool_size: int = 10,
@@ -434,7 +460,8 @@ def spawn_workers(n: int, platform: Platform, flows: Iterable[Any]) -> Workers:
                            "use its client, or close it first")
     engine = Engine(platform.store, list(flows), n, node_id=platform.node_id,
                     commit_batch=platform.commit_batch, lease_seconds=platform.lease_seconds,
-                    listen_addr=platform.listen_addr, ingress=platform.ingress, http_policy=platform.http_policy)
+                    listen_addr=platform.listen_addr, ingress=platform.ingress, http_policy=platform.http_policy,
+                    retention=platform.retention)
     runner = EngineThread(engine)
     platform.engine, platform.runner = engine, runner
 
@@ -474,9 +501,10 @@ def spawn_workers(n: int, platform: Platform, flows: Iterable[Any]) -> Workers:
                                       "(its event loop is busy); it may still be committed: send again "
                                       "with the same key to be sure it lands once")
 
-    def retry(name: str, *, timeout: float | None = None) -> bool:
-        """Run failed isolate ``name`` again from its last good snapshot; False if it has none."""
-        return runner.call(engine.retry(name), timeout, cancel=False,
+    def retry(name: str, *, failed_at: float | None = None, timeout: float | None = None) -> bool:
+        """Run failed isolate ``name`` again from its last good snapshot; False if it has none.
+        ``failed_at``: retry only the failure of that ``updated_at`` (once, however often asked)."""
+        return runner.call(engine.retry(name, failed_at=failed_at), timeout, cancel=False,
                            on_timeout=f"retry({name!r}) got no answer from the engine within {timeout} s "
                                       "(its event loop is busy); it may still take effect")
 
@@ -503,7 +531,7 @@ def spawn_workers(n: int, platform: Platform, flows: Iterable[Any]) -> Workers:
             runner.stop(timeout)
         finally:
             if runner._stopped:          # not when refused (called from the engine's own thread)
-                platform.stopped = True
+                platform.mark_stopped()
                 if platform.runner is runner:
                     platform.runner = None
 

@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING, Any
 from .._values import DSError, Lock, Queue, WaitGroup
 from ..store.base import InboxTake, IsolateNew, IsolateRow
 from .blocking import CallTimedOut, Outcome
+from . import events
 from .errors import _KEY
+from .httpclient import outcome_of
 from .isolate import Iso, frames_of
 from .shared import Go, Refused
 
@@ -174,6 +176,7 @@ class Effects:
         ctx = contextvars.copy_context()
         ctx.run(_KEY.set, self._idempotency_key(iso))
         tag = (iso, spec, args, attempt)
+        self.metrics.impure_calls += 1
         if _is_async(fn):
             iso.task = self._effect_task(self._impure_async(tag, ctx.run(_call_coro, fn, args)), ctx)
         else:
@@ -232,8 +235,13 @@ class Effects:
         retries = int(spec.extra[1] or 0) if len(spec.extra) > 1 else 0
         if attempt < retries:
             backoff = float(spec.extra[2] or 0.0) if len(spec.extra) > 2 else 0.0
+            self.metrics.impure_retries += 1
+            events.emit(events.ISOLATE, logging.INFO, "impure_retry", isolate=iso.name, flow=iso.flow, step=iso.steps,
+                        function=ref, attempt=attempt + 2, of=retries + 1, after=backoff * (2 ** attempt),
+                        error=f"{type(value).__name__}: {value}")
             iso.handle = self._timer(backoff * (2 ** attempt), self._impure, iso, spec, args, attempt + 1)
             return
+        self.metrics.impure_failures += 1
         if len(spec.extra) > 4 and spec.extra[4]:       # declared -> T | DSError
             self.ready.put_nowait((iso, DSError(str(value) or type(value).__name__), []))
             return
@@ -366,10 +374,12 @@ class Effects:
             task = asyncio.current_task()
             if isinstance(e, asyncio.CancelledError) and task is not None and task.cancelling():
                 raise               # cancel or stop: this call is not wanted any more
+            self.metrics.http_requests["error"] += 1
             iso.task = None
             if self.started and self.failure is None:
                 self._internal_error(iso, e, " in http_request")
             return
+        self.metrics.http_requests[outcome_of(value)] += 1
         iso.task = None
         if iso.active:
             self.ready.put_nowait((iso, value, []))

@@ -24,19 +24,23 @@ thread, blocking @impure functions from the impure pool.
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import json
 import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 from typing import Any, Callable, Iterable
 
 from ..store.base import TERMINAL, Commit, CommitRejected, InboxPut, InboxTake, IsolateNew, IsolateRow, LeaseLost, \
     Op, ProgramPut, Store, StoreError
 from .._builtins import flow_clock
 from .._faults import fault_point
+from ..program import link, serial
 from .blocking import ImpurePool
+from . import events, requests, retention
 from .clock import REAL, Clock
 from .effects import BLOCKING, Effect, Effects, deadline
 from .errors import FlowCancelled, FlowFailed, error_json
@@ -44,6 +48,8 @@ from .ingress import Ingress, IngressServer, split_addr
 from .httpclient import HttpClient, HttpPolicy
 from .isolate import RELOCK, START, Iso, args_digest, check_args, check_name, describe, flow_of, frames_of, \
     same_spawn
+from .metrics import EngineMetrics
+from .retention import Retention
 from .shared import RETRY, SharedObjects
 from .stall import StallWatch, slow_step
 from .writer import GroupCommitWriter
@@ -61,16 +67,17 @@ def _default_vm() -> Any:
     return _vm
 
 
-def _default_serial() -> Any:
-    from ..compiler import serial
-    return serial
+# How the engine stores and loads programs (``Engine(serial=...)``; tests pass a stand-in).
+PROGRAM_CODEC = SimpleNamespace(program_to_bytes=serial.program_to_bytes,
+                                program_from_bytes=serial.program_from_bytes, link=link.link)
 
 
 class Engine(Effects):
     """The async API: ``await Engine(store, flows).start()``, then spawn/wait/cancel/retry/stop.
 
     ``vm`` and ``serial`` are the interpreter (``deepslate._vm``: VM, snapshot and value
-    codecs) and the program (de)serializer; tests pass stand-ins."""
+    codecs) and the program codec (``program_to_bytes``, ``program_from_bytes``, ``link``:
+    ``PROGRAM_CODEC``); tests pass stand-ins."""
 
     def __init__(self, store: Store, flows: Iterable[Any], workers: int = 4, *, node_id: str = "local",
                  commit_batch: int = 1000, budget: int = 200_000, impure_threads: int | None = None,
@@ -78,7 +85,8 @@ class Engine(Effects):
                  max_snapshot_bytes: int = MAX_SNAPSHOT_BYTES, slow_step_seconds: float = 0.5,
                  listen_addr: str | None = None, ingress: Ingress | None = None,
                  http_policy: HttpPolicy | None = None, clock: Clock | None = None, vm: Any = None,
-                 serial: Any = None):
+                 serial: Any = None, retention: Retention | None = None,
+                 poll_requests: float | None = requests.POLL_SECONDS):
         if workers < 1:
             raise ValueError(f"workers must be at least 1, not {workers}")
         if not time_scale > 0:
@@ -96,6 +104,12 @@ class Engine(Effects):
         self.ingress: IngressServer | None = None
         if http_policy is not None and not isinstance(http_policy, HttpPolicy):
             raise TypeError(f"http_policy must be a deepslate.HttpPolicy, not {type(http_policy).__name__}")
+        if retention is not None and not isinstance(retention, Retention):
+            raise TypeError(f"retention must be a deepslate.Retention, not {type(retention).__name__}")
+        if poll_requests is not None and not poll_requests > 0:
+            raise ValueError(f"poll_requests must be a positive number of seconds or None, not {poll_requests!r}")
+        self.retention = retention          # None: finished isolates are kept for ever
+        self.poll_requests = poll_requests  # seconds between two looks for requests of other processes
         if clock is not None and not isinstance(clock, Clock):
             raise TypeError(f"clock must be a deepslate Clock, not {type(clock).__name__}")
         self.clock = clock or REAL          # sleeps, deadlines, backoff and a flow's now() follow it
@@ -109,7 +123,7 @@ class Engine(Effects):
             fl = flow_of(f)
             self.flows[fl.name] = fl
         self.vm = vm if vm is not None else _default_vm()
-        self.serial = serial if serial is not None else _default_serial()
+        self.serial = serial if serial is not None else PROGRAM_CODEC
         self.n_workers = workers
         self.node_id = node_id
         self.commit_batch = commit_batch
@@ -129,13 +143,13 @@ class Engine(Effects):
         self.by_id: dict[int, Iso] = {}
         self.kids: dict[int, set[Iso]] = {}        # parent id -> its children in memory, until they finish
         self.programs: dict[bytes, Any] = {}
-        self.stored_programs: set[bytes] = set()
+        self.program_bodies: dict[bytes, bytes] = {}     # serialized programs of spawned flows
         self.shared = SharedObjects(self.vm.decode_value)
         self.failure: BaseException | None = None
         self.started = False
         self._tasks: list[asyncio.Task[Any]] = []
         self._effect_tasks: set[asyncio.Task[Any]] = set()
-        self.steps_committed = 0
+        self.metrics = EngineMetrics()      # counters bumped in place; runtime/metrics.py renders them
         self._frozen: asyncio.TimerHandle | None = None
         self._stepping: tuple[Iso, float] | None = None      # the step on the loop now, for the stall watch
         self._watch: StallWatch | None = None
@@ -155,6 +169,20 @@ class Engine(Effects):
         finally:
             self.in_flight.done()
 
+    async def run_db(self, fn: Any, *args: Any, **kw: Any) -> Any:
+        """``fn(*args, **kw)`` (a store method) on the engine's database thread."""
+        return await self._db(functools.partial(fn, *args, **kw))
+
+    @property
+    def steps_committed(self) -> int:
+        """Durable steps committed since the engine started."""
+        return self.metrics.steps
+
+    async def isolate_row(self, name: str) -> IsolateRow | None:
+        """Isolate ``name`` as the store holds it (its last committed step), or None."""
+        row: IsolateRow | None = await self._db(self.store.get_isolate, name)
+        return row
+
     async def start(self) -> "Engine":
         try:
             return await self._start()
@@ -172,7 +200,8 @@ class Engine(Effects):
         self._timer = self.clock.timers(self.loop)
         self.epoch = await self._db(self.store.claim, self.node_id)
         self.key_prefix = (await self._db(self.store.store_id))[:16]
-        self.writer = GroupCommitWriter(self.store, self.node_id, self.epoch, self.db, self.commit_batch)
+        self.writer = GroupCommitWriter(self.store, self.node_id, self.epoch, self.db, self.commit_batch,
+                                        metrics=self.metrics)
         self.impure_pool = ImpurePool(self.loop, self._impure_delivered, min_threads=self.impure_threads,
                                        stall_seconds=IMPURE_STALL_SECONDS)
         self.shared.load(await self._db(self.store.load_shared))
@@ -220,6 +249,12 @@ class Engine(Effects):
                 self._relock(iso)
         if self.listen_addr is not None:
             self.ingress = await IngressServer(self, self.listen_addr, self.ingress_settings).start()
+        # requests filed while no engine held the store are applied now, then as they come
+        if self.poll_requests is not None:
+            self._tasks.append(self.loop.create_task(requests.serve(self, self.poll_requests),
+                                                     name="deepslate-requests"))
+        if self.retention is not None:
+            self._tasks.append(self.loop.create_task(retention.keep(self, self.retention), name="deepslate-retention"))
         return self
 
     @property
@@ -263,7 +298,8 @@ class Engine(Effects):
         return iso
 
     async def _mark_failed(self, row: IsolateRow, msg: str, kind: str) -> None:
-        log.error("isolate %r: %s", row.name, msg)
+        events.emit(events.ISOLATE, logging.WARNING, "failed", isolate=row.name, flow=row.flow, step=row.steps,
+                    error=msg, kind=kind)
         await self._db(self.store.mark_failed, self.node_id, self.epoch, row.id, error_json(msg, kind=kind))
         for w in self.shared.forget_holder(row.id):    # the store released its locks with the mark
             self.ready.put_nowait(w)
@@ -282,14 +318,12 @@ class Engine(Effects):
         for fl in self.flows.values():
             if fl.program.hash == h:
                 self.programs[h] = fl.program
-                self.stored_programs.add(h)
                 return fl.program
         body = await self._db(self.store.get_program, h)
         if body is None:
             raise StoreError(f"program {h.hex()[:16]} is not in the store")
         p = self.serial.link(self.serial.program_from_bytes(body))
         self.programs[h] = p
-        self.stored_programs.add(h)
         return p
 
     async def stop(self) -> None:
@@ -304,6 +338,12 @@ class Engine(Effects):
         self.writer.close()
         await asyncio.gather(*self._tasks, *self._effect_tasks, return_exceptions=True)
         await asyncio.gather(self.http.close(), return_exceptions=True)
+        if self.failure is None:
+            # other processes see at once that no engine holds the store (deepslate cancel ...)
+            try:
+                await self._db(self.store.release, self.node_id, self.epoch)
+            except StoreError as e:
+                log.warning("the lease of node %r could not be released at stop: %s", self.node_id, e)
         for iso in self.by_id.values():
             for f in iso.waiters:
                 if not f.done():
@@ -326,7 +366,8 @@ class Engine(Effects):
         if self.failure is not None:
             return
         self.failure = exc
-        log.error("deepslate engine stopped: %s", exc)
+        events.emit(events.ENGINE, logging.ERROR, "paused", store=self.store.path, node=self.node_id,
+                    error=f"{type(exc).__name__}: {exc}")
         self._cancel_work()
         for iso in self.by_id.values():
             for f in iso.waiters:
@@ -411,9 +452,12 @@ class Engine(Effects):
         iso = Iso(iid, name, fl.name, program, vm)
         iso.args_hash = digest
         self.programs.setdefault(program.hash, program)
-        ops: list[Op] = []
-        if program.hash not in self.stored_programs:
-            ops.append(ProgramPut(program.hash, self.serial.program_to_bytes(program)))
+        # The program goes with every spawn (an INSERT OR IGNORE of a stored one costs a key
+        # look-up): a purge, of this process or another, deletes a program once no isolate uses it
+        body = self.program_bodies.get(program.hash)
+        if body is None:
+            body = self.program_bodies[program.hash] = self.serial.program_to_bytes(program)
+        ops: list[Op] = [ProgramPut(program.hash, body)]
         row = IsolateRow(iid, name, fl.name, program.hash, root_id=iid, snapshot=snap, args_hash=digest)
         self.by_name[name] = iso
         self.by_id[iid] = iso
@@ -427,7 +471,7 @@ class Engine(Effects):
                 self.by_name.pop(name, None)
                 self.by_id.pop(iid, None)
             else:
-                self.stored_programs.add(program.hash)
+                events.emit(events.ISOLATE, logging.INFO, "spawned", isolate=name, flow=fl.name, id=iid)
                 self.ready.put_nowait((iso, START, []))
         created.add_done_callback(settled)
         try:
@@ -572,12 +616,20 @@ class Engine(Effects):
                 found.append(other)
         return found
 
-    async def retry(self, name: str) -> bool:
+    async def retry(self, name: str, *, failed_at: float | None = None) -> bool:
         """Run a failed isolate again from its last good snapshot (after an @impure function
         kept failing, or a value the store refused, and the cause was fixed). Locks it held
         there are taken back first. False if it has nothing to resume from, or another retry
-        or a cancel got to it first."""
+        or a cancel got to it first.
+
+        ``failed_at``: the ``updated_at`` of the failure the caller saw (``IsolateInfo.updated_at``);
+        the retry happens only if the isolate is still failed at exactly that time. Two retries
+        carrying the same failure (a double click) retry once, even if the isolate failed again
+        in between."""
         self._check()
+        if failed_at is not None and (isinstance(failed_at, bool) or not isinstance(failed_at, (int, float))):
+            raise TypeError(f"failed_at must be the failure's updated_at (a unix time) or None, "
+                            f"not {type(failed_at).__name__}")
         known = self.by_name.get(name)
         if known is not None and known.active:
             return False
@@ -586,8 +638,12 @@ class Engine(Effects):
             raise KeyError(f"no isolate named {name!r}")
         if row.status != "failed" or row.snapshot is None:
             return False
-        if not await self._db(self.store.adopt_failed, self.node_id, self.epoch, row.id, "running"):
+        if failed_at is not None and row.updated_at != failed_at:
             return False
+        if not await self.run_db(self.store.adopt_failed, self.node_id, self.epoch, row.id, "running",
+                                 updated_at=failed_at):
+            return False
+        events.emit(events.ISOLATE, logging.INFO, "retried", isolate=name, flow=row.flow, step=row.steps)
         row.status = "running"
         self.by_name.pop(name, None)
         iso = await self._load(row)
@@ -899,7 +955,7 @@ class Engine(Effects):
         ``fut``, if given, is resolved in every case."""
         def landed(exc: BaseException | None) -> None:
             if exc is None:
-                self.steps_committed += 1
+                self.metrics.steps += 1
                 self._publish(iso, c.ops)
                 then()
             elif isinstance(exc, CommitRejected):
@@ -917,6 +973,8 @@ class Engine(Effects):
             if type(op) is IsolateNew:
                 child = self.by_id.get(op.row.id)
                 if child is not None and child.active:
+                    events.emit(events.ISOLATE, logging.INFO, "spawned", isolate=child.name, flow=child.flow,
+                                id=child.id, parent=iso.name)
                     self.ready.put_nowait((child, START, []))
             elif type(op) is InboxTake:
                 self._untake(op.mid)
@@ -973,6 +1031,13 @@ class Engine(Effects):
 
     def _finish(self, iso: Iso, c: Commit) -> None:
         """The terminal row is durable: wake waiters (they read it from the store) and forget the isolate."""
+        finished = self.metrics.finished
+        finished[c.status] = finished.get(c.status, 0) + 1
+        if c.status == "failed":
+            events.emit(events.ISOLATE, logging.WARNING, "failed", isolate=iso.name, flow=iso.flow, step=iso.steps,
+                        retryable=c.keep_snapshot, **events.failure_fields(c.error))
+        else:
+            events.emit(events.ISOLATE, logging.INFO, c.status, isolate=iso.name, flow=iso.flow, step=iso.steps)
         for f in iso.waiters:
             if not f.done():
                 f.set_result(None)

@@ -5,7 +5,7 @@ import contextvars
 import json
 from typing import Any
 
-from .._program import format_backtrace
+from ..program.model import format_backtrace
 
 _KEY: contextvars.ContextVar[str] = contextvars.ContextVar("deepslate_idempotency_key")
 

@@ -248,6 +248,16 @@ async def _read(r: Any, most: int) -> bytes:
     return bytes(buf)
 
 
+def outcome_of(value: bytes | DSError) -> str:
+    """What one http_request came to, for the metrics: ok (a 2xx body), status (another
+    answer), unreachable (no answer: refused, cut, a bad URL) or timeout."""
+    if type(value) is not DSError:
+        return "ok"
+    if value.kind == "timeout":
+        return "timeout"
+    return "status" if value.code else "unreachable"
+
+
 def _too_large(what: str, status: int, limit: int, detail: str) -> DSError:
     return DSError(f"{what}: the response is over max_response_bytes ({limit} bytes; {detail})", "http", status)
 

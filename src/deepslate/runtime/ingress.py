@@ -197,9 +197,12 @@ class IngressServer:
 
     async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
         try:
-            return await self._handle(request)
+            resp = await self._handle(request)
         except _Refused as r:
-            return _error(r.status, r.reason, r.headers)
+            resp = _error(r.status, r.reason, r.headers)
+        codes = self.engine.metrics.ingress
+        codes[resp.status] = codes.get(resp.status, 0) + 1
+        return resp
 
     async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
         eng, settings = self.engine, self.settings

@@ -20,11 +20,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from concurrent.futures import Executor
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from ..store.base import Commit, CommitRejected, Store, StoreError
 from .._faults import fault_point
+
+if TYPE_CHECKING:
+    from .metrics import EngineMetrics
 
 log = logging.getLogger("deepslate.runtime")
 Callback = Callable[[BaseException | None], None]
@@ -35,7 +39,8 @@ VALUE_FAULTS = (CommitRejected, ValueError, TypeError, OverflowError)
 
 
 class GroupCommitWriter:
-    def __init__(self, store: Store, node_id: str, epoch: int, executor: Executor, max_batch: int = 1000):
+    def __init__(self, store: Store, node_id: str, epoch: int, executor: Executor, max_batch: int = 1000, *,
+                 metrics: "EngineMetrics | None" = None):
         self.store = store
         self.node_id = node_id
         self.epoch = epoch
@@ -50,6 +55,7 @@ class GroupCommitWriter:
         self.batches = 0
         self.commits = 0
         self.rejected = 0
+        self.metrics = metrics      # commits per transaction and its latency, once per transaction
 
     def submit(self, commit: Commit, callback: Callback) -> None:
         if self.failure is not None:
@@ -119,6 +125,7 @@ class GroupCommitWriter:
         """Write ``batch``, splitting out commits whose values the store refuses; raises only
         for a fault of the store."""
         loop = asyncio.get_running_loop()
+        t0 = time.perf_counter()
         try:
             await loop.run_in_executor(self.executor, self.store.commit_batch, self.node_id, self.epoch,
                                        [c for c, _ in batch])
@@ -139,6 +146,10 @@ class GroupCommitWriter:
         fault_point("after_commit_before_resume")
         self.batches += 1
         self.commits += len(batch)
+        m = self.metrics
+        if m is not None:
+            m.commit_seconds.observe(time.perf_counter() - t0)
+            m.commit_batch_size.observe(len(batch))
         for _, cb in batch:
             _call(cb, None)
 

@@ -28,9 +28,21 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, Iterable, NamedTuple
 
 TERMINAL = ("done", "failed", "cancelled")
+
+
+def check_statuses(statuses: Iterable[str]) -> tuple[str, ...]:
+    """Finished statuses to purge, checked: a non-empty selection of ``TERMINAL``."""
+    if isinstance(statuses, str):
+        statuses = statuses.split(",")
+    out = tuple(dict.fromkeys(str(s).strip() for s in statuses))
+    bad = [s for s in out if s not in TERMINAL]
+    if bad or not out:
+        raise ValueError(f"statuses to purge must be some of {', '.join(TERMINAL)}, not "
+                         f"{', '.join(map(repr, bad)) if bad else 'none'}")
+    return out
 
 
 class StoreError(Exception):
@@ -183,6 +195,36 @@ class InboxMessage(NamedTuple):
     created_at: float
 
 
+class IsolateSummary(NamedTuple):
+    """One line of the inspector's list: an isolate without its snapshot, result or log."""
+    id: int
+    name: str
+    flow: str
+    status: str
+    steps: int
+    parent_id: int | None
+    wake_at: float | None
+    waiting_on: str
+    error: str | None          # the error column as stored (JSON), for failed isolates
+    created_at: float
+    updated_at: float
+
+
+class PageKey(NamedTuple):
+    """Where a page of the list ends: the (updated_at, id) of its last isolate. The next page
+    holds the isolates strictly before it in (updated_at DESC, id DESC) order, so isolates that
+    update meanwhile move to the top without shifting the pages after it."""
+    updated_at: float
+    id: int
+
+
+class StepCount(NamedTuple):
+    id: int
+    status: str
+    steps: int
+    created_at: float
+
+
 @dataclass
 class Commit:
     isolate_id: int
@@ -202,6 +244,17 @@ class Commit:
     keep_snapshot: bool = False       # leave the stored snapshot as it is (a failure that keeps
                                       # the last good one for retry); ``snapshot`` is then ignored
     collected: int | None = None      # set by the store: the root whose tree's objects it deleted
+
+
+class Request(NamedTuple):
+    """An operator request filed in the store (``deepslate cancel`` and the like)."""
+    id: int
+    verb: str                 # cancel retry send
+    name: str                 # the isolate's name
+    args: str                 # JSON object
+    created_at: float
+    done_at: float | None     # None while pending
+    outcome: str | None       # JSON object once applied
 
 
 @dataclass
@@ -256,6 +309,20 @@ class Store(abc.ABC):
     def count_isolates(self) -> dict[str, int]: ...
 
     @abc.abstractmethod
+    def page_isolates(self, *, status: str | None = None, flow: str | None = None, q: str | None = None,
+                      before: PageKey | None = None, limit: int = 50) -> list[IsolateSummary]:
+        """Up to ``limit`` isolates, most recently updated first (ties: higher id first), strictly
+        after ``before`` in that order; filtered by status, flow and a substring ``q`` of the name."""
+
+    @abc.abstractmethod
+    def flow_names(self) -> list[str]:
+        """The flows isolates of this store run, sorted."""
+
+    @abc.abstractmethod
+    def updated_since(self, since: float) -> list[StepCount]:
+        """The isolates whose row was written at or after ``since`` (unix time), with their steps."""
+
+    @abc.abstractmethod
     def children_of(self, id: int) -> list[str]: ...
 
     @abc.abstractmethod
@@ -273,10 +340,12 @@ class Store(abc.ABC):
         the locks it held."""
 
     @abc.abstractmethod
-    def adopt_failed(self, node_id: str, epoch: int, isolate_id: int, status: str) -> bool:
+    def adopt_failed(self, node_id: str, epoch: int, isolate_id: int, status: str,
+                     updated_at: float | None = None) -> bool:
         """Take a failed isolate that kept its snapshot into this node's lease and set its
         status (``running`` for a retry, ``cancelled``), in one conditional write: of two
-        concurrent callers exactly one gets True."""
+        concurrent callers exactly one gets True. With ``updated_at``, only if the row's
+        ``updated_at`` is still exactly that (the failure the caller saw)."""
 
     @abc.abstractmethod
     def inbox_put(self, isolate_id: int, method: str, route: str, body: bytes, *, headers: str | None = None,
@@ -298,6 +367,42 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def storage_bytes(self, isolate_id: int) -> int:
         """Bytes this isolate occupies (snapshot, result, log), for the benchmarks."""
+
+    # -- operations (retention, requests from other processes); not every store has them --------
+
+    def purge(self, statuses: Iterable[str], before: float, limit: int, *, dry_run: bool = False,
+              report: dict[str, Any] | None = None) -> int:
+        """Delete up to ``limit`` finished trees (a spawned isolate and all its create_task
+        descendants) in one transaction, each only when every isolate of it has a status in
+        ``statuses`` and ended before ``before``; with them everything they own (log,
+        inbox, delivery ids, queues, locks, wait groups) and the programs no isolate uses any
+        more. Returns the number of isolates deleted (0: nothing left to purge). ``dry_run``
+        rolls the transaction back. ``report``, when given, is filled with the count of rows
+        per kind and ``roots``, the ids of the trees' roots."""
+        raise NotImplementedError(f"{type(self).__name__} cannot purge isolates")
+
+    def file_request(self, verb: str, name: str, args: str) -> int:
+        """File an operator request (``args``: a JSON object) for the engine that holds the
+        store; returns its id."""
+        raise NotImplementedError(f"{type(self).__name__} takes no requests")
+
+    def pending_requests(self, limit: int) -> list[Request]:
+        """The oldest requests not yet applied."""
+        raise NotImplementedError(f"{type(self).__name__} takes no requests")
+
+    def finish_request(self, request_id: int, outcome: str) -> None:
+        """Record a request's outcome (a JSON object) and when it was applied."""
+        raise NotImplementedError(f"{type(self).__name__} takes no requests")
+
+    def get_request(self, request_id: int) -> Request | None:
+        raise NotImplementedError(f"{type(self).__name__} takes no requests")
+
+    def leases(self) -> list[tuple[str, float]]:
+        """(node id, lease end as unix time) of every node that ever held the store."""
+        raise NotImplementedError(f"{type(self).__name__} cannot list leases")
+
+    def release(self, node_id: str, epoch: int) -> None:
+        """End this node's lease now (a clean stop), if it still holds it at ``epoch``."""
 
     @abc.abstractmethod
     def close(self) -> None: ...

@@ -18,19 +18,21 @@ import os
 import sqlite3
 import threading
 import time
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 from .._faults import fault_point
 from . import migrations as _migrations
 from .base import (INBOX_HEAD, TERMINAL, Commit, CommitRejected, InboxMessage, InboxPut, InboxTake, IsolateNew,
-                   IsolateRow, LeaseLost, LockNew, LockSet, NotADeepslateStore, Op, ProgramPut, QueueNew, QueuePut,
-                   QueueTake, SharedState, Store, StoreError, StoreFull, StoreReadOnly, WgAdd, WgNew)
+                   IsolateRow, IsolateSummary, LeaseLost, LockNew, LockSet, NotADeepslateStore, Op, PageKey,
+                   ProgramPut, QueueNew, QueuePut, QueueTake, Request, SharedState, StepCount, Store, StoreError,
+                   StoreFull, StoreReadOnly, WgAdd, WgNew, check_statuses)
 
 APPLICATION_ID = 0x64736C74          # "dslt" in the SQLite header: marks a deepslate file
 
 _COLS = ("id name flow program_hash parent_id root_id status snapshot wake_at waiting_on result error steps "
          "children log_seq owner epoch created_at updated_at detached args_hash").split()
 _SELECT = "SELECT " + ", ".join(_COLS) + " FROM isolates"
+_SUMMARY = ", ".join(IsolateSummary._fields)
 # does the tree rooted at ?1 hold an isolate that may still run? Two seeks on (root_id, status),
 # so a wide tree's finished rows are not walked at each of their ends
 _TREE_LIVE = ("SELECT EXISTS (SELECT 1 FROM isolates WHERE root_id = ?1 AND status IN ('running', 'sleeping', "
@@ -48,6 +50,11 @@ def _owns(root: str) -> str:
 
 
 _TREE_OWNS = "SELECT " + _owns("?1")
+_PURGE_ROOTS = ("INSERT INTO temp.purge_roots (id) SELECT r.id FROM isolates AS r INDEXED BY isolates_ended "
+                f"WHERE r.ended_at < ? AND r.status IN ({{marks}}) AND r.parent_id IS NULL "
+                "AND NOT EXISTS (SELECT 1 FROM isolates AS c WHERE c.root_id = r.id AND (c.status NOT IN ({marks}) "
+                "OR c.ended_at IS NULL OR c.ended_at >= ?)) LIMIT ?")
+_ENDED = "UPDATE isolates SET ended_at = ? WHERE id IN ({})"
 _UPDATE_KEEP = ("UPDATE isolates SET status=?, wake_at=?, waiting_on=?, result=?, error=?, steps=?, children=?, "
                 "log_seq=?, updated_at=? WHERE id=? AND owner=? AND epoch=?")
 _UPDATE = _UPDATE_KEEP.replace("updated_at=?", "updated_at=?, snapshot=?")
@@ -111,6 +118,10 @@ def translate(e: sqlite3.Error, path: str, doing: str) -> StoreError | CommitRej
     if code.startswith("SQLITE_BUSY"):
         return StoreError(f"store {path!r} is locked by another process ({doing}): {e}")
     return StoreError(f"store {path!r}: {doing} failed: {e}")
+
+
+class _RolledBack(Exception):
+    """A dry run's transaction is undone on purpose."""
 
 
 def _text(line: str) -> str | bytes:
@@ -364,6 +375,11 @@ class SQLiteStore(Store):
                 for c in steps:
                     self._log(c)
                 self._collect_ended([c for c in steps if _ends_tree_part(c)])
+            # once per isolate that ends, never per step (see migration 6)
+            ended = [c.isolate_id for c in steps if c.status in TERMINAL]
+            for i in range(0, len(ended), _BULK_ROWS):
+                part = ended[i:i + _BULK_ROWS]
+                db.execute(_ENDED.format(", ".join("?" * len(part))), (now, *part))
             # inbound messages last: they see the statuses this batch leaves, so none is filed
             # under a tree that one of these steps ended
             for c in commits:
@@ -500,9 +516,10 @@ class SQLiteStore(Store):
     @_locked
     def mark_failed(self, node_id: str, epoch: int, isolate_id: int, error: str) -> None:
         def do() -> None:
-            cur = self.db.execute("UPDATE isolates SET status='failed', error=?, updated_at=? "
+            now = time.time()
+            cur = self.db.execute("UPDATE isolates SET status='failed', error=?, updated_at=?, ended_at=? "
                                   "WHERE id=? AND owner=? AND epoch=?",
-                                  (error, time.time(), isolate_id, node_id, epoch))
+                                  (error, now, now, isolate_id, node_id, epoch))
             if cur.rowcount != 1:
                 raise self._not_owned(isolate_id, node_id, epoch)
             # a failed isolate holds no lock (else nobody could ever take it)
@@ -510,13 +527,124 @@ class SQLiteStore(Store):
         self._write("mark failed", do)
 
     @_locked
-    def adopt_failed(self, node_id: str, epoch: int, isolate_id: int, status: str) -> bool:
+    def adopt_failed(self, node_id: str, epoch: int, isolate_id: int, status: str,
+                     updated_at: float | None = None) -> bool:
         def do() -> bool:
-            cur = self.db.execute("UPDATE isolates SET status=?, owner=?, epoch=?, updated_at=? WHERE id=? "
-                                  "AND status='failed' AND snapshot IS NOT NULL",
-                                  (status, node_id, epoch, time.time(), isolate_id))
+            seen = "" if updated_at is None else " AND updated_at = ?"
+            cur = self.db.execute("UPDATE isolates SET status=?, owner=?, epoch=?, updated_at=?, ended_at=NULL "
+                                  "WHERE id=? AND status='failed' AND snapshot IS NOT NULL" + seen,
+                                  (status, node_id, epoch, time.time(), isolate_id,
+                                   *(() if updated_at is None else (updated_at,))))
             return cur.rowcount == 1
         return bool(self._write("adopt a failed isolate", do))
+
+    # -- retention -------------------------------------------------------------------
+
+    @_locked
+    def purge(self, statuses: Iterable[str], before: float, limit: int, *, dry_run: bool = False,
+              report: dict[str, Any] | None = None) -> int:
+        """See Store.purge. A tree goes whole or not at all: a child never vanishes under a
+        root (or a detached sibling) that still runs, and an ended tree leaves nothing behind."""
+        wanted = check_statuses(statuses)
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ValueError(f"purge limit must be a positive int, not {limit!r}")
+        counts: dict[str, Any] = {}
+
+        def do() -> int:
+            counts.update(self._purge(wanted, float(before), limit))
+            if dry_run:
+                raise _RolledBack
+            return int(counts["isolates"])
+        try:
+            n = int(self._write("purge", do))
+        except _RolledBack:
+            n = int(counts["isolates"])
+        if report is not None:
+            report.update(counts)
+        return n
+
+    def _purge(self, wanted: tuple[str, ...], before: float, limit: int) -> dict[str, Any]:
+        db = self.db
+        marks = ", ".join("?" * len(wanted))
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS purge_roots (id INTEGER PRIMARY KEY)")
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS purge_programs (hash BLOB PRIMARY KEY)")
+        db.execute("DELETE FROM temp.purge_roots")
+        db.execute("DELETE FROM temp.purge_programs")
+        # roots oldest first through the index isolates_ended (named: with no statistics SQLite
+        # would rather walk every done row by status), less those whose tree holds a row still
+        # live or too young
+        db.execute(_PURGE_ROOTS.format(marks=marks), (before, *wanted, *wanted, before, limit))
+        roots = [r[0] for r in db.execute("SELECT id FROM temp.purge_roots ORDER BY id")]
+        counts: dict[str, Any] = {"trees": len(roots), "roots": roots}
+        tree = "root_id IN (SELECT id FROM temp.purge_roots)"
+        if roots:
+            db.execute(f"INSERT OR IGNORE INTO temp.purge_programs (hash) SELECT program_hash FROM isolates WHERE {tree}")
+            # ids are never given out again (idempotency keys are made of them): remember the
+            # largest ones deleted, as ending a tree does for its objects
+            for kind, sql in (("isolate", f"SELECT max(id) AS m FROM isolates WHERE {tree}"),
+                              ("queue", f"SELECT max(id) AS m FROM queues WHERE {tree}"),
+                              ("lock", f"SELECT max(id) AS m FROM locks WHERE {tree}"),
+                              ("wg", f"SELECT max(id) AS m FROM waitgroups WHERE {tree}"),
+                              ("seq", f"SELECT max(seq) AS m FROM queue_items WHERE queue_id IN "
+                                      f"(SELECT id FROM queues WHERE {tree})")):
+                db.execute(f"INSERT INTO store_info (key, value) SELECT 'freed_{kind}', m FROM ({sql}) "
+                           "WHERE m IS NOT NULL ON CONFLICT (key) DO UPDATE SET value = "
+                           "max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))")
+            counts["log_lines"] = db.execute(
+                f"DELETE FROM isolate_log WHERE isolate_id IN (SELECT id FROM isolates WHERE {tree})").rowcount
+            db.execute(f"DELETE FROM queue_items WHERE queue_id IN (SELECT id FROM queues WHERE {tree})")
+            for table in _TREE_TABLES:
+                counts[table] = db.execute(f"DELETE FROM {table} WHERE {tree}").rowcount
+            counts["isolates"] = db.execute(f"DELETE FROM isolates WHERE {tree}").rowcount
+            counts["programs"] = db.execute(
+                "DELETE FROM programs WHERE hash IN (SELECT hash FROM temp.purge_programs) "
+                "AND NOT EXISTS (SELECT 1 FROM isolates WHERE program_hash = programs.hash)").rowcount
+        else:
+            counts.update({k: 0 for k in ("log_lines", *_TREE_TABLES, "isolates", "programs")})
+        counts["requests"] = db.execute(
+            "DELETE FROM requests WHERE id IN (SELECT id FROM requests WHERE done_at IS NOT NULL AND done_at < ? "
+            "LIMIT ?)", (before, limit)).rowcount
+        return counts
+
+    # -- requests from other processes -------------------------------------------------
+
+    @_locked
+    def file_request(self, verb: str, name: str, args: str) -> int:
+        def do() -> int:
+            cur = self.db.execute("INSERT INTO requests (verb, name, args, created_at) VALUES (?, ?, ?, ?)",
+                                  (verb, name, args, time.time()))
+            return int(cur.lastrowid or 0)
+        rid: int = self._write("file a request", do)
+        return rid
+
+    @_locked
+    def pending_requests(self, limit: int) -> list[Request]:
+        return [Request(*r) for r in self._all(
+            "SELECT id, verb, name, args, created_at, done_at, outcome FROM requests WHERE done_at IS NULL "
+            "ORDER BY id LIMIT ?", (limit,), "read requests")]
+
+    @_locked
+    def finish_request(self, request_id: int, outcome: str) -> None:
+        self._write("record a request's outcome", lambda: self.db.execute(
+            "UPDATE requests SET done_at = ?, outcome = ? WHERE id = ? AND done_at IS NULL",
+            (time.time(), outcome, request_id)))
+
+    @_locked
+    def get_request(self, request_id: int) -> Request | None:
+        r = self._one("SELECT id, verb, name, args, created_at, done_at, outcome FROM requests WHERE id = ?",
+                      (request_id,))
+        return Request(*r) if r else None
+
+    @_locked
+    def leases(self) -> list[tuple[str, float]]:
+        return [(str(n), float(t)) for n, t in self._all("SELECT node_id, lease_until FROM nodes "
+                                                         "ORDER BY lease_until DESC", (), "read leases")]
+
+    @_locked
+    def release(self, node_id: str, epoch: int) -> None:
+        self._write("release the lease", lambda: self.db.execute(
+            "UPDATE nodes SET lease_until = min(lease_until, ?) WHERE node_id = ? AND epoch = ?",
+            (time.time(), node_id, epoch)))
 
     # -- reads -----------------------------------------------------------------
 
@@ -566,6 +694,40 @@ class SQLiteStore(Store):
     @_locked
     def count_isolates(self) -> dict[str, int]:
         return dict(self._all("SELECT status, count(*) FROM isolates GROUP BY status", (), "count isolates"))
+
+    @_locked
+    def page_isolates(self, *, status: str | None = None, flow: str | None = None, q: str | None = None,
+                      before: PageKey | None = None, limit: int = 50) -> list[IsolateSummary]:
+        where: list[str] = []
+        args: list[Any] = []
+        if status:
+            where.append("status = ?")
+            args.append(status)
+        if flow:
+            where.append("flow = ?")
+            args.append(flow)
+        if q:
+            where.append("name LIKE ? ESCAPE '\\'")
+            args.append("%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+        if before is not None:
+            where.append("(updated_at, id) < (?, ?)")
+            args += (float(before.updated_at), int(before.id))
+        # named: without statistics the planner prefers the status index and sorts every row of
+        # a common status (25 ms for 45 000 of 100 000) over walking this one (under 1 ms)
+        sql = (f"SELECT {_SUMMARY} FROM isolates INDEXED BY isolates_recent" + (" WHERE " + " AND ".join(where) if where else "")
+               + " ORDER BY updated_at DESC, id DESC LIMIT ?")
+        return [IsolateSummary(*r) for r in self._all(sql, (*args, limit), "list isolates")]
+
+    @_locked
+    def flow_names(self) -> list[str]:
+        # the covering index is a third of the table's size: half the time of a table scan
+        return [r[0] for r in self._all("SELECT DISTINCT flow FROM isolates INDEXED BY isolates_recent ORDER BY flow",
+                                        (), "list flows")]
+
+    @_locked
+    def updated_since(self, since: float) -> list[StepCount]:
+        return [StepCount(*r) for r in self._all("SELECT id, status, steps, created_at FROM isolates "
+                                                 "WHERE updated_at >= ?", (since,), "read recent steps")]
 
     @_locked
     def children_of(self, id: int) -> list[str]:

@@ -3,14 +3,14 @@
 A ``Program`` is the closure of one entry flow: its code object and every flow
 it calls or starts with ``create_task`` (so a child isolate runs on its
 parent's program version). Programs are content-addressed: ``hash`` is the
-SHA-256 of ``compiler.serial.program_to_bytes(program)``, and the store keeps
+SHA-256 of ``deepslate.program.serial.program_to_bytes(program)``; the store keeps
 programs by hash so an isolate always finishes on the program it started with
 (DESIGN §2.6).
 
 Constants (``Code.consts``) are a closed set: None, bool, int, float, str,
 bytes, and the four descriptor classes below. Python callables never appear in
 the serialized form; they are named by ``ref`` ("module:qualname" or
-"builtin:name") and bound by ``compiler.serial.link`` when a program is
+"builtin:name") and bound by ``deepslate.program.link.link`` when a program is
 loaded, so a stored program keeps working after the Python process restarts.
 """
 from __future__ import annotations
@@ -28,7 +28,7 @@ class CallTarget:
     ref: str                  # "module:qualname" or "builtin:name"
     nargs: int                # arguments taken from consecutive O registers
     type: Any = None          # json_unmarshal's target Type; None otherwise
-    fn: Callable[..., Any] | None = None   # bound by compiler.serial.link
+    fn: Callable[..., Any] | None = None   # bound by link.link
 
 
 @dataclass(eq=False)
@@ -42,15 +42,15 @@ class EffectSpec:
     """
     kind: str
     nargs: int
-    extra: tuple = ()         # kind-specific, serializable (see docs/internals.md)
-    fn: Callable[..., Any] | None = None   # the @impure function, bound by compiler.serial.link
+    extra: tuple[Any, ...] = ()   # kind-specific, serializable (see docs/internals.md)
+    fn: Callable[..., Any] | None = None   # the @impure function, bound by link.link
 
 
 @dataclass(eq=False)
 class TypeTest:
     """Operand of ``ISINSTANCE``: a runtime type test for narrowing."""
     type: Any                 # a deepslate._types.Type
-    check: Callable[[Any], bool] | None = None   # bound by compiler.serial.link
+    check: Callable[[Any], bool] | None = None   # bound by link.link
 
 
 @dataclass(frozen=True)
@@ -72,15 +72,15 @@ class Code:
     filename: str
     firstlineno: int
     source: str               # the function's source text, for display of old versions
-    params: tuple             # ((name, Type), ...)
+    params: tuple[tuple[str, Any], ...]   # ((name, Type), ...)
     returns: Any              # Type
-    insns: array              # array('i'), 4 words per instruction: op a b c
-    positions: array          # array('i'), 2 words per instruction: line col (1-based col)
-    consts: tuple
+    insns: array[int]         # array('i'), 4 words per instruction: op a b c
+    positions: array[int]     # array('i'), 2 words per instruction: line col (1-based col)
+    consts: tuple[Any, ...]
     n_o: int                  # register counts per file
     n_i: int
     n_f: int
-    locals: tuple = ()        # LocalVar, ...
+    locals: tuple[LocalVar, ...] = ()
 
     def position(self, pc: int) -> tuple[int, int]:
         return self.positions[2 * pc], self.positions[2 * pc + 1]
@@ -90,8 +90,8 @@ class Code:
 class Program:
     codes: list[Code]
     entry: int                              # index of the entry flow in codes
-    types: list = field(default_factory=list)   # dataclass Types referenced anywhere
-    hash: bytes = b""                       # sha256 of program_to_bytes(), set by the compiler
+    types: list[Any] = field(default_factory=list)   # the DataclassT referenced anywhere
+    hash: bytes = b""                       # sha256 of program_to_bytes(), set when it is built or read
 
     def code_index(self, name: str) -> int:
         for i, c in enumerate(self.codes):

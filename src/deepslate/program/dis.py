@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._opcodes import CONST_OPERAND, IMM_OPERAND, JUMP_OPERAND, OPERANDS, REGISTER_FILES, Op
-from .._program import CallTarget, Code, EffectSpec, Program, TypeTest
+from .model import CallTarget, Code, EffectSpec, Program, TypeTest
 
 
 @dataclass(frozen=True)
 class Instruction:
     opname: str
-    args: tuple           # raw operand words (as many as the opcode reads)
+    args: tuple[int, ...]  # raw operand words (as many as the opcode reads)
     argrepr: str          # the operands as text (O3 I1 L2 ...) and the constant in parentheses
     offset: int           # the pc
     line: int
@@ -106,13 +106,12 @@ def format_code(code: Code, program: Program | None = None, source: bool = False
 
 def dis(obj: Any, source: bool = False) -> str:
     """The disassembly of a Flow (with every flow of its program), a Program or a Code."""
-    from .flow import Flow  # noqa: PLC0415
-    if isinstance(obj, Flow):
-        obj = obj.program
-    if isinstance(obj, Program):
-        return "\n".join(format_code(c, obj, source) for c in obj.codes)
-    if isinstance(obj, Code):
-        return format_code(obj, None, source)
+    # a Flow is known by its program: this layer does not import the compiler
+    target = obj if isinstance(obj, (Program, Code)) else getattr(obj, "program", None)
+    if isinstance(target, Program):
+        return "\n".join(format_code(c, target, source) for c in target.codes)
+    if isinstance(target, Code):
+        return format_code(target, None, source)
     raise TypeError(f"dis() takes a Flow, a Program or a Code, not {type(obj).__name__}")
 
 

@@ -1,4 +1,4 @@
-"""Programs as bytes, and binding them to Python callables.
+"""Programs as bytes: what the store keeps and what ``Program.hash`` is taken over.
 
 ``program_to_bytes`` is canonical (sorted keys, no whitespace, floats by
 ``float.hex``) so equal programs give equal bytes and ``Program.hash`` is the
@@ -16,32 +16,20 @@ SHA-256 of those bytes. Grammar (JSON via orjson)::
             | ["call", kind, ref, nargs, type|null] | ["effect", kind, nargs, [const]]
             | ["test", type]
 
-Callables never appear: ``link`` binds ``CallTarget.fn``, ``EffectSpec.fn``
-(impure), ``TypeTest.check`` and ``DataclassT.cls`` by ref.
+Callables never appear: ``link.link`` binds them by ref once the program is read.
 """
 from __future__ import annotations
 
-import functools
 import hashlib
-import importlib
-import sys
 from array import array
-from typing import Any, Callable
+from typing import Any
 
 import orjson
 
-from .. import _builtins
-from .._program import CallTarget, Code, EffectSpec, LocalVar, Program, TypeTest
-from .._types import (ERROR, HANDLE_CLASSES, PRIM_CLASSES, DataclassT, DictT, ErrorT, HandleT, ListT, Prim, Type,
-                      UnionT)
-from .._values import DSError
-from .env import LIVE
+from .._types import ERROR, DataclassT, DictT, ErrorT, HandleT, ListT, Prim, Type, UnionT
+from .model import CallTarget, Code, EffectSpec, LocalVar, Program, TypeTest
 
 FORMAT = 1
-
-
-class LinkError(ImportError):
-    """A program names a Python callable or class that cannot be found."""
 
 
 # -- types ------------------------------------------------------------------------
@@ -141,7 +129,7 @@ def const_from_json(j: Any, dcs: dict[str, DataclassT]) -> Any:
 
 
 # -- programs -------------------------------------------------------------------------
-def _code_to_json(c: Code) -> dict:
+def _code_to_json(c: Code) -> dict[str, Any]:
     return {
         "name": c.name, "ref": c.ref, "filename": c.filename, "firstlineno": c.firstlineno,
         "source": c.source, "params": [[n, type_to_json(t)] for n, t in c.params],
@@ -191,87 +179,3 @@ def program_from_bytes(data: bytes) -> Program:
 
 def program_hash(p: Program) -> bytes:
     return hashlib.sha256(program_to_bytes(p)).digest()
-
-
-# -- linking ---------------------------------------------------------------------------
-def resolve_ref(ref: str) -> Any:
-    """The object ``module:qualname`` names (compiled in this process, or imported)."""
-    if ref in LIVE:
-        return LIVE[ref]
-    mod_name, _, qualname = ref.partition(":")
-    try:
-        obj: Any = sys.modules.get(mod_name) or importlib.import_module(mod_name)
-    except ImportError as e:
-        raise LinkError(f"cannot link {ref}: module {mod_name} cannot be imported ({e})") from None
-    for part in qualname.split("."):
-        obj = getattr(obj, part, None)
-        if obj is None:
-            raise LinkError(f"cannot link {ref}: {mod_name} has no {qualname}")
-    return getattr(obj, "__wrapped__", obj) if not hasattr(obj, "__deepslate__") else obj
-
-
-def type_check(t: Type) -> Callable[[Any], bool]:
-    """A shallow runtime test: which member of a union a value belongs to."""
-    if isinstance(t, Prim):
-        if t.name == "int":     # bool is a kind of int, as isinstance(True, int) says
-            return lambda v: type(v) is int or type(v) is bool
-        cls = PRIM_CLASSES[t.name]
-        return lambda v: type(v) is cls
-    if isinstance(t, ListT):
-        return lambda v: type(v) is list
-    if isinstance(t, DictT):
-        return lambda v: type(v) is dict
-    if isinstance(t, ErrorT):
-        return lambda v: type(v) is DSError
-    if isinstance(t, HandleT):
-        hcls = HANDLE_CLASSES[t.kind]
-        return lambda v: type(v) is hcls
-    if isinstance(t, DataclassT):
-        return lambda v: type(v) is t.cls
-    if isinstance(t, UnionT):   # isinstance(x, (int, str))
-        checks = [type_check(m) for m in t.members]
-        return lambda v: any(c(v) for c in checks)
-    raise TypeError(f"no runtime test for {t}")
-
-
-def link(p: Program) -> Program:
-    """Bind every callable and class the program names; LinkError names a missing ref."""
-    for t in p.types:
-        if t.cls is None:
-            cls = resolve_ref(t.ref)
-            object.__setattr__(t, "cls", cls)
-    by_ref = {t.ref: t for t in p.types}
-
-    def bind_types(t: Any) -> None:
-        from .flow import walk_types  # noqa: PLC0415
-        found: dict[str, DataclassT] = {}
-        walk_types(t, found)
-        for ref, dt in found.items():
-            if dt.cls is None:
-                object.__setattr__(dt, "cls", by_ref[ref].cls if ref in by_ref else resolve_ref(ref))
-
-    for c in p.codes:
-        for _, t in c.params:
-            bind_types(t)
-        bind_types(c.returns)
-        for k in c.consts:
-            if isinstance(k, CallTarget) and k.fn is None:
-                if k.kind == "builtin":
-                    name = k.ref.partition(":")[2]
-                    if name not in _builtins.BUILTINS:
-                        raise LinkError(f"cannot link {k.ref}: no such builtin")
-                    fn = _builtins.BUILTINS[name]
-                    if name == "json_unmarshal":
-                        bind_types(k.type)
-                        fn = functools.partial(fn, k.type)
-                    k.fn = fn
-                else:
-                    k.fn = resolve_ref(k.ref)
-                    if k.kind == "dataclass" and k.ref in by_ref and by_ref[k.ref].cls is None:
-                        object.__setattr__(by_ref[k.ref], "cls", k.fn)
-            elif isinstance(k, EffectSpec) and k.kind == "impure" and k.fn is None:
-                k.fn = resolve_ref(k.extra[0])
-            elif isinstance(k, TypeTest) and k.check is None:
-                bind_types(k.type)
-                k.check = type_check(k.type)
-    return p
