@@ -39,7 +39,7 @@ import functools
 import re
 import time
 import urllib.parse
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Iterable, TypeVar
 
 import psycopg
 import psycopg_pool
@@ -48,9 +48,9 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from .._faults import fault_point
 from . import migrations as _migrations
 from .base import (INBOX_HEAD, TERMINAL, Commit, CommitRejected, InboxMessage, InboxPut, InboxTake, IsolateNew,
-                   IsolateRow, LeaseLost, LockNew, LockSet, NotADeepslateStore, Op, ProgramPut, QueueNew, QueuePut,
-                   QueueTake, SharedState, Store, StoreError, StoreFull, StoreReadOnly, StoreUnavailable, WgAdd,
-                   WgNew)
+                   IsolateRow, IsolateSummary, LeaseLost, LockNew, LockSet, NotADeepslateStore, Op, PageKey,
+                   ProgramPut, QueueNew, QueuePut, QueueTake, Request, SharedState, StepCount, Store, StoreError,
+                   StoreFull, StoreReadOnly, StoreUnavailable, WgAdd, WgNew, check_statuses)
 
 T = TypeVar("T")
 Conn = psycopg.Connection[Any]
@@ -61,6 +61,10 @@ CONNECT_TIMEOUT = 10          # seconds, unless the URL says (libpq's default wa
 _COLS = ("id name flow program_hash parent_id root_id status snapshot wake_at waiting_on result error steps "
          "children log_seq owner epoch created_at updated_at detached args_hash").split()
 _SELECT = "SELECT " + ", ".join(_COLS) + " FROM isolates"
+_NEW_COLS = (*_COLS, "ended_at")
+_SUMMARY = ", ".join(IsolateSummary._fields)
+_REQUEST = "SELECT id, verb, name, args, created_at, done_at, outcome FROM requests"
+_ENDS = "('done', 'failed', 'cancelled')"          # TERMINAL
 _LIVE = "('running', 'sleeping', 'waiting')"      # the partial index isolates_owner is on this list
 _NOW = "extract(epoch FROM clock_timestamp())::float8"
 
@@ -100,10 +104,10 @@ _FENCE = f"SELECT CASE WHEN EXISTS ({_HOLDS}) THEN 0 ELSE deepslate_refuse('{LOS
 # constants, the planner took "owner = $n AND epoch = $e" for a selective filter, estimated one
 # isolate and chose a nested loop that scanned the whole unnest once per isolate (200 ms for 500
 # steps).
-_PART_NEW = (f"ins AS (INSERT INTO isolates ({', '.join(_COLS)}) SELECT * FROM unnest(%b::bigint[], %b::text[], "
+_PART_NEW = (f"ins AS (INSERT INTO isolates ({', '.join(_NEW_COLS)}) SELECT * FROM unnest(%b::bigint[], %b::text[], "
              "%b::text[], %b::bytea[], %b::bigint[], %b::bigint[], %b::text[], %b::bytea[], %b::float8[], %b::text[], "
              "%b::bytea[], %b::text[], %b::bigint[], %b::bigint[], %b::bigint[], %b::text[], %b::bigint[], "
-             "%b::float8[], %b::float8[], %b::bool[], %b::bytea[]))")
+             "%b::float8[], %b::float8[], %b::bool[], %b::bytea[], %b::float8[]))")
 _PART_PROGRAMS = ("prog AS (INSERT INTO programs (hash, body, created_at) SELECT h, b, %b::float8 FROM "
                   "unnest(%b::bytea[], %b::bytea[]) AS p(h, b) ON CONFLICT (hash) DO NOTHING)")
 _PART_STEPS = (
@@ -113,7 +117,8 @@ _PART_STEPS = (
     "AS u(id, status, wake_at, waiting_on, result, error, steps, children, log_seq, keep, snapshot, ord)), "
     "upd AS (UPDATE isolates AS i SET status = v.status, wake_at = v.wake_at, waiting_on = v.waiting_on, "
     "result = v.result, error = v.error, steps = v.steps, children = v.children, log_seq = v.log_seq, "
-    "updated_at = v.now, snapshot = CASE WHEN v.keep THEN i.snapshot ELSE v.snapshot END FROM v "
+    "updated_at = v.now, snapshot = CASE WHEN v.keep THEN i.snapshot ELSE v.snapshot END, "
+    f"ended_at = CASE WHEN v.status IN {_ENDS} THEN v.now ELSE i.ended_at END FROM v "
     "WHERE EXISTS (SELECT 1 FROM fence) AND i.id = v.id AND i.owner = v.owner AND i.epoch = v.epoch "
     "RETURNING i.id)")
 # the lines a commit printed past log_keep are not sent, so the trim (which sees the rows as
@@ -129,7 +134,8 @@ _PART_LOG = ("lines AS (INSERT INTO isolate_log (isolate_id, seq, line) SELECT *
 _ONE_STEP = (
     f"WITH fence AS ({_HOLDS}), "
     "upd AS (UPDATE isolates SET status = %b, wake_at = %b, waiting_on = %b, result = %b, error = %b, steps = %b, "
-    "children = %b, log_seq = %b, updated_at = %b, snapshot = CASE WHEN %b THEN snapshot ELSE %b END "
+    "children = %b, log_seq = %b, updated_at = %b, snapshot = CASE WHEN %b THEN snapshot ELSE %b END, "
+    "ended_at = coalesce(%b::float8, ended_at) "
     "WHERE id = %b AND owner = %b AND epoch = %b AND EXISTS (SELECT 1 FROM fence) RETURNING id) "
     f"SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM fence) THEN deepslate_refuse('{LOST}', %b) "
     f"WHEN NOT EXISTS (SELECT 1 FROM upd) THEN deepslate_refuse('{LOST}', %b) ELSE 0 END")
@@ -186,6 +192,16 @@ _INBOX_PUT = (
     "SELECT (SELECT root FROM r), (SELECT inbox_id FROM seen), (SELECT live FROM live), (SELECT id FROM ins), "
     f"CASE WHEN EXISTS (SELECT 1 FROM r) THEN 0 ELSE deepslate_refuse('{REFUSED}', "
     "format('inbox: no isolate with id %%s', %(iid)s::bigint)) END")
+
+
+# finished roots whose whole tree is of the statuses purged and ended before the cut
+_PURGE_ROOTS = ("SELECT r.id FROM isolates AS r WHERE r.ended_at < %s AND r.status = ANY(%s) AND r.parent_id IS NULL "
+                "AND NOT EXISTS (SELECT 1 FROM isolates AS c WHERE c.root_id = r.id AND (c.status <> ALL(%s) "
+                "OR c.ended_at IS NULL OR c.ended_at >= %s))")
+
+
+class _RolledBack(Exception):
+    """A dry run's transaction is undone on purpose."""
 
 
 def _ends_tree_part(c: Commit) -> bool:
@@ -504,22 +520,126 @@ class PostgresStore(Store):
 
     def mark_failed(self, node_id: str, epoch: int, isolate_id: int, error: str) -> None:
         def do(conn: Conn) -> None:
-            cur = conn.execute("UPDATE isolates SET status = 'failed', error = %s, updated_at = %s "
+            now = time.time()
+            cur = conn.execute("UPDATE isolates SET status = 'failed', error = %s, updated_at = %s, ended_at = %s "
                                "WHERE id = %s AND owner = %s AND epoch = %s",
-                               (error, time.time(), isolate_id, node_id, epoch))
+                               (error, now, now, isolate_id, node_id, epoch))
             if cur.rowcount != 1:
                 raise self._not_owned(isolate_id, node_id, epoch)
             # a failed isolate holds no lock (else nobody could ever take it)
             conn.execute("UPDATE locks SET holder = NULL WHERE holder = %s", (isolate_id,))
         self._write("mark failed", do)
 
-    def adopt_failed(self, node_id: str, epoch: int, isolate_id: int, status: str) -> bool:
+    def adopt_failed(self, node_id: str, epoch: int, isolate_id: int, status: str,
+                     updated_at: float | None = None) -> bool:
         def do(conn: Conn) -> bool:
-            cur = conn.execute("UPDATE isolates SET status = %s, owner = %s, epoch = %s, updated_at = %s "
-                               "WHERE id = %s AND status = 'failed' AND snapshot IS NOT NULL",
-                               (status, node_id, epoch, time.time(), isolate_id))
+            seen = "" if updated_at is None else " AND updated_at = %s"
+            cur = conn.execute("UPDATE isolates SET status = %s, owner = %s, epoch = %s, updated_at = %s, "
+                               "ended_at = NULL WHERE id = %s AND status = 'failed' AND snapshot IS NOT NULL" + seen,
+                               (status, node_id, epoch, time.time(), isolate_id,
+                                *(() if updated_at is None else (updated_at,))))
             return cur.rowcount == 1
         return self._write("adopt a failed isolate", do)
+
+    # -- retention -------------------------------------------------------------------------
+
+    def purge(self, statuses: Iterable[str], before: float, limit: int, *, dry_run: bool = False,
+              report: dict[str, Any] | None = None) -> int:
+        """See Store.purge. A tree goes whole or not at all: a child never vanishes under a
+        root (or a detached sibling) that still runs, and an ended tree leaves nothing behind."""
+        wanted = check_statuses(statuses)
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ValueError(f"purge limit must be a positive int, not {limit!r}")
+        counts: dict[str, Any] = {}
+
+        def do(conn: Conn) -> int:
+            counts.update(self._purge(conn, list(wanted), float(before), limit))
+            if dry_run:
+                raise _RolledBack
+            return int(counts["isolates"])
+        try:
+            n = int(self._write("purge", do))
+        except _RolledBack:
+            n = int(counts["isolates"])
+        if report is not None:
+            report.update(counts)
+        return n
+
+    def _purge(self, conn: Conn, wanted: list[str], before: float, limit: int) -> dict[str, Any]:
+        roots = [int(r[0]) for r in conn.execute(_PURGE_ROOTS + " ORDER BY r.ended_at, r.id LIMIT %s",
+                                                 (before, wanted, wanted, before, limit))]
+        if roots:
+            # lock the trees' rows, then look again: a retry that adopted one of them meanwhile
+            # keeps its tree, and one that comes after waits and then finds no row
+            conn.execute("SELECT 1 FROM isolates WHERE root_id = ANY(%s) ORDER BY id FOR UPDATE", (roots,))
+            roots = [int(r[0]) for r in conn.execute(_PURGE_ROOTS + " AND r.id = ANY(%s)",
+                                                     (before, wanted, wanted, before, roots))]
+        roots.sort()
+        counts: dict[str, Any] = {"trees": len(roots), "roots": roots}
+        if roots:
+            tree = "root_id = ANY(%(roots)s)"
+            args = {"roots": roots}
+            programs = [bytes(r[0]) for r in conn.execute(
+                f"SELECT DISTINCT program_hash FROM isolates WHERE {tree}", args)]
+            # ids are never given out again (idempotency keys are made of them): remember the
+            # largest ones deleted, as ending a tree does for its objects
+            conn.execute(
+                "INSERT INTO store_info (key, value) SELECT 'freed_' || kind, m::text FROM ("
+                f"SELECT 'isolate' AS kind, max(id) AS m FROM isolates WHERE {tree} "
+                f"UNION ALL SELECT 'queue', max(id) FROM queues WHERE {tree} "
+                f"UNION ALL SELECT 'lock', max(id) FROM locks WHERE {tree} "
+                f"UNION ALL SELECT 'wg', max(id) FROM waitgroups WHERE {tree} "
+                f"UNION ALL SELECT 'seq', max(seq) FROM queue_items WHERE queue_id IN "
+                f"(SELECT id FROM queues WHERE {tree})) AS f WHERE m IS NOT NULL "
+                "ON CONFLICT (key) DO UPDATE SET value = greatest(store_info.value::bigint, excluded.value::bigint)::text",
+                args)
+            counts["log_lines"] = conn.execute(
+                f"DELETE FROM isolate_log WHERE isolate_id IN (SELECT id FROM isolates WHERE {tree})", args).rowcount
+            conn.execute(f"DELETE FROM queue_items WHERE queue_id IN (SELECT id FROM queues WHERE {tree})", args)
+            for table in _TREE_TABLES:
+                counts[table] = conn.execute(f"DELETE FROM {table} WHERE {tree}", args).rowcount
+            counts["isolates"] = conn.execute(f"DELETE FROM isolates WHERE {tree}", args).rowcount
+            counts["programs"] = conn.execute(
+                "DELETE FROM programs WHERE hash = ANY(%s) "
+                "AND NOT EXISTS (SELECT 1 FROM isolates WHERE program_hash = programs.hash)", (programs,)).rowcount
+        else:
+            counts.update({k: 0 for k in ("log_lines", *_TREE_TABLES, "isolates", "programs")})
+        counts["requests"] = conn.execute(
+            "DELETE FROM requests WHERE id IN (SELECT id FROM requests WHERE done_at IS NOT NULL AND done_at < %s "
+            "LIMIT %s)", (before, limit)).rowcount
+        return counts
+
+    # -- requests from other processes ---------------------------------------------------------
+
+    def file_request(self, verb: str, name: str, args: str) -> int:
+        def do(conn: Conn) -> int:
+            row = conn.execute("INSERT INTO requests (verb, name, args, created_at) VALUES (%s, %s, %s, %s) "
+                               "RETURNING id", (verb, name, args, time.time())).fetchone()
+            assert row is not None
+            return int(row[0])
+        return self._write("file a request", do)
+
+    def pending_requests(self, limit: int) -> list[Request]:
+        return [Request(*r) for r in self._all(_REQUEST + " WHERE done_at IS NULL ORDER BY id LIMIT %s", (limit,),
+                                               "read requests")]
+
+    def finish_request(self, request_id: int, outcome: str) -> None:
+        self._write("record a request's outcome", lambda conn: conn.execute(
+            "UPDATE requests SET done_at = %s, outcome = %s WHERE id = %s AND done_at IS NULL",
+            (time.time(), outcome, request_id)))
+
+    def get_request(self, request_id: int) -> Request | None:
+        r = self._one(_REQUEST + " WHERE id = %s", (request_id,), "read a request")
+        return Request(*r) if r else None
+
+    def leases(self) -> list[tuple[str, float]]:
+        return [(str(n), float(t)) for n, t in self._all("SELECT node_id, lease_until FROM nodes "
+                                                         "ORDER BY lease_until DESC", (), "read leases")]
+
+    def release(self, node_id: str, epoch: int) -> None:
+        self._write("release the lease", lambda conn: conn.execute(
+            f"UPDATE nodes SET lease_until = least(lease_until, {_NOW}) WHERE node_id = %s AND epoch = %s",
+            (node_id, epoch)))
 
     def orphans(self, parent_id: int | None = None) -> list[IsolateRow]:
         cols = ", ".join(f"c.{c}" for c in _COLS)
@@ -563,6 +683,36 @@ class PostgresStore(Store):
     def count_isolates(self) -> dict[str, int]:
         return {s: int(n) for s, n in self._all("SELECT status, count(*) FROM isolates GROUP BY status", (),
                                                 "count isolates")}
+
+    def page_isolates(self, *, status: str | None = None, flow: str | None = None, q: str | None = None,
+                      before: PageKey | None = None, limit: int = 50) -> list[IsolateSummary]:
+        where: list[str] = []
+        args: list[Any] = []
+        if status:
+            where.append("status = %s")
+            args.append(status)
+        if flow:
+            where.append("flow = %s")
+            args.append(flow)
+        if q:
+            # ILIKE: SQLite's LIKE ignores the case (of ASCII letters)
+            where.append("name ILIKE %s ESCAPE '\\'")
+            args.append("%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+        if before is not None:
+            where.append("(updated_at, id) < (%s, %s)")
+            args += (float(before.updated_at), int(before.id))
+        sql = (f"SELECT {_SUMMARY} FROM isolates" + (" WHERE " + " AND ".join(where) if where else "")
+               + " ORDER BY updated_at DESC, id DESC LIMIT %s")
+        return [IsolateSummary(*r) for r in self._all(sql, (*args, limit), "list isolates")]
+
+    def flow_names(self) -> list[str]:
+        # COLLATE "C": sorted as Python and SQLite sort, whatever the database's collation
+        return [r[0] for r in self._all('SELECT DISTINCT flow FROM isolates ORDER BY flow COLLATE "C"', (),
+                                        "list flows")]
+
+    def updated_since(self, since: float) -> list[StepCount]:
+        return [StepCount(*r) for r in self._all("SELECT id, status, steps, created_at FROM isolates "
+                                                 "WHERE updated_at >= %s", (since,), "read recent steps")]
 
     def children_of(self, id: int) -> list[str]:
         return [r[0] for r in self._all("SELECT name FROM isolates WHERE parent_id = %s ORDER BY id", (id,),
@@ -702,16 +852,19 @@ class _Batch:
             c = part[0]
             return _ONE_STEP, [self.node_id, self.epoch, c.status, c.wake_at, c.waiting_on, c.result, c.error,
                                c.steps, c.children, c.log_seq, now, bool(c.keep_snapshot),
-                               None if c.keep_snapshot else c.snapshot, c.isolate_id, self.node_id, self.epoch,
+                               None if c.keep_snapshot else c.snapshot, now if c.status in TERMINAL else None,
+                               c.isolate_id, self.node_id, self.epoch,
                                self._lost(), f"isolate {c.isolate_id} is not owned by node {self.node_id!r} at "
                                              f"epoch {self.epoch}; another process took over"]
         new: list[IsolateRow] = []
+        ended_new: list[float | None] = []      # a spawn that ends in its first step ended now
         programs: list[ProgramPut] = []
         steps: list[Commit] = []
         for c in part:
             for op in c.ops:
                 if isinstance(op, IsolateNew):
                     new.append(op.row)
+                    ended_new.append(None)
                 elif isinstance(op, ProgramPut):
                     programs.append(op)
             if c.create is None:
@@ -722,6 +875,7 @@ class _Batch:
                     r, status=c.status, wake_at=c.wake_at, waiting_on=c.waiting_on, result=c.result, error=c.error,
                     steps=c.steps, children=c.children, log_seq=c.log_seq,
                     snapshot=r.snapshot if c.keep_snapshot else c.snapshot))
+                ended_new.append(now if c.status in TERMINAL else None)
         args: list[Any] = [self.node_id, self.epoch]
         if new:
             n = len(new)
@@ -729,6 +883,7 @@ class _Batch:
                      "owner": [self.node_id] * n, "epoch": [self.epoch] * n, "created_at": [now] * n,
                      "updated_at": [now] * n, "detached": [bool(r.detached) for r in new]}
             args += [fixed[col] if col in fixed else [getattr(r, col) for r in new] for col in _COLS]
+            args.append(ended_new)
         if programs:
             args += [now, [p.hash for p in programs], [p.body for p in programs]]
         if steps:
