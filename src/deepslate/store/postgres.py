@@ -707,8 +707,8 @@ class PostgresStore(Store):
 
     def flow_names(self) -> list[str]:
         # COLLATE "C": sorted as Python and SQLite sort, whatever the database's collation
-        return [r[0] for r in self._all('SELECT DISTINCT flow FROM isolates ORDER BY flow COLLATE "C"', (),
-                                        "list flows")]
+        return [r[0] for r in self._all('SELECT flow FROM (SELECT DISTINCT flow FROM isolates) AS f '
+                                        'ORDER BY flow COLLATE "C"', (), "list flows")]
 
     def updated_since(self, since: float) -> list[StepCount]:
         return [StepCount(*r) for r in self._all("SELECT id, status, steps, created_at FROM isolates "
