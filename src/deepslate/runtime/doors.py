@@ -132,7 +132,8 @@ def new_sqlite(path: str, listen_addr: str = "127.0.0.1:8765", *, commit_batch: 
 
 def new_postgres(node_id: int | str, dburl: str, listen_addr: str = "127.0.0.1:8765", pool_size: int = 10,
                  commit_batch: int = 1000, lease_seconds: float = 30.0, *, schema: str = "deepslate",
-                 ingress: Ingress | None = None, http_policy: HttpPolicy | None = None) -> tuple[Platform, None]:
+                 ingress: Ingress | None = None, http_policy: HttpPolicy | None = None,
+                 retention: Retention | None = None) -> tuple[Platform, None]:
     """Open (or create) the store in PostgreSQL database ``dburl`` (``postgres://`` or
     ``postgresql://user:password@host:port/database?sslmode=disable``), for node ``node_id``.
 
@@ -140,8 +141,8 @@ def new_postgres(node_id: int | str, dburl: str, listen_addr: str = "127.0.0.1:8
     works against a server whose ``max_connections`` is 100); ``commit_batch`` the most steps
     per group-commit transaction; ``lease_seconds`` the node's ownership lease. The tables live
     in ``schema`` (created when missing), so one database can hold several stores beside the
-    application's own tables. ``listen_addr``, ``ingress`` and ``http_policy`` are as for
-    ``new_sqlite``.
+    application's own tables. ``listen_addr``, ``ingress``, ``http_policy`` and ``retention`` are
+    as for ``new_sqlite``.
 
     Raises ``deepslate.store.StoreUnavailable`` naming the URL without its password when the
     server is down, refuses the credentials or has no such database, ``DriverMissing`` when
@@ -158,9 +159,12 @@ def new_postgres(node_id: int | str, dburl: str, listen_addr: str = "127.0.0.1:8
         raise ValueError(f"lease_seconds must be a positive number of seconds, not {lease_seconds!r}")
     if http_policy is not None and not isinstance(http_policy, HttpPolicy):
         raise TypeError(f"http_policy must be a deepslate.HttpPolicy, not {type(http_policy).__name__}")
+    if retention is not None and not isinstance(retention, Retention):
+        raise TypeError(f"retention must be a deepslate.Retention, not {type(retention).__name__}")
     store = open_postgres(dburl, schema=schema, pool_size=pool_size, lease_seconds=lease_seconds)
     return Platform(store, listen_addr, node_id=str(node_id), commit_batch=commit_batch,
-                    lease_seconds=float(lease_seconds), ingress=ingress, http_policy=http_policy), None
+                    lease_seconds=float(lease_seconds), ingress=ingress, http_policy=http_policy,
+                    retention=retention), None
 
 
 def open_postgres(dburl: str, **kw: Any) -> Store:
