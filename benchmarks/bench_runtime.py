@@ -18,21 +18,21 @@ _n = itertools.count()
 @pytest.mark.parametrize("isolates,steps", [(1, 500), (100, 10), (1000, 2)])
 def test_durable_steps(benchmark, tmp_path, isolates, steps):
     def run():
-        return asyncio.run(rt.throughput(str(tmp_path / f"t{next(_n)}.db"), isolates, steps))
+        return asyncio.run(rt.throughput(rt.Where(str(tmp_path)).fresh(f"t{next(_n)}"), isolates, steps))
     rate = benchmark.pedantic(run, rounds=3, iterations=1)
     benchmark.extra_info["steps_per_s"] = rate
 
 
 def test_durable_steps_copying_impure_results(benchmark, tmp_path):
     def run():
-        return asyncio.run(rt.throughput(str(tmp_path / f"f{next(_n)}.db"), 100, 10, flow="fetched"))
+        return asyncio.run(rt.throughput(rt.Where(str(tmp_path)).fresh(f"f{next(_n)}"), 100, 10, flow="fetched"))
     rate = benchmark.pedantic(run, rounds=3, iterations=1)
     benchmark.extra_info["steps_per_s"] = rate
 
 
 def test_single_isolate_step_latency(benchmark, tmp_path):
     def run():
-        return asyncio.run(rt.latency(str(tmp_path / f"l{next(_n)}.db"), 300))
+        return asyncio.run(rt.latency(rt.Where(str(tmp_path)).fresh(f"l{next(_n)}"), 300))
     p50, p99 = benchmark.pedantic(run, rounds=3, iterations=1)
     benchmark.extra_info.update(p50_ms=p50 * 1e3, p99_ms=p99 * 1e3)
 

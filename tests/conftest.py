@@ -16,3 +16,27 @@ def store(tmp_path):
     s = SQLiteStore(str(tmp_path / "s.db"))
     yield s
     s.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_kind(request):
+    """Each test using it runs once on SQLite and once on PostgreSQL (tests/stores.py)."""
+    return request.param
+
+
+@pytest.fixture
+def any_store(store_kind, tmp_path):
+    """The test's store of ``store_kind``: ``any_store.open()``, ``.platform()``, ``.sql()``."""
+    from stores import StoreUnderTest
+    s = StoreUnderTest(store_kind, tmp_path)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def pg_store(tmp_path):
+    """A PostgreSQL store of the test's own (a fresh schema), for what only PostgreSQL has."""
+    from stores import StoreUnderTest
+    s = StoreUnderTest("postgres", tmp_path)
+    yield s
+    s.close()

@@ -13,14 +13,14 @@ from .program import dis
 from . import webhooks
 from .inspector import Inspector, spawn_inspector
 from .runtime import Client, Engine, FlowCancelled, FlowFailed, HttpPolicy, Ingress, IsolateInfo, Retention, \
-    SpawnConflict, connect, idempotency_key, metrics_text, new_sqlite, spawn_workers
+    SpawnConflict, connect, idempotency_key, metrics_text, new_postgres, new_sqlite, spawn_workers
 
 __all__ = [
     # the flow language
     "flow", "pure", "impure", "sleep", "http_listen", "http_request", "json_marshal",
     "json_unmarshal", "now", "random", "uuid4", "DSError", "dpslio", "Flow",
     # running flows
-    "new_sqlite", "spawn_workers", "Engine", "idempotency_key", "Ingress", "webhooks", "HttpPolicy",
+    "new_sqlite", "new_postgres", "spawn_workers", "Engine", "idempotency_key", "Ingress", "webhooks", "HttpPolicy",
     # the asyncio API (the primary one for programs that run an event loop)
     "connect", "Client", "IsolateInfo",
     # operations

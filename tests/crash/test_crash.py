@@ -1,5 +1,6 @@
-"""Real processes, SIGKILLed and restarted on the same SQLite store (RELIABILITY targets 1, 3,
-17 and 20; DESIGN §2).
+"""Real processes, SIGKILLed and restarted on the same store (RELIABILITY targets 1, 3, 17 and
+20; DESIGN §2). steps (sleeps and @impure calls) and exchange (a queue) run on SQLite and on
+PostgreSQL (``any_store``), the others on SQLite.
 
 The flows' @impure effects append to a log outside the store, so the test sees what really
 ran, and every invariant is checked on the whole history of the run:
@@ -70,8 +71,9 @@ class Zygote:
     """worker.py in zygote mode: each fork() is a new worker process, SIGKILLed by the test."""
 
     def __init__(self, store, effects, mode):
-        # stderr to a file: a pipe nobody reads would block a worker that logs a lot
-        self.err_path = store + ".stderr"
+        # stderr to a file: a pipe nobody reads would block a worker that logs a lot (beside the
+        # effects log: the store may be a PostgreSQL schema)
+        self.err_path = effects + ".stderr"
         self.err = open(self.err_path, "w")
         self.p = subprocess.Popen([sys.executable, WORKER, "zygote", store, effects, mode], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, stderr=self.err, text=True, env=_env())
@@ -294,6 +296,9 @@ def read_store(store):
 
 
 def statuses(store):
+    """Isolates by status, of an SQLite file or a tests/stores.py StoreUnderTest."""
+    if not isinstance(store, str):
+        return collections.Counter(s for (s,) in store.sql("SELECT status FROM isolates"))
     db = read_store(store)
     try:
         return collections.Counter(s for (s,) in db.execute("SELECT status FROM isolates"))
@@ -347,10 +352,10 @@ def test_counter_survives_200_random_kills(tmp_path):
     assert statuses(store) == {"done": 1}, f"seed {seed}"
 
 
-def test_steps_survive_sigkill(tmp_path):
+def test_steps_survive_sigkill(tmp_path, any_store):
     seed = int(os.environ.get("DEEPSLATE_CRASH_SEED", "4"))
     rng = random.Random(seed)
-    store, effects = str(tmp_path / "s.db"), str(tmp_path / "effects.txt")
+    store, effects = any_store.spec, str(tmp_path / "effects.txt")
     kills = kill_many(store, effects, "steps", rng)
     results = run_to_end(store, effects, "steps")
     n = worker.STEPS
@@ -367,14 +372,14 @@ def test_steps_survive_sigkill(tmp_path):
     assert len(lines) - len(expected) <= kills * worker.ISOLATES, f"seed {seed}"
     assert all(len(k) == 1 for k in keys.values()), f"seed {seed}: a re-run saw another idempotency key"
     assert len({next(iter(k)) for k in keys.values()}) == len(expected), f"seed {seed}: two calls share a key"
-    assert statuses(store) == {"done": worker.ISOLATES}, f"seed {seed}"
+    assert statuses(any_store) == {"done": worker.ISOLATES}, f"seed {seed}"
 
 
-def test_queue_exchange_survives_sigkill(tmp_path):
+def test_queue_exchange_survives_sigkill(tmp_path, any_store):
     seed = int(os.environ.get("DEEPSLATE_CRASH_SEED", "7"))
     rng = random.Random(seed)
     n = worker.ITEMS
-    store, effects = str(tmp_path / "s.db"), str(tmp_path / "effects.txt")
+    store, effects = any_store.spec, str(tmp_path / "effects.txt")
     marks = sorted(rng.sample(range(1, n - n // 20), KILLS))
     kills = kill_at_marks(store, effects, "exchange", marks, calls_logged(), rng, seed)
     results = run_to_end(store, effects, "exchange")
@@ -403,10 +408,8 @@ def test_queue_exchange_survives_sigkill(tmp_path):
     assert kept == produced, f"seed {seed}: the consumers' results are not the produced items"
     for idx, c in enumerate(consumers):
         assert sorted(results[c]) == sorted(v for ((w, v),) in by_key.values() if w == f"c{idx}"), f"seed {seed}"
-    db = read_store(store)
-    assert db.execute("SELECT count(*) FROM queue_items").fetchone()[0] == 0, f"seed {seed}"
-    db.close()
-    assert statuses(store) == {"done": 1 + worker.PRODUCERS + worker.CONSUMERS}, f"seed {seed}"
+    assert any_store.sql("SELECT count(*) FROM queue_items") == [(0,)], f"seed {seed}"
+    assert statuses(any_store) == {"done": 1 + worker.PRODUCERS + worker.CONSUMERS}, f"seed {seed}"
 
 
 def test_lock_holds_across_sigkill(tmp_path):

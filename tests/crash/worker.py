@@ -1,6 +1,7 @@
 """A worker process for the crash tests: runs flows until done or until it is SIGKILLed.
 
 usage: worker.py STORE EFFECTS MODE     (MODE: steps | counter | exchange | lock | http)
+STORE: an SQLite file, or a tests/stores.py spec (sqlite:PATH, postgres:SCHEMA).
 Prints READY once the engine runs, and RESULT <json> when every flow finished.
 
 usage: worker.py zygote STORE EFFECTS MODE
@@ -18,6 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import crashflows  # noqa: E402
 from deepslate import new_sqlite, spawn_workers  # noqa: E402
+from stores import platform_spec  # noqa: E402
 
 # the work of the randomly timed modes grows with the number of kills, so a run outlasts them
 KILLS = int(os.environ.get("DEEPSLATE_CRASH_KILLS", "20"))
@@ -59,7 +61,10 @@ def say(line: str) -> None:
 
 def main(store: str, effects: str, mode: str) -> None:
     faulthandler.register(signal.SIGUSR1, all_threads=True)    # the test asks a stuck worker where it is
-    platform, _ = new_sqlite(store, listen_addr="127.0.0.1:0")
+    if store.startswith(("sqlite:", "postgres:")):
+        platform = platform_spec(store)
+    else:
+        platform, _ = new_sqlite(store, listen_addr="127.0.0.1:0")
     spawn, wait, cancel, stop = spawn_workers(4, platform, FLOWS)
     if mode == "steps":
         for n in names(mode):

@@ -1,6 +1,6 @@
-"""An engine serving its HTTP ingress on 127.0.0.1 (port 0), over a real SQLite file."""
+"""An engine serving its HTTP ingress on 127.0.0.1 (port 0), over a real store: an SQLite file
+or a PostgreSQL schema (``store_kind``: every test using ``serve`` runs on both)."""
 import os
-import sqlite3
 import sys
 
 import aiohttp
@@ -12,37 +12,40 @@ if HERE not in sys.path:
 
 
 class Served:
-    def __init__(self, engine, path):
+    def __init__(self, engine, store):
         self.engine = engine
-        self.path = path
+        self.store = store          # tests/stores.py StoreUnderTest
         self.url = engine.ingress_url
+
+    def sql(self, query, args=()):
+        """``query`` on another connection (it sees what is committed only)."""
+        return self.store.sql(query, args)
 
     def rows(self, table="inbox"):
         """Rows in ``table`` as another connection sees them (committed only)."""
-        db = sqlite3.connect(self.path)
-        try:
-            return db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-        finally:
-            db.close()
+        return self.sql(f"SELECT count(*) FROM {table}")[0][0]
 
 
 @pytest.fixture
-async def serve(tmp_path):
+async def serve(store_kind, tmp_path):
     """serve(flows, **ingress settings) -> Served; stopped at teardown."""
     from deepslate import Engine, Ingress
-    from deepslate.store import SQLiteStore
-    made = []
+    from stores import StoreUnderTest
+    made, stores = [], []
 
     async def start(flows, workers=2, **settings):
-        path = str(tmp_path / f"s{len(made)}.db")
-        store = SQLiteStore(path)
-        eng = await Engine(store, flows, workers, listen_addr="127.0.0.1:0", ingress=Ingress(**settings)).start()
+        where = StoreUnderTest(store_kind, tmp_path, f"s{len(made)}")
+        stores.append(where)
+        eng = await Engine(where.open(), flows, workers, listen_addr="127.0.0.1:0",
+                           ingress=Ingress(**settings)).start()
         made.append(eng)
-        return Served(eng, path)
+        return Served(eng, where)
     yield start
     for eng in made:
         await eng.stop()
         eng.store.close()
+    for where in stores:
+        where.close()
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 import asyncio
 import json
 import socket
-import sqlite3
 import threading
 import urllib.error
 import urllib.request
@@ -33,13 +32,11 @@ async def test_a_post_reaches_http_listen_and_is_answered_once_committed(serve, 
     assert status == 202
     assert out["isolate"] == "l" and out["route"] == "/numbers" and out["duplicate"] is False
     # answered after the commit: another connection sees the row (or its take) at once
-    db = sqlite3.connect(s.path)
-    stored = db.execute("SELECT count(*) FROM inbox WHERE id = ?", (out["id"],)).fetchone()[0]
+    (stored,), = s.sql("SELECT count(*) FROM inbox WHERE id = ?", (out["id"],))
     taken = await s.engine.status("l")
     assert stored == 1 or taken in ("running", "waiting")
     assert (await post(client, at(s, "/l/numbers"), b"two"))[0] == 202
     assert await s.engine.wait("l", timeout=10) == [b"one", b"two"]
-    db.close()
 
 
 async def test_headers_are_kept_with_the_body(serve, client):
@@ -48,9 +45,7 @@ async def test_headers_are_kept_with_the_body(serve, client):
     status, _ = await post(client, at(s, "/h/late"), b"{}", method="PUT",
                            headers={"Content-Type": "application/json", "Idempotency-Key": "d-1"})
     assert status == 202
-    db = sqlite3.connect(s.path)
-    (headers,) = db.execute("SELECT headers FROM inbox").fetchone()
-    db.close()
+    (headers,), = s.sql("SELECT headers FROM inbox")
     assert json.loads(headers) == {"content-type": "application/json", "delivery-id": "d-1"}
 
 

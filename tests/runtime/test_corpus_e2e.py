@@ -1,4 +1,4 @@
-"""The whole language corpus through the durable runtime: spawn, then wait, on SQLite.
+"""The whole language corpus through the durable runtime: spawn, then wait, on SQLite and PostgreSQL.
 
 Every case of tests/compiler/testdata/corpus runs as an isolate of one engine per
 corpus file (children, queues, locks, wait groups and select included) and must give
@@ -24,13 +24,12 @@ def test_only_http_cases_are_left_out():
 
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
-async def test_corpus_file_through_spawn_and_wait(path: pathlib.Path, tmp_path, engines) -> None:
+async def test_corpus_file_through_spawn_and_wait(path: pathlib.Path, any_store, engines) -> None:
     from deepslate import Engine
-    from deepslate.store import SQLiteStore
     mod = driver.load_module(path)
     cases = driver.parse_cases(path)
     flows = {c.flow: getattr(mod, c.flow) for c in cases}
-    eng = await engines.start(Engine(SQLiteStore(str(tmp_path / "s.db")), list(flows.values()), 4,
+    eng = await engines.start(Engine(any_store.open(), list(flows.values()), 4,
                                      time_scale=0.01))
     problems: list = []
     names, ids = [], []

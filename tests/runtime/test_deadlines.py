@@ -1,5 +1,5 @@
 """Waiting with a deadline, and children that do not outlive their parent (DESIGN §1, §2.5),
-on real flows and a real SQLite file.
+on real flows and a real store (SQLite and PostgreSQL: ``any_store``).
 
 - ``http_listen(method, route, timeout=s)``: the timeout is a DSError of kind "timeout"; a
   message that comes first is the result; one that comes after stays for the next listen.
@@ -19,7 +19,6 @@ import time
 import pytest
 
 from deepslate import DSError, Engine, FlowCancelled, FlowFailed
-from deepslate.store import SQLiteStore
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0] + "/flowmods")
 import deadlineflows as F  # noqa: E402
@@ -44,14 +43,14 @@ def waits_on(eng, name, what):
     return r is not None and r.status == "waiting" and r.waiting_on.startswith(what)
 
 
-def inbox(eng):
-    return eng.store.db.execute("SELECT route, body FROM inbox ORDER BY id").fetchall()
+def inbox(store):
+    return [(route, bytes(body)) for route, body in store.sql("SELECT route, body FROM inbox ORDER BY id")]
 
 
 @pytest.fixture
-async def start(tmp_path, engines):
-    async def start(scale=SCALE, path="s.db"):
-        return await engines.start(Engine(SQLiteStore(str(tmp_path / path)), FLOWS, 2, time_scale=scale))
+async def start(any_store, engines):
+    async def start(scale=SCALE):
+        return await engines.start(Engine(any_store.open(), FLOWS, 2, time_scale=scale))
     return start
 
 
@@ -64,7 +63,7 @@ async def test_listen_timeout_fires_as_a_dserror(start):
     assert r == DSError("http_listen POST /x: no request within 2.5 s", kind="timeout")
 
 
-async def test_listen_stores_its_deadline_and_a_message_beats_it(start):
+async def test_listen_stores_its_deadline_and_a_message_beats_it(start, any_store):
     eng = await start(scale=1.0)
     before = time.time()
     await eng.spawn("l", "listen_once", {"timeout": 600.0})
@@ -74,7 +73,7 @@ async def test_listen_stores_its_deadline_and_a_message_beats_it(start):
     assert r.waiting_on == "http_listen POST /x (timeout 600 s)"
     await eng.send("l", "POST", "/x", b"hello")
     assert await eng.wait("l", timeout=10) == b"hello"
-    assert inbox(eng) == []
+    assert inbox(any_store) == []
 
 
 async def test_a_message_already_in_the_inbox_wins_over_a_zero_timeout(start):
@@ -87,19 +86,19 @@ async def test_a_message_already_in_the_inbox_wins_over_a_zero_timeout(start):
     assert await eng.wait("l", timeout=10) == ["timeout", "b'first'"]
 
 
-async def test_a_message_after_the_timeout_stays_for_the_next_listen(start):
+async def test_a_message_after_the_timeout_stays_for_the_next_listen(start, any_store):
     eng = await start()
     await eng.spawn("l", "listen_late", {"timeout": 1.0})
     await until(lambda: waits_on(eng, "l", "http_listen POST /gate"))     # the timeout fired
     await eng.send("l", "POST", "/x", b"late")
     await asyncio.sleep(0.05)
-    assert inbox(eng) == [("/x", b"late")]                                # nobody took it
+    assert inbox(any_store) == [("/x", b"late")]                                # nobody took it
     await eng.send("l", "POST", "/gate", b"")
     assert await eng.wait("l", timeout=10) == ["timeout", "b'late'"]
-    assert inbox(eng) == []
+    assert inbox(any_store) == []
 
 
-async def test_a_message_and_the_deadline_racing_have_one_winner(start):
+async def test_a_message_and_the_deadline_racing_have_one_winner(start, any_store):
     # many listens whose deadline falls as their message is sent: each ends exactly once,
     # either with the message (taken from the inbox) or the timeout (the message stays)
     eng = await start(scale=1.0)
@@ -113,7 +112,7 @@ async def test_a_message_and_the_deadline_racing_have_one_winner(start):
         except ValueError:
             pass                           # it had finished already: no message sent
     results = {f"r{i}": await eng.wait(f"r{i}", timeout=10) for i in range(n)}
-    left = {body for _, body in inbox(eng)}
+    left = {body for _, body in inbox(any_store)}
     for i in range(n):
         r = results[f"r{i}"]
         if isinstance(r, DSError):
@@ -143,7 +142,7 @@ async def test_select_queue_wins_and_the_message_after_it_stays(start):
     assert await eng.wait("c", timeout=10) == ["queue 7", "listen b'ok'"]
 
 
-async def test_select_listen_wins_and_the_queue_item_goes_to_the_next_getter(start):
+async def test_select_listen_wins_and_the_queue_item_goes_to_the_next_getter(start, any_store):
     eng = await start(scale=1.0)
     await eng.spawn("c", "chooser", {"timeout": 600.0, "then_get": True, "then_listen": False})
     await until(lambda: waits_on(eng, "c", "http_listen POST /go"))
@@ -151,10 +150,10 @@ async def test_select_listen_wins_and_the_queue_item_goes_to_the_next_getter(sta
     await until(lambda: waits_on(eng, "c", "select"))
     await eng.send("c", "POST", "/approve", b"yes")
     await until(lambda: waits_on(eng, "c", "queue_get"))
-    # the select's registration on the queue was withdrawn: only the plain get waits there
-    getters = [g.name for g, _, served in eng.shared.queues[1].getters]
-    assert getters == ["c"]
-    assert inbox(eng) == []
+    # the select's registration on the queue was withdrawn: only the plain get waits there (it
+    # is registered once its step is durable, a moment after the row says so)
+    await until(lambda: [g.name for g, _, served in eng.shared.queues[1].getters] == ["c"])
+    assert inbox(any_store) == []
     await eng.send("c/1", "POST", "/feed", b"")
     assert await eng.wait("c", timeout=10) == ["listen b'yes'", "queue 7"]
 
@@ -165,23 +164,25 @@ async def test_select_timeout_wins_and_nothing_is_consumed(start):
     await until(lambda: waits_on(eng, "c", "http_listen POST /go"))
     await eng.send("c", "POST", "/go", b"")
     await until(lambda: waits_on(eng, "c", "queue_get"))        # the select timed out
-    assert [g.name for g, _, _ in eng.shared.queues[1].getters] == ["c"]
+    # the get is registered once its step is durable, a moment after the row says so: the
+    # select's own getter is gone and the get's is the only one
+    await until(lambda: [g.name for g, _, _ in eng.shared.queues[1].getters] == ["c"])
     await eng.send("c", "POST", "/approve", b"later")
     await eng.send("c/1", "POST", "/feed", b"")
     assert await eng.wait("c", timeout=10) == ["timeout", "queue 7", "listen b'later'"]
 
 
-async def test_select_with_an_item_and_a_message_both_there_takes_one(start):
+async def test_select_with_an_item_and_a_message_both_there_takes_one(start, any_store):
     eng = await start(scale=1.0)
     await eng.spawn("c", "chooser", {"timeout": 600.0, "then_get": False, "then_listen": True})
     await until(lambda: waits_on(eng, "c", "http_listen POST /go") and waits_on(eng, "c/1", "http_listen"))
     await eng.send("c/1", "POST", "/feed", b"")
-    await until(lambda: eng.store.db.execute("SELECT count(*) FROM queue_items").fetchone()[0] == 1)
+    await until(lambda: any_store.sql("SELECT count(*) FROM queue_items") == [(1,)])
     await eng.send("c", "POST", "/approve", b"kept")
     await eng.send("c", "POST", "/go", b"")
     # the queue is looked at first; the message is left for the listen after the select
     assert await eng.wait("c", timeout=10) == ["queue 7", "listen b'kept'"]
-    assert inbox(eng) == []
+    assert inbox(any_store) == []
 
 
 async def test_selects_that_time_out_leave_no_getter_behind(start):
@@ -333,14 +334,14 @@ async def test_a_cancelled_child_lets_go_of_its_lock(start):
     assert await eng.wait("p/2", timeout=10) == "took it"
 
 
-async def test_children_of_a_parent_that_ended_before_a_crash_are_cancelled_at_start(start, tmp_path):
+async def test_children_of_a_parent_that_ended_before_a_crash_are_cancelled_at_start(start, any_store):
     # the window between the parent's end and its children's, made by hand: a store where the
     # parent is done and its attached child still sleeps, as a crash there leaves it
     eng = await start()
     await eng.spawn("p", "parent_waits", {"gate": "/go", "pause": 0.0})
     await until(lambda: status(eng, "p/2") == "sleeping" and waits_on(eng, "p", "http_listen"))
     await eng.stop()
-    eng.store.db.execute("UPDATE isolates SET status = 'done', snapshot = NULL WHERE name = 'p'")
+    any_store.sql("UPDATE isolates SET status = 'done', snapshot = NULL WHERE name = 'p'")
     eng = await start()
     for n in ("p/1", "p/2"):
         with pytest.raises(FlowCancelled):

@@ -1,4 +1,8 @@
-"""The README's doors on real flows: new_sqlite, spawn_workers -> (spawn, wait, cancel, stop)."""
+"""The README's doors on real flows: new_sqlite, spawn_workers -> (spawn, wait, cancel, stop).
+
+The tests of durable operations through the doors run on SQLite and on PostgreSQL (``any_store``,
+new_postgres); those of the doors themselves (timeouts, a held loop, a dead engine thread) and of
+SQLite files on SQLite only."""
 import importlib
 import os
 import shutil
@@ -24,9 +28,8 @@ ALL = [df.add, df.counter(), df.nap, df.fail_div, df.checkout, df.returns_error,
 
 
 @pytest.fixture
-def doors(tmp_path):
-    platform, none = new_sqlite(str(tmp_path / "s.db"), listen_addr="127.0.0.1:0")
-    assert none is None
+def doors(any_store):
+    platform = any_store.platform()
     d = spawn_workers(4, platform, ALL)
     yield d
     d[3]()
@@ -116,18 +119,14 @@ def test_fanout_with_waitgroup_and_queues(doors):
         assert wait(f"fan/{i}", timeout=10) is None
 
 
-def test_counter_continues_after_restart(tmp_path):
-    path = str(tmp_path / "s.db")
-    platform, _ = new_sqlite(path, listen_addr="127.0.0.1:0")
+def test_counter_continues_after_restart(any_store):
+    platform = any_store.platform()
     spawn, wait, cancel, stop = spawn_workers(2, platform, [df.counter()])
     spawn("my-counter", "counter", {})
     stop()
-    db = sqlite3.connect(path)
-    steps_before = db.execute("SELECT steps FROM isolates").fetchone()[0]
-    db.execute("UPDATE isolates SET wake_at = 0")           # as if a long time had passed
-    db.commit()
-    db.close()
-    platform, _ = new_sqlite(path, listen_addr="127.0.0.1:0")
+    (steps_before,), = any_store.sql("SELECT steps FROM isolates")
+    any_store.sql("UPDATE isolates SET wake_at = 0")           # as if a long time had passed
+    platform = any_store.platform()
     spawn, wait, cancel, stop = spawn_workers(2, platform, [df.counter])
     assert spawn("my-counter", "counter", {}) == (1, True)
     deadline = time.time() + 10
@@ -271,27 +270,26 @@ def _load_version(d, source):
     return importlib.import_module("versioned_mod")
 
 
-def test_isolate_finishes_on_its_own_program_after_redeploy(tmp_path):
+def test_isolate_finishes_on_its_own_program_after_redeploy(tmp_path, any_store):
     d = tmp_path / "app"
     d.mkdir()
     sys.path.insert(0, str(d))
     try:
         v1 = _load_version(d, V1)
-        path = str(tmp_path / "s.db")
-        platform, _ = new_sqlite(path, listen_addr="127.0.0.1:0")
+        platform = any_store.platform()
         spawn, wait, cancel, stop = spawn_workers(2, platform, [v1.greet])
         spawn("old", "greet", {"n": 1})
         stop()
         v2 = _load_version(d, V2)
         assert v2.greet.program.hash != v1.greet.program.hash
-        platform, _ = new_sqlite(path, listen_addr="127.0.0.1:0")
+        platform = any_store.platform()
         spawn, wait, cancel, stop = spawn_workers(2, platform, [v2.greet])
         spawn("new", "greet", {"n": 1})
         assert wait("new", timeout=10) == "v2:10!"
         assert wait("old", timeout=10) == "v1:1"
         hashes = {r.name: r.program_hash for r in platform.store.list_isolates()}
         assert hashes == {"old": v1.greet.program.hash, "new": v2.greet.program.hash}
-        assert platform.store.db.execute("SELECT count(*) FROM programs").fetchone()[0] == 2
+        assert any_store.sql("SELECT count(*) FROM programs") == [(2,)]
         stop()
     finally:
         sys.path.remove(str(d))
@@ -300,8 +298,8 @@ def test_isolate_finishes_on_its_own_program_after_redeploy(tmp_path):
 
 # -- more durable operations ---------------------------------------------------------------
 
-def test_inbox_messages_reach_http_listen_in_order_once(tmp_path):
-    platform, _ = new_sqlite(str(tmp_path / "s.db"), listen_addr="127.0.0.1:0")
+def test_inbox_messages_reach_http_listen_in_order_once(any_store):
+    platform = any_store.platform()
     spawn, wait, cancel, stop = spawn_workers(2, platform, [df.listener, df.add])
     eng, call = platform.engine, platform.runner.call
     spawn("l", "listener", {"n": 3})
@@ -323,22 +321,21 @@ def test_inbox_messages_reach_http_listen_in_order_once(tmp_path):
     stop()
 
 
-def test_message_sent_before_a_restart_is_delivered_after_it(tmp_path):
-    path = str(tmp_path / "s.db")
-    platform, _ = new_sqlite(path, listen_addr="127.0.0.1:0")
+def test_message_sent_before_a_restart_is_delivered_after_it(any_store):
+    platform = any_store.platform()
     spawn, wait, cancel, stop = spawn_workers(2, platform, [df.listener])
     spawn("l", "listener", {"n": 2})
     platform.runner.call(platform.engine.send("l", "POST", "/numbers", b"a"))
     platform.runner.call(platform.engine.send("l", "POST", "/numbers", b"b"))
     stop()
-    platform, _ = new_sqlite(path, listen_addr="127.0.0.1:0")
+    platform = any_store.platform()
     spawn, wait, cancel, stop = spawn_workers(2, platform, [df.listener])
     assert wait("l", timeout=10) == [b"a", b"b"]
     stop()
 
 
-def test_failed_impure_can_be_retried_once_fixed(tmp_path):
-    platform, _ = new_sqlite(str(tmp_path / "s.db"), listen_addr="127.0.0.1:0")
+def test_failed_impure_can_be_retried_once_fixed(any_store):
+    platform = any_store.platform()
     spawn, wait, cancel, stop = spawn_workers(2, platform, [df.uses_fragile])
     df.FLAKY["broken"] = True
     spawn("f", "uses_fragile", {"x": 41})
@@ -352,8 +349,8 @@ def test_failed_impure_can_be_retried_once_fixed(tmp_path):
     stop()
 
 
-def test_lock_contention_between_isolates(tmp_path):
-    platform, _ = new_sqlite(str(tmp_path / "s.db"), listen_addr="127.0.0.1:0")
+def test_lock_contention_between_isolates(any_store):
+    platform = any_store.platform()
     spawn, wait, cancel, stop = spawn_workers(4, platform, [df.contend])
     df.INSIDE.clear()
     df.OVERLAPS.clear()
@@ -366,8 +363,8 @@ def test_lock_contention_between_isolates(tmp_path):
     stop()
 
 
-def test_storage_per_isolate_does_not_grow_with_steps(tmp_path):
-    platform, _ = new_sqlite(str(tmp_path / "s.db"), listen_addr="127.0.0.1:0")
+def test_storage_per_isolate_does_not_grow_with_steps(any_store):
+    platform = any_store.platform()
     spawn, wait, cancel, stop = spawn_workers(2, platform, [df.counter()])
     eng, call = platform.engine, platform.runner.call
     eng.time_scale = 0.0001

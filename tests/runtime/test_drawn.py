@@ -1,5 +1,5 @@
 """now(), random() and uuid4(): drawn in the flow, kept by its snapshot, so a flow resumed
-after a restart goes on with the values it drew before."""
+after a restart goes on with the values it drew before (on SQLite and PostgreSQL)."""
 import asyncio
 import os
 import sys
@@ -17,15 +17,14 @@ import drawnflows as dr  # noqa: E402
 pytestmark = pytest.mark.timeout(30)
 
 
-async def test_values_drawn_before_a_restart_are_the_ones_after_it(tmp_path, engines):
-    path = str(tmp_path / "s.db")
+async def test_values_drawn_before_a_restart_are_the_ones_after_it(any_store, engines):
     before = time.time()
-    eng = await engines.start(Engine(SQLiteStore(path), [dr.drawn], 2))
+    eng = await engines.start(Engine(any_store.open(), [dr.drawn], 2))
     await eng.spawn("a", "drawn", {"pause": 0.5})
     while await eng.status("a") != "sleeping":
         await asyncio.sleep(0.01)
     await eng.stop()
-    store = SQLiteStore(path)
+    store = any_store.open()
     printed = store.read_log(store.get_isolate("a").id)
     t, r, u = printed[0].split()
     eng2 = await engines.start(Engine(store, [dr.drawn], 2))     # resumes from the snapshot at the sleep

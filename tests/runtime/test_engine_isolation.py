@@ -1,4 +1,5 @@
-"""One isolate can never hurt another (DESIGN §2.8), on real flows and a real SQLite file.
+"""One isolate can never hurt another (DESIGN §2.8), on real flows and a real store (SQLite and
+PostgreSQL: ``any_store``).
 
 Each test pins one class of defect: a value the store cannot hold, a user exception of any
 type, a hand-off decided before its giver's step was durable, a lock with two holders, a
@@ -27,12 +28,12 @@ STEADY = sum(range(20))
 
 
 @pytest.fixture
-async def start_engine(tmp_path):
-    """start(**kw) -> an engine on tmp_path/s.db; any still running is stopped at teardown."""
+async def start_engine(any_store):
+    """start(**kw) -> an engine on the test's store; any still running is stopped at teardown."""
     started: list[Engine] = []
 
     async def start(**kw):
-        eng = await Engine(SQLiteStore(str(tmp_path / "s.db")), FLOWS, 4, **kw).start()
+        eng = await Engine(any_store.open(), FLOWS, 4, **kw).start()
         started.append(eng)
         return eng
     yield start
@@ -317,7 +318,7 @@ async def test_retry_takes_back_the_lock_its_snapshot_holds(start_engine):
         await stopped(eng)
 
 
-async def test_a_restart_while_a_retry_waits_for_its_lock_goes_on_waiting(start_engine):
+async def test_a_restart_while_a_retry_waits_for_its_lock_goes_on_waiting(start_engine, any_store):
     eng = await start_engine()
     try:
         await f_fails_holding_the_lock(eng)
@@ -327,7 +328,7 @@ async def test_a_restart_while_a_retry_waits_for_its_lock_goes_on_waiting(start_
         assert await eng.status("s/1") == "waiting"     # for the lock g holds
     finally:
         await stopped(eng)
-    st = SQLiteStore(eng.store.path)
+    st = any_store.open()
     try:
         assert json.loads(st.get_isolate("s/1").error)["held"] == [1]
     finally:

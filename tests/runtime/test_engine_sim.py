@@ -4,7 +4,7 @@ One seed decides the whole workload: how many isolate trees, their programs (op 
 ``simflows.interp``: queue put/get, select, a bounded queue, locks, wait groups, sleeps,
 children, @impure calls that succeed, fail, hang or raise any exception type, poison values),
 and what the driver does while they run (cancels, retries of failed isolates, 0-2 engine
-restarts on the same SQLite file). The async scheduling is not deterministic; the workload is,
+restarts on the same store, SQLite or PostgreSQL). The async scheduling is not deterministic; the workload is,
 and so is every invariant checked after the run:
 
 - the engine never halted because of an isolate fault (``eng.failure is None``);
@@ -34,7 +34,8 @@ lock or a wait group nobody will serve: blocked, not stuck) or ``cancel`` (the d
 of its isolates).
 
 Sizes: DEEPSLATE_SIM_SEEDS seeds (default 20, about 1.5 s each when the engine is healthy; a
-seed with a stuck isolate waits 3 s more per quiescence), from DEEPSLATE_SIM_SEED (default 1815);
+seed with a stuck isolate waits 3 s more per quiescence), from DEEPSLATE_SIM_SEED (default 1815),
+on SQLite, and the first DEEPSLATE_SIM_PG_SEEDS of them (default 8, about 2.5 s each) on PostgreSQL;
 one pytest item per seed; nightly e.g. DEEPSLATE_SIM_SEEDS=2000. Reproduce a failing seed S with
 ``DEEPSLATE_SIM_SEED=S DEEPSLATE_SIM_SEEDS=1 pytest tests/runtime/test_engine_sim.py`` (the
 workload is the same; the interleaving may differ, so a race may need a few runs).
@@ -60,7 +61,6 @@ from typing import Any
 import pytest
 
 from deepslate import Engine
-from deepslate.store import SQLiteStore
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "flowmods"))
 import simflows as sf  # noqa: E402
@@ -68,6 +68,7 @@ from simflows import (BLOCK, GET, HANG, LOCK, MUST, PGB, POISON, PULSE, PURE, PU
                       SLEEP, SPAWN, UNLOCK, WGWAIT, WORK)
 
 SEEDS = int(os.environ.get("DEEPSLATE_SIM_SEEDS", "20"))
+PG_SEEDS = int(os.environ.get("DEEPSLATE_SIM_PG_SEEDS", "8"))
 BASE = int(os.environ.get("DEEPSLATE_SIM_SEED", "1815"))
 _P = os.environ.get("DEEPSLATE_SIM_POISON", "")
 POISONS = [] if _P == "none" else [int(x) for x in _P.split(",") if x.strip()] or list(range(sf.POISON_KINDS))
@@ -309,16 +310,16 @@ def under(name: str, top: str) -> bool:
 
 
 class Sim:
-    def __init__(self, seed: int, path: str):
+    def __init__(self, seed: int, store: Any):
         self.seed = seed
-        self.path = path
+        self.store = store           # tests/stores.py StoreUnderTest: SQLite or PostgreSQL
         self.plan = make_plan(seed)
         self.trees = {t.name: t for t in self.plan.trees}
         self.tag = f"sim{seed}-{uuid.uuid4().hex[:8]}"
         self.run = sf.Run(self.tag)
         self.violations: list[str] = []
         self.eng: Any = None
-        self.reader: SQLiteStore | None = None
+        self.reader: Any = None
         self.restarts = 0
         self.retried: dict[str, int] = {}
         self.kw: dict[str, Any] = {}
@@ -357,9 +358,9 @@ class Sim:
         return f"{name} [tree profile {t.profile}{extra}; program {short(prog) if prog else '?'}]"
 
     async def start(self) -> None:
-        self.eng = await Engine(SQLiteStore(self.path), FLOWS, 2, time_scale=0.01, **self.kw).start()
+        self.eng = await Engine(self.store.open(), FLOWS, 2, time_scale=0.01, **self.kw).start()
         if self.reader is None:
-            self.reader = SQLiteStore(self.path, readonly=True)
+            self.reader = self.store.open(**({} if self.store.pg else {"readonly": True}))
 
     def rows(self) -> dict[str, Any]:
         assert self.reader is not None
@@ -833,9 +834,8 @@ class Sim:
         await self.check_view(shared, when=" after the final restart")
 
 
-def run_seed(seed: int, tmp: str) -> list[str]:
-    path = os.path.join(tmp, f"sim-{seed}.db")
-    sim = Sim(seed, path)
+def run_seed(seed: int, store: Any) -> list[str]:
+    sim = Sim(seed, store)
     try:
         return asyncio.run(sim.main())
     except BaseException as e:      # SystemExit, KeyboardInterrupt... escaping the event loop
@@ -847,9 +847,14 @@ def run_seed(seed: int, tmp: str) -> list[str]:
                                  f"(faulty trees this seed: {sim.faulty()})"]
 
 
-@pytest.mark.parametrize("seed", [BASE + k for k in range(SEEDS)])
-def test_engine_sim(seed, tmp_path):
-    violations = run_seed(seed, str(tmp_path))
+# PostgreSQL: the first PG_SEEDS of the seeds (a seed takes twice as long there, and the store's
+# own semantics are pinned by tests/store); nightly runs as many as on SQLite
+CASES = [("sqlite", BASE + k) for k in range(SEEDS)] + [("postgres", BASE + k) for k in range(min(PG_SEEDS, SEEDS))]
+
+
+@pytest.mark.parametrize("store_kind, seed", CASES, ids=[f"{kind}-{seed}" for kind, seed in CASES])
+def test_engine_sim(seed, any_store):
+    violations = run_seed(seed, any_store)
     assert not violations, (f"seed {seed}: {len(violations)} invariant violations "
                             f"(reproduce: DEEPSLATE_SIM_SEED={seed} DEEPSLATE_SIM_SEEDS=1 pytest "
                             f"tests/runtime/test_engine_sim.py)\n" + "\n".join(violations))

@@ -3,6 +3,7 @@ the engine that holds the store, with their outcomes."""
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 
 import pytest
@@ -147,3 +148,39 @@ def test_bad_requests_are_refused_before_they_are_filed(tmp_path):
     assert not (tmp_path / "missing.db").exists()
     with pytest.raises(KeyError, match="no request #99"):
         requests.wait_outcome(path, 99, 0.1)
+
+
+async def test_requests_filed_in_a_postgresql_store_are_applied_by_its_engine(pg_store, engines):
+    """The same verbs on PostgreSQL, filed through a store opened by another connection, as a
+    process with no engine would; and a clean stop ends the lease there too."""
+    import time
+    other = pg_store.open()
+
+    async def ask_pg(verb: str, name: str, args: dict | None = None) -> dict:
+        rid = other.file_request(verb, name, requests.check_request(verb, name, args))
+        await until(lambda: other.get_request(rid).done_at is not None, timeout=20)
+        return json.loads(other.get_request(rid).outcome)
+
+    eng = await engines.start(Engine(pg_store.open(), FLOWS, 2))
+    await eng.spawn("t", "ticker", {})
+    await eng.spawn("l", "listener", {"n": 1})
+    F.FAILS["c"] = 2
+    await eng.spawn("c", "charge", {"key": "c"})
+    with pytest.raises(FlowFailed):
+        await eng.wait("c", timeout=20)
+    failed_at = eng.store.get_isolate("c").updated_at
+    assert [t > time.time() for _, t in other.leases()] == [True]
+
+    assert await ask_pg("cancel", "t") == {"ok": True, "message": "isolate 't' cancelled"}
+    with pytest.raises(FlowCancelled):
+        await eng.wait("t", timeout=20)
+    assert (await ask_pg("retry", "c", {"failed_at": failed_at}))["ok"]
+    with pytest.raises(FlowFailed):            # it fails again (FAILS was 2)
+        await eng.wait("c", timeout=20)
+    again = await ask_pg("retry", "c", {"failed_at": failed_at})
+    assert again["ok"] is False and "was retried already, so it is not retried again" in again["message"]
+    assert (await ask_pg("send", "l", {"method": "POST", "route": "/numbers", "body": b"pg"}))["ok"]
+    assert await eng.wait("l", timeout=20) == [b"pg"]
+    assert other.pending_requests(10) == []
+    await eng.stop()
+    assert [t <= time.time() for _, t in other.leases()] == [True]

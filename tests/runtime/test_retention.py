@@ -1,5 +1,6 @@
-"""Retention on a running engine: finished isolates are purged in the background, at start and
-then periodically, never a live one; a purged name can be spawned again."""
+"""Retention on a running engine (on SQLite and on PostgreSQL): finished isolates are purged in
+the background, at start and then periodically, never a live one; a purged name can be spawned
+again."""
 from __future__ import annotations
 
 import math
@@ -8,7 +9,7 @@ import time
 
 import pytest
 
-from deepslate import Engine, FlowFailed, Retention, new_sqlite, spawn_workers
+from deepslate import Engine, FlowFailed, Retention, new_postgres, new_sqlite, spawn_workers
 from deepslate.cli import main
 from deepslate.runtime import retention
 from deepslate.store import SQLiteStore
@@ -21,9 +22,8 @@ pytestmark = pytest.mark.timeout(60)
 FLOWS = F.FLOWS
 
 
-async def test_finished_isolates_are_purged_at_start_and_a_name_can_come_back(tmp_path, engines):
-    path = str(tmp_path / "s.db")
-    eng = await engines.start(Engine(SQLiteStore(path), FLOWS, 2))
+async def test_finished_isolates_are_purged_at_start_and_a_name_can_come_back(any_store, engines):
+    eng = await engines.start(Engine(any_store.open(), FLOWS, 2))
     await eng.spawn("a", "quick", {"n": 2})
     await eng.wait("a", timeout=20)
     await eng.spawn("t", "tree", {"n": 3})
@@ -44,9 +44,9 @@ async def test_finished_isolates_are_purged_at_start_and_a_name_can_come_back(tm
     assert await eng2.wait("a", timeout=20) == 1
 
 
-async def test_the_engine_purges_again_while_it_runs(tmp_path, engines, monkeypatch):
+async def test_the_engine_purges_again_while_it_runs(any_store, engines, monkeypatch):
     monkeypatch.setattr(retention, "PURGE_EVERY", 0.05)
-    store = SQLiteStore(str(tmp_path / "s.db"))
+    store = any_store.open()
     eng = await engines.start(Engine(store, FLOWS, 2, retention=Retention(days=0)))
     await eng.spawn("live", "napper", {"seconds": 3600.0})
     await eng.spawn("a", "quick", {"n": 1})
@@ -67,9 +67,9 @@ async def test_the_engine_purges_again_while_it_runs(tmp_path, engines, monkeypa
     await until(lambda: "t2" in eng2.by_name and eng2.by_name["t2"].steps >= 1)
 
 
-async def test_only_what_the_policy_names_and_only_when_old_enough(tmp_path, engines, monkeypatch):
+async def test_only_what_the_policy_names_and_only_when_old_enough(any_store, engines, monkeypatch):
     monkeypatch.setattr(retention, "PURGE_EVERY", 0.05)
-    store = SQLiteStore(str(tmp_path / "s.db"))
+    store = any_store.open()
     eng = await engines.start(Engine(store, FLOWS, 2, retention=Retention(days=0, statuses=["failed"])))
     await eng.spawn("ok", "quick", {"n": 1})
     await eng.spawn("bad", "divides", {"x": 0})
@@ -84,10 +84,11 @@ async def test_only_what_the_policy_names_and_only_when_old_enough(tmp_path, eng
     assert {r.name for r in store.list_isolates()} == {"ok", "x"}
 
 
-def test_new_sqlite_keeps_the_policy_for_its_engine(tmp_path, monkeypatch):
+def test_the_door_keeps_the_policy_for_its_engine(any_store, monkeypatch):
+    # new_sqlite or new_postgres
     monkeypatch.setattr(retention, "PURGE_EVERY", 0.05)
     policy = Retention(days=0)
-    platform, _ = new_sqlite(str(tmp_path / "s.db"), listen_addr="127.0.0.1:0", retention=policy)
+    platform = any_store.platform(retention=policy)
     assert platform.retention is policy
     workers = spawn_workers(2, platform, FLOWS)
     try:
@@ -115,6 +116,8 @@ def test_a_bad_policy_is_refused_by_name(tmp_path):
     assert Retention(2).seconds == 2 * 86400
     with pytest.raises(TypeError, match="retention must be a deepslate.Retention, not int"):
         new_sqlite(str(tmp_path / "s.db"), retention=7)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="retention must be a deepslate.Retention, not int"):
+        new_postgres(1, "postgresql://nobody@127.0.0.1:9/none", retention=7)  # type: ignore[arg-type]
     store = SQLiteStore(str(tmp_path / "e.db"))
     with pytest.raises(TypeError, match="retention must be a deepslate.Retention, not str"):
         Engine(store, FLOWS, retention="7d")  # type: ignore[arg-type]

@@ -1,4 +1,4 @@
-"""The group-commit writer: batching, order, all-or-nothing."""
+"""The group-commit writer: batching, order, all-or-nothing (on SQLite and PostgreSQL)."""
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
@@ -39,7 +39,8 @@ def create(i):
     return Commit(i, "running", b"s", 0, create=IsolateRow(i, f"n{i}", "f", b"h" * 32, snapshot=b"s"))
 
 
-async def test_many_steps_share_transactions_and_keep_their_order(store, pool, running):
+async def test_many_steps_share_transactions_and_keep_their_order(any_store, pool, running):
+    store = any_store.open()
     epoch = store.claim("local")
     w = GroupCommitWriter(store, "local", epoch, pool, max_batch=50)
     task = running(w)
@@ -80,7 +81,8 @@ async def test_a_store_fault_writes_nothing_and_fails_every_caller(store, pool, 
     Commit(3, "running", b"s", 0, create=IsolateRow(1, "again", "f", b"h" * 32, snapshot=b"s")),    # id taken
     Commit(3, "running", b"s", 0, ops=[QueueTake(1, 1)], create=IsolateRow(3, "n3", "f", b"h" * 32, snapshot=b"s")),
 ], ids=["int64", "surrogate-name", "duplicate-id", "take-of-no-item"])
-async def test_one_bad_commit_is_split_out_and_the_others_land(store, pool, running, poison):
+async def test_one_bad_commit_is_split_out_and_the_others_land(any_store, pool, running, poison):
+    store = any_store.open()
     epoch = store.claim("local")
     w = GroupCommitWriter(store, "local", epoch, pool)
     task = running(w)

@@ -1,5 +1,8 @@
-"""The inspector's list reads: keyset pages newest first, filters, flows, recent steps."""
+"""The inspector's list reads, on SQLite and on PostgreSQL: keyset pages newest first, filters,
+flows, recent steps."""
 import time
+
+import pytest
 
 from deepslate.store import Commit, IsolateRow, SQLiteStore
 from deepslate.store.base import PageKey, ProgramPut
@@ -10,6 +13,11 @@ NODE = "local"
 def spawn(id, name, flow="f"):
     row = IsolateRow(id=id, name=name, flow=flow, program_hash=b"h" * 32, snapshot=b"s")
     return Commit(id, "running", b"s", 0, create=row, ops=[ProgramPut(b"h" * 32, b"body")])
+
+
+@pytest.fixture
+def store(any_store):
+    return any_store.open()
 
 
 def walk(store, **kw):
@@ -65,6 +73,13 @@ def test_filters_by_status_flow_and_name(store):
     assert [r.name for r in store.page_isolates(q="ïve/")] == ["naïve/1"]
     assert store.page_isolates(status="running", flow="refund", q="ORDER") == []
     assert store.flow_names() == ["order", "refund"]
+
+
+def test_flows_are_sorted_by_code_point_as_python_sorts(store):
+    epoch = store.claim(NODE)
+    flows = ["beta", "Zeta", "alpha", "Été", "_x"]
+    store.commit_batch(NODE, epoch, [spawn(i, f"n{i}", flow=f) for i, f in enumerate(flows, 1)])
+    assert store.flow_names() == sorted(flows) == ["Zeta", "_x", "alpha", "beta", "Été"]
 
 
 def test_updated_since_gives_the_rows_written_after_a_time(store):

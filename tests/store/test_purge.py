@@ -1,5 +1,5 @@
-"""Purging finished isolates from a real SQLite file: whole trees only, everything they own with
-them, ids never given out again, batches, dry runs, and the indexes that keep it cheap."""
+"""Purging finished isolates, on SQLite and on PostgreSQL: whole trees only, everything they own
+with them, ids never given out again, batches, dry runs, and the indexes that keep it cheap."""
 import json
 
 import pytest
@@ -18,8 +18,8 @@ USED, ONLY_OLD = b"u" * 32, b"o" * 32   # a program live isolates use; one only 
 class Trees:
     """Builds isolate trees through the store's own commits, then dates them."""
 
-    def __init__(self, store: SQLiteStore):
-        self.s = store
+    def __init__(self, store, sut):
+        self.s, self.sut = store, sut
         self.epoch = store.claim(NODE)
         self.next = 1
 
@@ -48,20 +48,25 @@ class Trees:
 
     def date(self, when: float, *ids: int) -> None:
         """Make rows that ended have ended at ``when``."""
-        self.s.db.execute(f"UPDATE isolates SET updated_at = ?1, ended_at = ?1 WHERE ended_at IS NOT NULL "
-                          f"AND id IN ({', '.join('?' * len(ids))})", (when, *ids))
+        self.sut.sql(f"UPDATE isolates SET updated_at = ?, ended_at = ? WHERE ended_at IS NOT NULL "
+                     f"AND id IN ({', '.join('?' * len(ids))})", (when, when, *ids))
 
 
-def count(s: SQLiteStore, table: str, where: str = "1", args=()) -> int:
-    return s.db.execute(f"SELECT count(*) FROM {table} WHERE {where}", args).fetchone()[0]
+def count(sut, table: str, where: str = "true", args=()) -> int:
+    return sut.sql(f"SELECT count(*) FROM {table} WHERE {where}", args)[0][0]
 
 
 @pytest.fixture
-def trees(store):
-    return Trees(store)
+def store(any_store):
+    return any_store.open()
 
 
-def test_a_finished_tree_goes_whole_with_all_it_owns(store, trees):
+@pytest.fixture
+def trees(store, any_store):
+    return Trees(store, any_store)
+
+
+def test_a_finished_tree_goes_whole_with_all_it_owns(store, trees, any_store):
     keep = trees.root("keep")
     trees.end(keep, "done")
     # failed keeping its snapshot: its tree may still be retried, so its objects were kept
@@ -74,7 +79,7 @@ def test_a_finished_tree_goes_whole_with_all_it_owns(store, trees):
     trees.date(OLD, a, kid)
     trees.date(NOW, keep)
     for table in ("queues", "queue_items", "locks", "waitgroups", "inbox", "inbox_seen"):
-        assert count(store, table) == 1, table
+        assert count(any_store, table) == 1, table
 
     report = {}
     assert store.purge(ALL, CUT, 100, report=report) == 2
@@ -83,9 +88,9 @@ def test_a_finished_tree_goes_whole_with_all_it_owns(store, trees):
             report["inbox_seen"], report["programs"]) == (4, 1, 1, 1, 1, 1, 1)
     assert store.get_isolate("a") is None and store.get_isolate("a/1") is None
     for table in ("queues", "queue_items", "locks", "waitgroups", "inbox", "inbox_seen"):
-        assert count(store, table) == 0, table
-    assert count(store, "isolate_log", "isolate_id IN (?, ?)", (a, kid)) == 0
-    assert count(store, "isolate_log", "isolate_id = ?", (keep,)) == 2
+        assert count(any_store, table) == 0, table
+    assert count(any_store, "isolate_log", "isolate_id IN (?, ?)", (a, kid)) == 0
+    assert count(any_store, "isolate_log", "isolate_id = ?", (keep,)) == 2
     # the program only the purged tree used is gone; the one still used stays
     assert store.get_program(ONLY_OLD) is None and store.get_program(USED) is not None
     # no id is given out again (idempotency keys are made of isolate ids), though the
@@ -134,7 +139,7 @@ def test_only_the_statuses_and_ages_asked_for(store, trees):
     assert store.list_isolates() == []
 
 
-def test_batches_and_dry_runs(store, trees):
+def test_batches_and_dry_runs(store, trees, any_store):
     roots = [trees.root(f"r{i}") for i in range(5)]
     for r in roots:
         trees.end(r, "done")
@@ -142,24 +147,24 @@ def test_batches_and_dry_runs(store, trees):
     report = {}
     assert store.purge(ALL, CUT, 1 << 62, dry_run=True, report=report) == 5
     assert report["trees"] == 5 and report["log_lines"] == 10
-    assert len(store.list_isolates()) == 5 and count(store, "isolate_log") == 10    # nothing removed
+    assert len(store.list_isolates()) == 5 and count(any_store, "isolate_log") == 10    # nothing removed
     assert [store.purge(ALL, CUT, 2) for _ in range(4)] == [2, 2, 1, 0]
     assert store.list_isolates() == []
 
 
-def test_answered_requests_are_purged_with_age(store):
+def test_answered_requests_are_purged_with_age(store, any_store):
     first = store.file_request("cancel", "a", "{}")
     second = store.file_request("cancel", "b", "{}")
     pending = store.file_request("cancel", "c", "{}")
     store.finish_request(first, json.dumps({"ok": True, "message": "cancelled"}))
     store.finish_request(second, json.dumps({"ok": True, "message": "cancelled"}))
-    store.db.execute("UPDATE requests SET done_at = ? WHERE id = ?", (OLD, first))
+    any_store.sql("UPDATE requests SET done_at = ? WHERE id = ?", (OLD, first))
     report = {}
     assert store.purge(ALL, CUT, 100, report=report) == 0 and report["requests"] == 1
     assert store.get_request(first) is None
     assert store.get_request(second).done_at is not None and store.get_request(pending).done_at is None
     # a request id is never given out twice, even after the largest was deleted
-    store.db.execute("DELETE FROM requests")
+    any_store.sql("DELETE FROM requests")
     assert store.file_request("cancel", "d", "{}") == pending + 1
 
 
@@ -172,16 +177,23 @@ def test_bad_arguments_are_refused_by_name(store):
         store.purge(ALL, CUT, 0)
 
 
-def test_when_an_isolate_ended_is_written_by_its_end_alone(store, trees):
-    """Old trees are found through an index of ``ended_at``, a column no step writes: an index
-    over status or updated_at would cost every step's UPDATE a look at it."""
-    plan = store.db.execute("EXPLAIN QUERY PLAN SELECT " + _PURGE_ROOTS.format(marks="?").partition(" SELECT ")[2],
-                            (CUT, "done", "done", CUT, 5)).fetchall()
-    assert any("SEARCH r USING INDEX isolates_ended (ended_at<?)" in row[3] for row in plan), plan
-    index = store.db.execute("SELECT sql FROM sqlite_master WHERE name = 'isolates_ended'").fetchone()[0]
-    assert index.endswith("(ended_at) WHERE ended_at IS NOT NULL")
+def test_old_trees_are_found_through_the_index_of_when_they_ended(tmp_path):
+    """On SQLite the roots are found through an index of ``ended_at``, a column no step writes:
+    an index over status or updated_at would cost every step's UPDATE a look at it."""
+    store = SQLiteStore(str(tmp_path / "s.db"))
+    try:
+        plan = store.db.execute("EXPLAIN QUERY PLAN SELECT " + _PURGE_ROOTS.format(marks="?").partition(" SELECT ")[2],
+                                (CUT, "done", "done", CUT, 5)).fetchall()
+        assert any("SEARCH r USING INDEX isolates_ended (ended_at<?)" in row[3] for row in plan), plan
+        index = store.db.execute("SELECT sql FROM sqlite_master WHERE name = 'isolates_ended'").fetchone()[0]
+        assert index.endswith("(ended_at) WHERE ended_at IS NOT NULL")
+    finally:
+        store.close()
+
+
+def test_when_an_isolate_ended_is_written_by_its_end_alone(store, trees, any_store):
     a = trees.root("a")
-    ended = lambda: store.db.execute("SELECT ended_at FROM isolates WHERE id = ?", (a,)).fetchone()[0]  # noqa: E731
+    ended = lambda: any_store.sql("SELECT ended_at FROM isolates WHERE id = ?", (a,))[0][0]  # noqa: E731
     trees.commit(Commit(a, "sleeping", b"snap", 1, wake_at=1.0))
     assert ended() is None
     trees.end(a, "failed", keep_snapshot=True)
@@ -190,3 +202,18 @@ def test_when_an_isolate_ended_is_written_by_its_end_alone(store, trees):
     assert ended() is None
     trees.date(OLD, a)
     assert store.purge(ALL, CUT, 10) == 0
+
+
+def test_every_shape_of_commit_that_ends_an_isolate_writes_when(store, trees, any_store):
+    # a bare step, a batch of several isolates, and a spawn that ends in its first step: each
+    # is written its own way on PostgreSQL
+    a, b, c = trees.root("a"), trees.root("b"), trees.root("c")
+    trees.commit(Commit(a, "done", None, 1, result=b"r"))
+    trees.commit(Commit(b, "cancelled", None, 1), Commit(c, "sleeping", b"snap", 1, wake_at=1.0))
+    row = IsolateRow(id=9, name="quick", flow="f", program_hash=USED, snapshot=b"snap")
+    trees.commit(Commit(9, "done", None, 1, result=b"r", create=row))
+    ended = dict(any_store.sql("SELECT name, ended_at FROM isolates"))
+    assert ended["a"] == store.get_isolate("a").updated_at and ended["b"] == store.get_isolate("b").updated_at
+    assert ended["quick"] == store.get_isolate("quick").updated_at and ended["c"] is None
+    trees.date(OLD, a, b, 9)
+    assert store.purge(ALL, CUT, 10) == 3 and [r.name for r in store.list_isolates()] == ["c"]

@@ -1,6 +1,6 @@
 """The durable runtime: Engine, scheduler, effect handlers, group commit, the README doors."""
 from .client import Client, connect
-from .doors import Platform, Workers, new_sqlite, spawn_workers
+from .doors import Platform, Workers, new_postgres, new_sqlite, spawn_workers
 from .engine import Engine
 from .errors import FlowCancelled, FlowFailed, SpawnConflict, idempotency_key
 from .httpclient import HttpPolicy
@@ -11,4 +11,4 @@ from .retention import Retention
 
 __all__ = ["Client", "Engine", "FlowCancelled", "FlowFailed", "HttpPolicy", "Ingress", "IsolateInfo", "ListenError",
            "Platform", "Retention", "SpawnConflict", "Workers", "connect", "idempotency_key", "metrics_text",
-           "new_sqlite", "spawn_workers"]
+           "new_postgres", "new_sqlite", "spawn_workers"]

@@ -257,7 +257,7 @@ class _Connecting:
             return Client(platform, platform.runner.engine, platform.runner, owns=False)
         if platform.stopped:
             raise RuntimeError(f"{platform!r} was stopped: its store is closed. Open the store again "
-                               f"with new_sqlite({platform.store.path!r}) and connect to that platform")
+                               f"with {platform.reopen()} and connect to that platform")
         running = platform.engine
         if running is not None and running.started:     # another client's engine on a loop
             if self._flows is not None:
@@ -285,7 +285,7 @@ def connect(platform: Platform, flows: Iterable[Any] | None = None, *, workers: 
     client of the engine already running: the one ``spawn_workers`` started on its own thread,
     or one another ``connect`` started."""
     if not isinstance(platform, Platform):
-        raise TypeError(f"connect needs the platform from new_sqlite, not {type(platform).__name__}")
+        raise TypeError(f"connect needs the platform from new_sqlite or new_postgres, not {type(platform).__name__}")
     if flows is not None:
         if platform.runner is not None:
             raise RuntimeError(f"{platform!r} already has workers from spawn_workers; call connect(platform) "

@@ -1,4 +1,4 @@
-"""The README's doors: ``new_sqlite`` and ``spawn_workers``.
+"""The README's doors: ``new_sqlite``, ``new_postgres`` and ``spawn_workers``.
 
 They run an ``Engine`` on its own event loop in its own thread, so plain
 synchronous code (a FastAPI handler, a script) can call ``spawn``/``wait``/
@@ -19,7 +19,7 @@ import threading
 import time
 from typing import Any, Callable, Coroutine, Iterable, TypeVar
 
-from ..store.base import Store
+from ..store.base import DriverMissing, Store
 from ..store.sqlite import SQLiteStore
 from .engine import Engine
 from .httpclient import HttpPolicy
@@ -76,6 +76,12 @@ class Platform:
     def __repr__(self) -> str:
         return f"Platform({self.store.path!r})"
 
+    def reopen(self) -> str:
+        """How to open this platform's store again, for messages."""
+        if type(self.store).__name__ == "PostgresStore":
+            return f"new_postgres({self.node_id!r}, {self.store.path!r}, ...)"
+        return f"new_sqlite({self.store.path!r})"
+
 
 def _check_addr(listen_addr: str) -> None:
     split_addr(listen_addr)
@@ -122,6 +128,54 @@ def new_sqlite(path: str, listen_addr: str = "127.0.0.1:8765", *, commit_batch: 
     store = SQLiteStore(path, synchronous=synchronous, log_keep=log_keep, max_page_count=max_page_count)
     return Platform(store, listen_addr, commit_batch=commit_batch, ingress=ingress, http_policy=http_policy,
                     retention=retention), None
+
+
+def new_postgres(node_id: int | str, dburl: str, listen_addr: str = "127.0.0.1:8765", pool_size: int = 10,
+                 commit_batch: int = 1000, lease_seconds: float = 30.0, *, schema: str = "deepslate",
+                 ingress: Ingress | None = None, http_policy: HttpPolicy | None = None,
+                 retention: Retention | None = None) -> tuple[Platform, None]:
+    """Open (or create) the store in PostgreSQL database ``dburl`` (``postgres://`` or
+    ``postgresql://user:password@host:port/database?sslmode=disable``), for node ``node_id``.
+
+    ``pool_size`` is the most connections this node opens (opened as needed, so the README's 100
+    works against a server whose ``max_connections`` is 100); ``commit_batch`` the most steps
+    per group-commit transaction; ``lease_seconds`` the node's ownership lease. The tables live
+    in ``schema`` (created when missing), so one database can hold several stores beside the
+    application's own tables. ``listen_addr``, ``ingress``, ``http_policy`` and ``retention`` are
+    as for ``new_sqlite``.
+
+    Raises ``deepslate.store.StoreUnavailable`` naming the URL without its password when the
+    server is down, refuses the credentials or has no such database, ``DriverMissing`` when
+    psycopg is not installed (``pip install 'deepslate[postgres]'``), and ValueError for a
+    malformed URL or setting. The second element is always None (the README's shape)."""
+    if isinstance(node_id, bool) or not isinstance(node_id, (int, str)) or str(node_id).strip() == "":
+        raise TypeError(f"node_id must be an int or a non-empty str, not {node_id!r}")
+    _check_addr(listen_addr)
+    if ingress is not None and not isinstance(ingress, Ingress):
+        raise TypeError(f"ingress must be a deepslate.Ingress, not {type(ingress).__name__}")
+    if isinstance(commit_batch, bool) or not isinstance(commit_batch, int) or commit_batch < 1:
+        raise ValueError(f"commit_batch must be an int of at least 1, not {commit_batch!r}")
+    if isinstance(lease_seconds, bool) or not isinstance(lease_seconds, (int, float)) or not lease_seconds > 0:
+        raise ValueError(f"lease_seconds must be a positive number of seconds, not {lease_seconds!r}")
+    if http_policy is not None and not isinstance(http_policy, HttpPolicy):
+        raise TypeError(f"http_policy must be a deepslate.HttpPolicy, not {type(http_policy).__name__}")
+    if retention is not None and not isinstance(retention, Retention):
+        raise TypeError(f"retention must be a deepslate.Retention, not {type(retention).__name__}")
+    store = open_postgres(dburl, schema=schema, pool_size=pool_size, lease_seconds=lease_seconds)
+    return Platform(store, listen_addr, node_id=str(node_id), commit_batch=commit_batch,
+                    lease_seconds=float(lease_seconds), ingress=ingress, http_policy=http_policy,
+                    retention=retention), None
+
+
+def open_postgres(dburl: str, **kw: Any) -> Store:
+    """``PostgresStore(dburl, **kw)``; psycopg is imported only now, so that deepslate without the
+    postgres extra imports and runs on SQLite."""
+    try:
+        from ..store.postgres import PostgresStore
+    except ImportError as e:
+        raise DriverMissing(f"the PostgreSQL store needs psycopg with psycopg-pool: pip install 'deepslate[postgres]' "
+                            f"({type(e).__name__}: {e})") from None
+    return PostgresStore(dburl, **kw)
 
 
 class EngineThread:
@@ -399,12 +453,12 @@ def spawn_workers(n: int, platform: Platform, flows: Iterable[Any]) -> Workers:
     everything committed. All are thread-safe, and each keeps its timeout on the caller's
     side even when the engine loop is held or the engine is gone (then ``RuntimeError``)."""
     if not isinstance(platform, Platform):
-        raise TypeError(f"spawn_workers needs the platform from new_sqlite, not {type(platform).__name__}")
+        raise TypeError(f"spawn_workers needs the platform from new_sqlite or new_postgres, not {type(platform).__name__}")
     if platform.runner is not None:
         raise RuntimeError(f"{platform!r} already has workers; call stop() first")
     if platform.stopped:
         raise RuntimeError(f"{platform!r} was stopped: stop() closed its store. Open the store again "
-                           f"with new_sqlite({platform.store.path!r}) and pass that platform to spawn_workers")
+                           f"with {platform.reopen()} and pass that platform to spawn_workers")
     if platform.engine is not None and platform.engine.started:
         raise RuntimeError(f"{platform!r} already runs an engine on an event loop (deepslate.connect); "
                            "use its client, or close it first")

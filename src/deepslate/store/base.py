@@ -61,6 +61,15 @@ class StoreFull(StoreError):
     """The disk (or the configured size limit) is full; nothing of the batch was written."""
 
 
+class StoreUnavailable(StoreError):
+    """The store's database server cannot be used: it is down or unreachable, refused the
+    credentials, or has no such database. The message names the URL without its password."""
+
+
+class DriverMissing(StoreError, ImportError):
+    """The store's database driver is not installed (PostgreSQL: ``pip install 'deepslate[postgres]'``)."""
+
+
 class LeaseLost(StoreError):
     """Another node took over an isolate this node was writing."""
 
