@@ -29,7 +29,7 @@ sys.path.insert(0, HERE)
 
 import inspectorflows as flows  # noqa: E402
 from deepslate import _vm  # noqa: E402
-from deepslate.compiler import serial  # noqa: E402
+from deepslate.program import serial  # noqa: E402
 from deepslate.inspector import Inspector, StoreRequestActions  # noqa: E402
 from deepslate.inspector.api import encode_cursor  # noqa: E402
 from deepslate.store.base import Commit, IsolateRow, ProgramPut  # noqa: E402
