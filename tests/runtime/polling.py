@@ -9,3 +9,12 @@ async def until(cond, timeout: float = 10.0) -> None:
     while not cond():
         assert loop.time() < deadline, "condition not reached in time"
         await asyncio.sleep(0.005)
+
+
+def until_sync(cond, timeout: float = 10.0) -> None:
+    """``until`` for a test with no event loop of its own."""
+    import time
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.005)

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..runtime.ingress import ListenError
 from ..store.base import StoreError
-from ..store.sqlite import SQLiteStore
+from ..store import open_store
 from .actions import StoreRequestActions
 from .server import Inspector
 
@@ -20,7 +20,7 @@ TOKEN_ENV = "DEEPSLATE_INSPECTOR_TOKEN"
 
 
 def add_inspector(p: argparse.ArgumentParser) -> None:
-    p.add_argument("store", help="path of the SQLite store")
+    p.add_argument("store", help="the store: an SQLite file's path, or a postgres:// URL (?schema=NAME)")
     p.add_argument("--addr", default="localhost:8080",
                    help="host:port to serve on (default: %(default)s, loopback only; port 0: any free port)")
     p.add_argument("--token", default=None,
@@ -31,11 +31,8 @@ def add_inspector(p: argparse.ArgumentParser) -> None:
 
 def run_inspector(args: argparse.Namespace) -> int:
     token = args.token if args.token is not None else os.environ.get(TOKEN_ENV) or None
-    if not os.path.exists(args.store):
-        print(f"deepslate inspector: no store at {args.store!r}", file=sys.stderr)
-        return 2
     try:
-        store = SQLiteStore(args.store, readonly=True)
+        store = open_store(args.store, readonly=True)
     except StoreError as e:
         print(f"deepslate inspector: {e}", file=sys.stderr)
         return 2

@@ -4,13 +4,13 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
 import sys
 import time
 from typing import Any
 
 from ..program.names import name_frames, read_program
-from ..store.base import IsolateRow, StoreError
+from ..store import open_store
+from ..store.base import IsolateRow, Store, StoreError
 from ..store.sqlite import SQLiteStore
 from .detail import describe_isolate
 
@@ -21,10 +21,8 @@ def _when(t: float | None) -> str:
     return datetime.datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _open_ro(path: str) -> SQLiteStore:
-    if not os.path.exists(path):
-        raise StoreError(f"no store at {path!r}")
-    return SQLiteStore(path, readonly=True)
+def _open_ro(target: str) -> Store:
+    return open_store(target, readonly=True)
 
 
 def frames_of(store: Any, row: IsolateRow) -> list[dict[str, Any]]:
@@ -37,7 +35,7 @@ def frames_of(store: Any, row: IsolateRow) -> list[dict[str, Any]]:
 # -- ls -------------------------------------------------------------------------
 
 def add_ls(p: argparse.ArgumentParser) -> None:
-    p.add_argument("store", help="path of the SQLite store")
+    p.add_argument("store", help="the store: an SQLite file's path, or a postgres:// URL (?schema=NAME)")
     p.add_argument("--status", help="only isolates with this status")
     p.add_argument("--flow", help="only isolates of this flow")
     p.add_argument("-q", help="only names containing this text")
@@ -64,7 +62,7 @@ def run_ls(args: argparse.Namespace) -> int:
 # -- show -----------------------------------------------------------------------
 
 def add_show(p: argparse.ArgumentParser) -> None:
-    p.add_argument("store", help="path of the SQLite store")
+    p.add_argument("store", help="the store: an SQLite file's path, or a postgres:// URL (?schema=NAME)")
     p.add_argument("name", help="isolate name")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=run_show)

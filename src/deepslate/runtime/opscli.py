@@ -17,7 +17,7 @@ import time
 from typing import Any
 
 from ..store.base import TERMINAL, StoreError, check_statuses
-from ..store.sqlite import SQLiteStore
+from ..store import open_store
 from .requests import lease_holder, submit, wait_outcome
 from .retention import purge_all
 
@@ -31,7 +31,7 @@ def _when(t: float) -> str:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("store", help="path of the SQLite store")
+    p.add_argument("store", help="the store: an SQLite file's path, or a postgres:// URL (?schema=NAME)")
     p.add_argument("name", help="the isolate's name")
     p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
                    help="seconds to wait for the engine's answer (default: %(default)s)")
@@ -64,7 +64,7 @@ def run_retry(args: argparse.Namespace) -> int:
         # the failure the operator sees now: a request applied twice (a crash between the
         # retry and its outcome, or the command run twice) retries it once
         try:
-            store = SQLiteStore(_existing(args.store), readonly=True)
+            store = open_store(args.store, readonly=True)
         except StoreError as e:
             return _fail("retry", str(e), 2)
         try:
@@ -83,12 +83,6 @@ def run_send(args: argparse.Namespace) -> int:
     elif args.body is not None:
         body = os.fsencode(args.body)       # the bytes the shell gave, even those not UTF-8
     return _request(args, "send", {"method": args.method, "route": args.route, "body": body})
-
-
-def _existing(path: str) -> str:
-    if not os.path.exists(path):
-        raise StoreError(f"no store at {path!r}")
-    return path
 
 
 def _fail(verb: str, message: str, code: int) -> int:
@@ -133,7 +127,7 @@ def parse_age(text: str) -> float:
 
 
 def add_purge(p: argparse.ArgumentParser) -> None:
-    p.add_argument("store", help="path of the SQLite store")
+    p.add_argument("store", help="the store: an SQLite file's path, or a postgres:// URL (?schema=NAME)")
     p.add_argument("--older-than", default="7d", help="ended longer ago than this: 7d, 12h, 30m, 45s "
                                                      "(default: %(default)s)")
     p.add_argument("--status", default=",".join(TERMINAL),
@@ -146,7 +140,7 @@ def run_purge(args: argparse.Namespace) -> int:
     try:
         age = parse_age(args.older_than)
         statuses = check_statuses(args.status)
-        store = SQLiteStore(_existing(args.store))
+        store = open_store(args.store)
     except (StoreError, ValueError) as e:
         return _fail("purge", str(e), 2)
     before = time.time() - age

@@ -23,12 +23,11 @@ import base64
 import json
 import logging
 import math
-import os
 import time
 from typing import TYPE_CHECKING, Any
 
-from ..store.base import Request, StoreError
-from ..store.sqlite import SQLiteStore
+from ..store import open_store
+from ..store.base import Request, Store, StoreError
 from . import events
 from .ingress import METHODS, bad_name
 
@@ -43,10 +42,8 @@ WAIT_POLL = 0.05            # how often wait_outcome looks for the outcome
 
 # -- any process: filing and waiting ----------------------------------------------------------
 
-def _open(path: str, readonly: bool = False) -> SQLiteStore:
-    if not os.path.exists(path):
-        raise StoreError(f"no store at {path!r}")
-    return SQLiteStore(path, readonly=readonly)
+def _open(path: str, readonly: bool = False) -> Store:
+    return open_store(path, readonly=readonly)
 
 
 def check_request(verb: str, name: str, args: dict[str, Any] | None) -> str:
