@@ -1,5 +1,3 @@
-# mypy: disable-error-code="no-untyped-def"
-# (the flow and the handler are the original README's, unannotated as printed there)
 """The original deepslate README's counter server, on the embedded SQLite store.
 
 The same program as ``server.py`` (the README's, on PostgreSQL) with ``new_sqlite`` in place

@@ -1,6 +1,8 @@
 """The original README's counter server (examples/seed_counter) run under uvicorn: spawn over
 HTTP, watch ``count`` rise through the inspector's API, SIGKILL, restart, ``count`` goes on;
-Ctrl+C ends it promptly and quietly."""
+Ctrl+C ends it promptly and quietly. ``server.py`` is the README's text as printed (PostgreSQL);
+the test runs a copy with the database URL and the two addresses it hard-codes replaced by a
+database of its own and free ports. ``server_sqlite.py`` is the same on SQLite."""
 import json
 import os
 import pathlib
@@ -9,7 +11,9 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -47,16 +51,16 @@ def _until(fn, what, timeout=30.0):
 
 
 class Server:
-    def __init__(self, tmp_path):
+    def __init__(self, tmp_path, app_dir, module):
         self.app_port, self.ingress, self.inspector = _free_port(), _free_port(), _free_port()
         self.env = dict(os.environ, COUNTER_DB=str(tmp_path / "counter.db"),
                         COUNTER_INGRESS=f"127.0.0.1:{self.ingress}", COUNTER_INSPECTOR=f"127.0.0.1:{self.inspector}",
                         PYTHONPATH=str(SRC))
-        self.tmp_path = tmp_path
+        self.tmp_path, self.app_dir, self.module = tmp_path, app_dir, module
         self.p = None
 
     def start(self):
-        self.p = subprocess.Popen([sys.executable, "-m", "uvicorn", "--app-dir", str(EXAMPLE), "server_sqlite:app",
+        self.p = subprocess.Popen([sys.executable, "-m", "uvicorn", "--app-dir", str(self.app_dir), f"{self.module}:app",
                                    "--host", "127.0.0.1", "--port", str(self.app_port)],
                                   cwd=self.tmp_path, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                   text=True)
@@ -74,8 +78,41 @@ class Server:
                       f"count of {name} >= {n}")
 
 
-def test_seed_counter_survives_a_kill_and_stops_on_ctrl_c(tmp_path):
-    s = Server(tmp_path).start()
+@pytest.fixture
+def database():
+    """A database of the test's own on the PostgreSQL test server: its URL."""
+    from stores import PG_URL, pg_admin
+    name = f"dstest_seed_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = pg_admin()
+    admin.execute(f"CREATE DATABASE {name}")
+    parts = urllib.parse.urlsplit(PG_URL)
+    try:
+        yield urllib.parse.urlunsplit(parts._replace(path="/" + name))
+    finally:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.close()
+
+
+def _readme_server(tmp_path, database):
+    """server.py as printed, its database URL and addresses replaced for this test."""
+    text = (EXAMPLE / "server.py").read_text()
+    s = Server(tmp_path, tmp_path / "app", "server")
+    for old, new in (('"postgres://postgres:postgres@localhost:5432/postgres?sslmode=disable"', repr(database)),
+                     ('"localhost:8765"', repr(f"127.0.0.1:{s.ingress}")),
+                     ('"localhost:8080"', repr(f"127.0.0.1:{s.inspector}"))):
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    s.app_dir.mkdir()
+    (s.app_dir / "server.py").write_text(text)
+    return s
+
+
+@pytest.mark.parametrize("store", ["postgres", "sqlite"])
+def test_seed_counter_survives_a_kill_and_stops_on_ctrl_c(tmp_path, store, request):
+    if store == "postgres":
+        s = _readme_server(tmp_path, request.getfixturevalue("database")).start()
+    else:
+        s = Server(tmp_path, EXAMPLE, "server_sqlite").start()
     try:
         assert s.spawn("my-counter") == {"id": 1, "exists": False}
         first = s.count_at_least("my-counter", 2)

@@ -57,7 +57,8 @@ def test_doc_blocks_pass_mypy_strict(tmp_path: pathlib.Path, mypy_cache: pathlib
 
 
 def test_examples_pass_mypy_strict(mypy_cache: pathlib.Path) -> None:
-    status, out = mypy(["examples"], ROOT, mypy_cache)
+    # examples/seed_counter is the original README's server as printed there, unannotated
+    status, out = mypy(["examples", "--exclude", "examples/seed_counter/"], ROOT, mypy_cache)
     assert status == 0 and not errors(out), f"mypy --strict rejects examples/:\n{out}"
 
 

@@ -197,7 +197,11 @@ def _reader_of(store: Store) -> Store:
     """A read-only connection of its own to the platform's store."""
     if isinstance(store, SQLiteStore):
         return SQLiteStore(store.path, readonly=True)
-    raise TypeError(f"the inspector reads SQLite stores; this platform's store is a {type(store).__name__}")
+    another = getattr(store, "another", None)       # PostgresStore: a pool of its own
+    if another is None:
+        raise TypeError(f"the inspector cannot open a reader of a {type(store).__name__}")
+    reader: Store = another()
+    return reader
 
 
 def spawn_inspector(platform: Platform, addr: str = "localhost:8080", *, token: str | None = None) -> Inspector:
@@ -206,7 +210,7 @@ def spawn_inspector(platform: Platform, addr: str = "localhost:8080", *, token: 
     ``token`` every request needs it (``Authorization: Bearer``, or open ``/?token=...`` once in a
     browser). Stops with the platform's ``stop()``, or ``Inspector.stop()``."""
     if not isinstance(platform, Platform):
-        raise TypeError(f"spawn_inspector needs the platform from new_sqlite, not {type(platform).__name__}")
+        raise TypeError(f"spawn_inspector needs the platform from new_sqlite or new_postgres, not {type(platform).__name__}")
     if platform.stopped:
         raise RuntimeError(f"{platform!r} was stopped: its store is closed")
     store = _reader_of(platform.store)

@@ -290,6 +290,7 @@ class PostgresStore(Store):
             raise ValueError(f"lease_seconds must be positive, not {lease_seconds!r}")
         self.url = redact(url)
         self.path = self.url
+        self._url = url             # with its password, for another() alone
         self.schema = schema
         self.lease_seconds = float(lease_seconds)
         self.log_keep = log_keep
@@ -318,6 +319,12 @@ class PostgresStore(Store):
         except psycopg_pool.PoolTimeout as e:
             self._pool.close()
             raise _unavailable(e, url, params) from None
+
+    def another(self, pool_size: int = 2) -> "PostgresStore":
+        """A store of its own (its own connection pool) on the same database and schema: for a
+        reader, such as the inspector, that must not wait behind the engine's connections."""
+        return PostgresStore(self._url, schema=self.schema, pool_size=pool_size, lease_seconds=self.lease_seconds,
+                             log_keep=self.log_keep)
 
     def __repr__(self) -> str:
         return f"PostgresStore({self.url!r}, schema={self.schema!r})"
