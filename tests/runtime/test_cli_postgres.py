@@ -48,3 +48,17 @@ def test_a_url_naming_no_server_is_a_clear_error(capsys):
     assert main(["ls", "postgresql://nobody:secret@127.0.0.1:1/none?connect_timeout=2"]) == 2
     err = capsys.readouterr().err
     assert "127.0.0.1:1" in err and "secret" not in err
+
+
+def test_looking_at_a_schema_with_no_store_creates_nothing(capsys):
+    from stores import pg_admin
+    schema = new_schema()
+    url = PG_URL + ("&" if "?" in PG_URL else "?") + f"schema={schema}"
+    for argv in (["ls", url], ["cancel", url, "c"], ["purge", url, "--older-than", "1d"]):
+        assert main(argv) == 2, argv
+        assert f"no deepslate store in schema {schema!r}" in capsys.readouterr().err
+    admin = pg_admin()
+    try:
+        assert admin.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone() is None
+    finally:
+        admin.close()

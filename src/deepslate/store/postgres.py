@@ -279,7 +279,7 @@ class PostgresStore(Store):
     and ``heartbeat`` give when not told otherwise; ``log_keep`` the log lines kept per isolate."""
 
     def __init__(self, url: str, *, schema: str = "deepslate", pool_size: int = 10, lease_seconds: float = 30.0,
-                 log_keep: int = 200, pool_timeout: float = 30.0):
+                 log_keep: int = 200, pool_timeout: float = 30.0, create: bool = True):
         params = check_url(url)
         if not isinstance(schema, str) or not SCHEMA.match(schema):
             raise ValueError(f"schema must be a lower-case SQL name ([a-z_][a-z0-9_]*, at most 63 characters), "
@@ -304,6 +304,8 @@ class PostgresStore(Store):
         except psycopg.OperationalError as e:
             raise _unavailable(e, url, params) from None
         try:
+            if not create:
+                self._exists(conn)
             self._migrate(conn)
         except psycopg.Error as e:
             raise self._translate(e, "open") from None
@@ -374,6 +376,14 @@ class PostgresStore(Store):
                                      f"store (tables: {', '.join(tables[:5])})")
         row = conn.execute("SELECT version FROM deepslate_schema").fetchone()
         return int(row[0]) if row else 0
+
+    def _exists(self, conn: Conn) -> None:
+        """StoreError unless the schema holds a deepslate store (a command that only looks at a
+        store must not create one where its URL has a typo)."""
+        if self._version(conn) == 0:
+            conn.close()
+            raise StoreError(f"no deepslate store in schema {self.schema!r} of {self.url} "
+                             "(new_postgres creates one; ?schema=NAME names another)")
 
     def _migrate(self, conn: Conn) -> None:
         scripts = _migrations.migrations("postgres")
