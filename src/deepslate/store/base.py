@@ -45,6 +45,25 @@ def check_statuses(statuses: Iterable[str]) -> tuple[str, ...]:
     return out
 
 
+def status_flow_terms(status: str | None, flow: str | None, mark: str) -> tuple[list[str], list[Any]]:
+    """WHERE terms and their arguments of the isolate lists' status and flow filters, with the
+    driver's parameter ``mark`` (``?`` or ``%s``)."""
+    where: list[str] = []
+    args: list[Any] = []
+    if status:
+        where.append(f"status = {mark}")
+        args.append(status)
+    if flow:
+        where.append(f"flow = {mark}")
+        args.append(flow)
+    return where, args
+
+
+def contains_pattern(q: str) -> str:
+    """A LIKE pattern (escape character ``\\``) matching names that contain ``q`` as typed."""
+    return "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 class StoreError(Exception):
     """The store cannot be opened or written; the message says which file and why."""
 
@@ -379,6 +398,18 @@ class Store(abc.ABC):
         more. Returns the number of isolates deleted (0: nothing left to purge). ``dry_run``
         rolls the transaction back. ``report``, when given, is filled with the count of rows
         per kind and ``roots``, the ids of the trees' roots."""
+        wanted = check_statuses(statuses)
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ValueError(f"purge limit must be a positive int, not {limit!r}")
+        counts = self._purge_trees(wanted, float(before), limit, dry_run)
+        if report is not None:
+            report.update(counts)
+        return int(counts["isolates"])
+
+    def _purge_trees(self, wanted: tuple[str, ...], before: float, limit: int, dry_run: bool) -> dict[str, Any]:
+        """``purge``'s transaction (rolled back for a dry run): rows per kind, and ``roots``. A
+        tree goes whole or not at all: a child never vanishes under a root (or a detached
+        sibling) that still runs, and an ended tree leaves nothing behind."""
         raise NotImplementedError(f"{type(self).__name__} cannot purge isolates")
 
     def file_request(self, verb: str, name: str, args: str) -> int:

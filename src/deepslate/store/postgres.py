@@ -39,7 +39,7 @@ import functools
 import re
 import time
 import urllib.parse
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, Callable, TypeVar
 
 import psycopg
 import psycopg_pool
@@ -50,7 +50,8 @@ from . import migrations as _migrations
 from .base import (INBOX_HEAD, TERMINAL, Commit, CommitRejected, InboxMessage, InboxPut, InboxTake, IsolateNew,
                    IsolateRow, IsolateSummary, LeaseLost, LockNew, LockSet, NotADeepslateStore, Op, PageKey,
                    ProgramPut, QueueNew, QueuePut, QueueTake, Request, SharedState, StepCount, Store, StoreError,
-                   StoreFull, StoreReadOnly, StoreUnavailable, WgAdd, WgNew, check_statuses)
+                   StoreFull, StoreReadOnly, StoreUnavailable, WgAdd, WgNew, check_statuses,
+                   contains_pattern, status_flow_terms)
 
 T = TypeVar("T")
 Conn = psycopg.Connection[Any]
@@ -560,27 +561,18 @@ class PostgresStore(Store):
 
     # -- retention -------------------------------------------------------------------------
 
-    def purge(self, statuses: Iterable[str], before: float, limit: int, *, dry_run: bool = False,
-              report: dict[str, Any] | None = None) -> int:
-        """See Store.purge. A tree goes whole or not at all: a child never vanishes under a
-        root (or a detached sibling) that still runs, and an ended tree leaves nothing behind."""
-        wanted = check_statuses(statuses)
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise ValueError(f"purge limit must be a positive int, not {limit!r}")
+    def _purge_trees(self, wanted: tuple[str, ...], before: float, limit: int, dry_run: bool) -> dict[str, Any]:
         counts: dict[str, Any] = {}
 
-        def do(conn: Conn) -> int:
-            counts.update(self._purge(conn, list(wanted), float(before), limit))
+        def do(conn: Conn) -> None:
+            counts.update(self._purge(conn, list(wanted), before, limit))
             if dry_run:
                 raise _RolledBack
-            return int(counts["isolates"])
         try:
-            n = int(self._write("purge", do))
+            self._write("purge", do)
         except _RolledBack:
-            n = int(counts["isolates"])
-        if report is not None:
-            report.update(counts)
-        return n
+            pass
+        return counts
 
     def _purge(self, conn: Conn, wanted: list[str], before: float, limit: int) -> dict[str, Any]:
         roots = [int(r[0]) for r in conn.execute(_PURGE_ROOTS + " ORDER BY r.ended_at, r.id LIMIT %s",
@@ -684,13 +676,7 @@ class PostgresStore(Store):
 
     def list_isolates(self, status: str | None = None, flow: str | None = None, q: str | None = None,
                       limit: int = 100, offset: int = 0) -> list[IsolateRow]:
-        where, args = [], []
-        if status:
-            where.append("status = %s")
-            args.append(status)
-        if flow:
-            where.append("flow = %s")
-            args.append(flow)
+        where, args = status_flow_terms(status, flow, "%s")
         if q:
             where.append("strpos(name, %s) > 0")
             args.append(q)
@@ -703,18 +689,11 @@ class PostgresStore(Store):
 
     def page_isolates(self, *, status: str | None = None, flow: str | None = None, q: str | None = None,
                       before: PageKey | None = None, limit: int = 50) -> list[IsolateSummary]:
-        where: list[str] = []
-        args: list[Any] = []
-        if status:
-            where.append("status = %s")
-            args.append(status)
-        if flow:
-            where.append("flow = %s")
-            args.append(flow)
+        where, args = status_flow_terms(status, flow, "%s")
         if q:
             # ILIKE: SQLite's LIKE ignores the case (of ASCII letters)
             where.append("name ILIKE %s ESCAPE '\\'")
-            args.append("%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+            args.append(contains_pattern(q))
         if before is not None:
             where.append("(updated_at, id) < (%s, %s)")
             args += (float(before.updated_at), int(before.id))

@@ -18,14 +18,14 @@ import os
 import sqlite3
 import threading
 import time
-from typing import Any, Callable, Iterable, Iterator, TypeVar
+from typing import Any, Callable, Iterator, TypeVar
 
 from .._faults import fault_point
 from . import migrations as _migrations
 from .base import (INBOX_HEAD, TERMINAL, Commit, CommitRejected, InboxMessage, InboxPut, InboxTake, IsolateNew,
                    IsolateRow, IsolateSummary, LeaseLost, LockNew, LockSet, NotADeepslateStore, Op, PageKey,
                    ProgramPut, QueueNew, QueuePut, QueueTake, Request, SharedState, StepCount, Store, StoreError,
-                   StoreFull, StoreReadOnly, WgAdd, WgNew, check_statuses)
+                   StoreFull, StoreReadOnly, WgAdd, WgNew, check_statuses, contains_pattern, status_flow_terms)
 
 APPLICATION_ID = 0x64736C74          # "dslt" in the SQLite header: marks a deepslate file
 
@@ -91,19 +91,6 @@ def _locked(fn: F) -> F:
         with self._lock:
             return fn(self, *args, **kw)
     return wrapper  # type: ignore[return-value]
-
-
-def _by_status_and_flow(status: str | None, flow: str | None) -> tuple[list[str], list[Any]]:
-    """WHERE terms and their arguments of the isolate lists' status and flow filters."""
-    where: list[str] = []
-    args: list[Any] = []
-    if status:
-        where.append("status = ?")
-        args.append(status)
-    if flow:
-        where.append("flow = ?")
-        args.append(flow)
-    return where, args
 
 
 def _row(r: tuple[Any, ...]) -> IsolateRow:
@@ -554,27 +541,18 @@ class SQLiteStore(Store):
     # -- retention -------------------------------------------------------------------
 
     @_locked
-    def purge(self, statuses: Iterable[str], before: float, limit: int, *, dry_run: bool = False,
-              report: dict[str, Any] | None = None) -> int:
-        """See Store.purge. A tree goes whole or not at all: a child never vanishes under a
-        root (or a detached sibling) that still runs, and an ended tree leaves nothing behind."""
-        wanted = check_statuses(statuses)
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise ValueError(f"purge limit must be a positive int, not {limit!r}")
+    def _purge_trees(self, wanted: tuple[str, ...], before: float, limit: int, dry_run: bool) -> dict[str, Any]:
         counts: dict[str, Any] = {}
 
-        def do() -> int:
-            counts.update(self._purge(wanted, float(before), limit))
+        def do() -> None:
+            counts.update(self._purge(wanted, before, limit))
             if dry_run:
                 raise _RolledBack
-            return int(counts["isolates"])
         try:
-            n = int(self._write("purge", do))
+            self._write("purge", do)
         except _RolledBack:
-            n = int(counts["isolates"])
-        if report is not None:
-            report.update(counts)
-        return n
+            pass
+        return counts
 
     def _purge(self, wanted: tuple[str, ...], before: float, limit: int) -> dict[str, Any]:
         db = self.db
@@ -691,7 +669,7 @@ class SQLiteStore(Store):
     @_locked
     def list_isolates(self, status: str | None = None, flow: str | None = None, q: str | None = None,
                       limit: int = 100, offset: int = 0) -> list[IsolateRow]:
-        where, args = _by_status_and_flow(status, flow)
+        where, args = status_flow_terms(status, flow, "?")
         if q:
             where.append("instr(name, ?) > 0")
             args.append(q)
@@ -705,10 +683,10 @@ class SQLiteStore(Store):
     @_locked
     def page_isolates(self, *, status: str | None = None, flow: str | None = None, q: str | None = None,
                       before: PageKey | None = None, limit: int = 50) -> list[IsolateSummary]:
-        where, args = _by_status_and_flow(status, flow)
+        where, args = status_flow_terms(status, flow, "?")
         if q:
             where.append("name LIKE ? ESCAPE '\\'")
-            args.append("%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+            args.append(contains_pattern(q))
         if before is not None:
             where.append("(updated_at, id) < (?, ?)")
             args += (float(before.updated_at), int(before.id))
